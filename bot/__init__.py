@@ -1,0 +1,1 @@
+"""The edge: channel adapters, HTTP server, CLI and the composition root."""

@@ -1,0 +1,59 @@
+"""The composition root: build the engine and its collaborators from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from intents.context import Services
+from intents.engine import Engine
+from knowledge import content
+from knowledge.matcher import Matcher
+from storage import directory
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+
+
+@lru_cache(maxsize=1)
+def default_matcher() -> tuple[content.KnowledgeBase, Matcher]:
+    """The shipped knowledge base, loaded and indexed once per process."""
+    kb = content.load()
+    return kb, Matcher(kb)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    engine: Engine
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    db: AsyncEngine | None = None,
+    kb: content.KnowledgeBase | None = None,
+    matcher: Matcher | None = None,
+    migrate: bool = True,
+) -> App:
+    db = db or create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    if migrate:
+        await upgrade(db)
+    sessions = session_factory(db)
+    if kb is None or matcher is None:
+        kb, matcher = default_matcher()
+    async with sessions() as session:
+        comunas = [(c.cut, c.name) for c in await directory.all_comunas(session)]
+    services = Services(kb=kb, matcher=matcher, comuna_names=tuple(comunas))
+    return App(settings=settings, db=db, sessions=sessions, engine=Engine(sessions, services))

@@ -1,0 +1,1 @@
+"""Channel adapters: a platform's updates in, the engine's replies out."""

@@ -1,0 +1,68 @@
+"""The terminal channel: the same engine and database, typed and printed."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from intents.engine import Engine
+from intents.messages import Button, Incoming, Reply
+
+CHANNEL = "console"
+
+
+def render(replies: list[Reply]) -> tuple[str, list[Button]]:
+    """Replies as terminal text; buttons become numbered options."""
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for reply in replies:
+        lines.append(reply.text)
+        for button in reply.flat_buttons:
+            buttons.append(button)
+            lines.append(f"  [{len(buttons)}] {button.label}")
+        lines.append("")
+    return "\n".join(lines), buttons
+
+
+class Console:
+    def __init__(self, engine: Engine, user: str = "1", lang: str | None = None,
+                 out: TextIO = sys.stdout) -> None:
+        self.engine = engine
+        self.user = user
+        self.lang = lang
+        self.out = out
+        self._ids = itertools.count(1)
+        self._buttons: list[Button] = []
+
+    def incoming(self, line: str) -> Incoming:
+        stripped = line.strip()
+        if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
+            return Incoming(CHANNEL, self.user, self.user,
+                            payload=self._buttons[int(stripped) - 1].payload,
+                            language_hint=self.lang)
+        return Incoming(CHANNEL, self.user, self.user, text=stripped, language_hint=self.lang)
+
+    async def say(self, line: str) -> str:
+        replies = await self.engine.handle(self.incoming(line))
+        text, buttons = render(replies)
+        if buttons:
+            self._buttons = buttons
+        return text
+
+    async def run(self, read: Callable[[], str] = input) -> None:
+        self.out.write("Sello Migrante — escribe tu pregunta; un número elige una opción; "
+                       "Ctrl-D para salir.\n\n")
+        self.out.write(await self.say("/start") + "\n")
+        while True:
+            try:
+                line = await asyncio.to_thread(read)
+            except (EOFError, KeyboardInterrupt):
+                self.out.write("\n")
+                return
+            if not line.strip():
+                continue
+            self.out.write(await self.say(line) + "\n")
+            self.out.flush()

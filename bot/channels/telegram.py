@@ -1,0 +1,211 @@
+"""Telegram adapter: python-telegram-bot updates in, engine replies out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from intents.engine import Engine
+from intents.i18n import LANGUAGES, N_, texts
+from intents.messages import Incoming, Reply
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+MEDIA_KINDS = (
+    "sticker", "photo", "voice", "audio", "video", "video_note", "document", "animation",
+    "location", "venue", "contact", "poll", "dice",
+)
+
+# (command, description msgid) registered with set_my_commands, per language.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("menu", N_("Temas principales")),
+    ("ayuda", N_("Qué puedo hacer por ti")),
+    ("idioma", N_("Cambiar el idioma")),
+    ("registro", N_("Registrarte como contacto municipal")),
+    ("caso", N_("Abrir un caso Sello (municipios)")),
+    ("miscasos", N_("Casos de tu comuna")),
+    ("encargado", N_("Tu encargada/o regional de SERMIG")),
+    ("suscribir", N_("Recibir el boletín")),
+    ("baja", N_("Dejar de recibir el boletín")),
+    ("privacidad", N_("Qué datos guardo y por qué")),
+    ("cancelar", N_("Salir de lo que estés haciendo")),
+)
+
+
+def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
+    """The engine's view of an update; None for updates the bot does not act on."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    hint = user.language_code
+    if update.callback_query is not None:
+        return Incoming(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            payload=update.callback_query.data or "",
+            update_id=str(update.update_id),
+            language_hint=hint,
+        )
+    message = update.message
+    if message is None:  # edits, channel posts, member updates...
+        return None
+    text = message.text
+    if chat.type != ChatType.PRIVATE:
+        text = _addressed_text(message, bot_username)
+        if text is None:
+            return None
+    media = None
+    if message.text is None:
+        media = next((kind for kind in MEDIA_KINDS if getattr(message, kind, None)), "other")
+    return Incoming(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        chat_id=str(chat.id),
+        text=text,
+        update_id=str(update.update_id),
+        language_hint=hint,
+        media=media,
+    )
+
+
+def _addressed_text(message: Message, bot_username: str | None) -> str | None:
+    """In a group, the text meant for the bot (mention, /command, reply to it), else None."""
+    text = message.text
+    if not text:
+        return None
+    mention = f"@{bot_username}" if bot_username else None
+    if mention and mention.lower() in text.lower():
+        start = text.lower().index(mention.lower())
+        if text.startswith("/"):
+            return text  # "/menu@SelloBot": the command parser strips the suffix
+        return (text[:start] + text[start + len(mention):]).strip()
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.is_bot and (
+        bot_username is None or replied.from_user.username == bot_username
+    ):
+        return text
+    return None
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row]
+         for row in reply.buttons]
+    )
+
+
+class UserLocks:
+    """One lock per sender so their messages are handled in order while others run freely."""
+
+    def __init__(self, max_size: int = 10_000) -> None:
+        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        self._max = max_size
+
+    def __call__(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+            while len(self._locks) > self._max:
+                oldest, candidate = next(iter(self._locks.items()))
+                if candidate.locked():
+                    break
+                del self._locks[oldest]
+        else:
+            self._locks.move_to_end(key)
+        return lock
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        engine: Engine,
+        token: str,
+        *,
+        api_url: str | None = None,
+        webhook: bool = False,
+        concurrency: int = 64,
+    ) -> None:
+        self.engine = engine
+        self._locks = UserLocks()
+        builder: ApplicationBuilder = Application.builder().token(token)  # type: ignore[assignment]
+        if api_url:
+            base = api_url.rstrip("/")
+            builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+        builder = builder.concurrent_updates(concurrency).post_init(self._post_init)
+        if webhook:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self.on_update))
+        self.application.add_error_handler(self.on_error)
+
+    async def _post_init(self, application: Application) -> None:  # type: ignore[type-arg]
+        await register_commands(application)
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = to_incoming(update, context.bot.username)
+        if incoming is None:
+            return
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.debug("callback answer failed", exc_info=True)
+        async with self._locks(f"{incoming.channel}:{incoming.user_id}"):
+            replies = await self.engine.handle(incoming)
+        await self.send(context, incoming.chat_id, replies)
+
+    async def send(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Iterable[Reply]
+    ) -> None:
+        for reply in replies:
+            try:
+                await context.bot.send_message(
+                    chat_id=int(chat_id),
+                    text=reply.text,
+                    reply_markup=markup(reply),
+                    disable_web_page_preview=True,
+                )
+            except Forbidden:
+                log.info("user blocked the bot; reply dropped")
+                return
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            user = update.effective_user
+            t = texts(user.language_code if user else None)
+            try:
+                await context.bot.send_message(
+                    update.effective_chat.id,
+                    t._("Algo salió mal de mi lado. Intenta de nuevo en un momento."),
+                )
+            except TelegramError:
+                log.debug("could not report the error to the user", exc_info=True)
+
+
+async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """The command menu in each language (Telegram picks it by the client's language)."""
+    for lang in LANGUAGES:
+        t = texts(lang)
+        commands = [BotCommand(name, t._(description)) for name, description in COMMANDS]
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(), language_code=None if lang == "es" else lang
+        )

@@ -1,0 +1,159 @@
+"""`sello-bot`: the command-line interface (chat, ask, eval, run, db, officer)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import App, build_app, default_matcher
+from bot.settings import Settings
+from intents.engine import utcnow
+from intents.i18n import LANGUAGES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sello-bot", description="Sello Migrante assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.add_argument("--user", default="1", help="console user id (default 1)")
+    chat.add_argument("--lang", choices=LANGUAGES, help="the client's language")
+
+    ask = sub.add_parser("ask", help="one question to the knowledge base")
+    ask.add_argument("text")
+    ask.add_argument("--lang", choices=LANGUAGES)
+    ask.add_argument("--json", action="store_true")
+
+    ev = sub.add_parser("eval", help="accuracy on a labelled JSONL file")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true")
+
+    sub.add_parser("run", help="serve the channels configured in the environment")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations")
+
+    officer = sub.add_parser("officer", help="manage regional officers")
+    o_sub = officer.add_subparsers(dest="officer_command", required=True)
+    add = o_sub.add_parser("add", help="register a regional officer")
+    add.add_argument("--region", required=True, help="region code, e.g. 13")
+    add.add_argument("--telegram", help="Telegram user id")
+    add.add_argument("--whatsapp", help="WhatsApp phone (international, digits)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email")
+    add.add_argument("--phone")
+    o_sub.add_parser("list", help="list officers")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level if args.command == "run" else "WARNING",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler = {
+        "chat": _chat,
+        "ask": _ask,
+        "eval": _eval,
+        "run": _run,
+        "db": _db,
+        "officer": _officer,
+    }[args.command]
+    try:
+        return asyncio.run(handler(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.console import Console
+
+    app = await build_app(settings)
+    try:
+        await Console(app.engine, user=args.user, lang=args.lang).run(lambda: input("> "))
+    finally:
+        await app.close()
+    return 0
+
+
+async def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.questions import ask
+
+    app = await build_app(settings)
+    try:
+        result = await ask(app, args.text, args.lang)
+    finally:
+        await app.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(result["answer"])
+        if result["suggestions"]:
+            print("\n" + ", ".join(result["suggestions"]))
+    return 0
+
+
+async def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge.evaluation import evaluate, load_items, report
+
+    _, matcher = default_matcher()
+    try:
+        items = load_items(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(matcher, items)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(report(result["summary"]))
+    return 0
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runner import serve
+
+    if not settings.telegram_enabled and not settings.whatsapp_enabled:
+        print(
+            "No channel is configured. Set SELLO_TELEGRAM_TOKEN (and optionally "
+            "SELLO_TELEGRAM_WEBHOOK_URL) or the SELLO_WHATSAPP_* variables; see README.md.\n"
+            "To try the assistant without a channel: sello-bot chat",
+            file=sys.stderr,
+        )
+        return 2
+    app = await build_app(settings)
+    await serve(app)
+    return 0
+
+
+async def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _officer(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.officers import add_officer, list_officers
+
+    app: App = await build_app(settings)
+    try:
+        if args.officer_command == "add":
+            return await add_officer(app, args, utcnow())
+        return await list_officers(app)
+    finally:
+        await app.close()

@@ -1,0 +1,90 @@
+"""Every setting of the assistant, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from storage.db import DEFAULT_URL
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A token or password; its repr never shows the value."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    value = env.get(name, "").strip()
+    return Secret(value) if value else None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    telegram_token: Secret | None = None
+    telegram_api_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_secret: Secret | None = None
+    whatsapp_token: Secret | None = None
+    whatsapp_phone_id: str | None = None
+    whatsapp_app_secret: Secret | None = None
+    whatsapp_verify_token: Secret | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    send_rate: int = 25
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("SELLO_DATABASE_URL", "").strip() or DEFAULT_URL,
+            telegram_token=_secret(env, "SELLO_TELEGRAM_TOKEN"),
+            telegram_api_url=env.get("SELLO_TELEGRAM_API_URL", "").strip() or None,
+            telegram_webhook_url=env.get("SELLO_TELEGRAM_WEBHOOK_URL", "").strip() or None,
+            telegram_secret=_secret(env, "SELLO_TELEGRAM_SECRET"),
+            whatsapp_token=_secret(env, "SELLO_WHATSAPP_TOKEN"),
+            whatsapp_phone_id=env.get("SELLO_WHATSAPP_PHONE_ID", "").strip() or None,
+            whatsapp_app_secret=_secret(env, "SELLO_WHATSAPP_APP_SECRET"),
+            whatsapp_verify_token=_secret(env, "SELLO_WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_api_url=env.get("SELLO_WHATSAPP_API_URL", "").strip()
+            or cls.whatsapp_api_url,
+            http_host=env.get("SELLO_HTTP_HOST", "").strip() or cls.http_host,
+            http_port=_int(env, "SELLO_HTTP_PORT", cls.http_port),
+            send_rate=_int(env, "SELLO_SEND_RATE", cls.send_rate),
+            db_pool_size=_int(env, "SELLO_DB_POOL_SIZE", cls.db_pool_size),
+            db_max_overflow=_int(env, "SELLO_DB_MAX_OVERFLOW", cls.db_max_overflow),
+            log_level=env.get("SELLO_LOG_LEVEL", "").strip().upper() or cls.log_level,
+        )
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.whatsapp_token is not None and self.whatsapp_phone_id is not None

@@ -1,0 +1,1 @@
+"""The conversation: understanding incoming messages and running the flows."""

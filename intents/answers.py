@@ -1,0 +1,104 @@
+"""Knowledge answers as replies: the topic's text, its source and review date, next steps."""
+
+from __future__ import annotations
+
+from intents.context import Context
+from intents.messages import Button, Reply, rows
+from knowledge.content import Topic
+from knowledge.places import find_comuna
+from storage import directory, officers
+
+MAX_MESSAGE = 1000
+
+
+def topic_button(ctx: Context, topic_id: str) -> Button:
+    topic = ctx.services.kb.topic(topic_id)
+    return Button(topic.entry(ctx.lang).title, f"kb:{topic_id}")
+
+
+def footer(ctx: Context, topic: Topic) -> str:
+    return ctx.t._("Fuente: {source} (revisado el {date})").format(
+        source=topic.source, date=ctx.t.date(topic.reviewed)
+    )
+
+
+async def topic_reply(ctx: Context, topic_id: str) -> list[Reply]:
+    topic = ctx.services.kb.topic(topic_id)
+    body = topic.entry(ctx.lang).answer
+    extra = await _dynamic_part(ctx, topic) if topic.dynamic else ""
+    tail = footer(ctx, topic)
+    room = MAX_MESSAGE - len(tail) - len(extra) - 4
+    if len(body) > room:
+        body = body[: max(room - 1, 0)].rstrip() + "…"
+    text = "\n\n".join(part for part in (body, extra, tail) if part)
+    related = [topic_button(ctx, r) for r in topic.related if r in ctx.services.kb]
+    return [Reply(text, rows(related[:3]))]
+
+
+async def _dynamic_part(ctx: Context, topic: Topic) -> str:
+    if topic.id == "sello.municipios_adheridos":
+        return await _adhesion_status(ctx)
+    if topic.id == "sello.encargado_regional":
+        return await _regional_officers(ctx)
+    return ""
+
+
+def _named_comuna(ctx: Context) -> str | None:
+    """The cut of a comuna named in the message, if one is named clearly."""
+    return find_comuna(ctx.text, ctx.services.comuna_names)
+
+
+async def _adhesion_status(ctx: Context) -> str:
+    t = ctx.t
+    count = await directory.count_adhered(ctx.session)
+    cut = _named_comuna(ctx) or ctx.user.comuna_cut
+    lines = []
+    if count:
+        lines.append(
+            t.ngettext(
+                "En nuestro directorio figura {n} comuna adherida.",
+                "En nuestro directorio figuran {n} comunas adheridas.",
+                count,
+            ).format(n=t.number(count))
+        )
+    if cut:
+        comuna = await directory.comuna(ctx.session, cut)
+        if comuna is not None and comuna.adhered_since is not None:
+            lines.append(
+                t._("{comuna} está adherida al Sello Migrante desde el {date}.").format(
+                    comuna=comuna.name, date=t.date(comuna.adhered_since)
+                )
+            )
+        elif comuna is not None:
+            lines.append(
+                t._(
+                    "{comuna} no figura como adherida en nuestro directorio. "
+                    "Confírmalo con la Dirección Regional de SERMIG."
+                ).format(comuna=comuna.name)
+            )
+    return "\n".join(lines)
+
+
+async def _regional_officers(ctx: Context) -> str:
+    t = ctx.t
+    region_code = ctx.user.region_code
+    if region_code is None and ctx.user.comuna_cut:
+        comuna = await directory.comuna(ctx.session, ctx.user.comuna_cut)
+        region_code = comuna.region_code if comuna else None
+    if region_code is None:
+        cut = _named_comuna(ctx)
+        comuna = await directory.comuna(ctx.session, cut) if cut else None
+        region_code = comuna.region_code if comuna else None
+    if region_code is None:
+        return ""
+    region = await directory.region(ctx.session, region_code)
+    found = await officers.listing(ctx.session, region_code)
+    if not found:
+        return t._("Aún no hay encargada/o registrado para la región de {region}.").format(
+            region=region.name if region else region_code
+        )
+    lines = [t._("Encargada/o regional de {region}:").format(region=region.name if region else "")]
+    for officer in found:
+        contact = " · ".join(x for x in (officer.email, officer.phone) if x)
+        lines.append(f"• {officer.name}" + (f" ({contact})" if contact else ""))
+    return "\n".join(lines)

@@ -1,0 +1,60 @@
+"""What a flow step receives: the unit of work, the user, the message and the services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intents.i18n import Texts
+from intents.messages import Incoming, Reply
+from knowledge.content import KnowledgeBase
+from knowledge.matcher import Matcher
+from storage import users as users_repo
+from storage.models import User
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived collaborators, built once by the composition root."""
+
+    kb: KnowledgeBase
+    matcher: Matcher
+    flow_timeout: timedelta = timedelta(minutes=30)
+    max_text: int = 1000
+    comuna_names: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (cut, name)
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    user: User
+    incoming: Incoming
+    t: Texts
+    now: datetime
+    services: Services
+    args: str = ""  # what follows a command word, or a button payload's tail
+
+    @property
+    def lang(self) -> str:
+        return self.t.lang
+
+    @property
+    def text(self) -> str:
+        return (self.incoming.text or "").strip()
+
+    def start_flow(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        users_repo.set_flow(self.user, flow, step, data or {}, self.now)
+
+    def next_step(self, step: str, data: dict[str, Any] | None = None) -> None:
+        users_repo.set_flow(self.user, self.user.flow, step,
+                            data if data is not None else self.user.flow_data, self.now)
+
+    def end_flow(self) -> None:
+        users_repo.set_flow(self.user, None, None, None, self.now)
+
+
+Handler = Callable[[Context], Awaitable[list[Reply]]]

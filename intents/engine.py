@@ -1,0 +1,117 @@
+"""The engine: one unit of work per incoming message, from Incoming to a list of Reply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from intents.context import Context, Services
+from intents.errors import DomainError
+from intents.flood import FloodLimiter, Verdict
+from intents.flows import cancel, faq, language, menu
+from intents.i18n import supported, texts
+from intents.messages import Incoming, Reply
+from intents.router import Flow, Router, parse_command
+from storage import updates
+from storage import users as users_repo
+from storage.errors import AlreadyHandled
+
+log = logging.getLogger(__name__)
+
+# Priority order: /cancelar first so it always works, the knowledge base last.
+FLOWS: tuple[Flow, ...] = (cancel.FLOW, menu.FLOW, language.FLOW, faq.FLOW)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        services: Services,
+        *,
+        flows: Sequence[Flow] = FLOWS,
+        clock: Callable[[], datetime] = utcnow,
+        flood: FloodLimiter | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.services = services
+        self.router = Router(flows)
+        self.clock = clock
+        self.flood = flood or FloodLimiter()
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        verdict = self.flood.check(f"{incoming.channel}:{incoming.user_id}")
+        if verdict is Verdict.DROP:
+            return []
+        if verdict is Verdict.WARN:
+            t = texts(incoming.language_hint)
+            return [Reply(t._("Estás enviando muchos mensajes seguidos. Espera unos segundos "
+                              "y vuelve a escribir."))]
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            if incoming.update_id is not None:
+                try:
+                    await updates.claim(session, incoming.channel, incoming.update_id, now)
+                except AlreadyHandled:
+                    log.info("duplicate update %s:%s ignored", incoming.channel, incoming.update_id)
+                    return []
+            user = await users_repo.get_or_create(
+                session, incoming.channel, incoming.user_id, incoming.chat_id, now
+            )
+            hint = supported(incoming.language_hint)
+            if hint and user.client_language != hint:
+                user.client_language = hint
+            ctx = Context(
+                session=session,
+                user=user,
+                incoming=incoming,
+                t=texts(user.language or user.client_language),
+                now=now,
+                services=self.services,
+            )
+            try:
+                return await self._route(ctx)
+            except DomainError as exc:
+                return [Reply(exc.message)]
+
+    async def _route(self, ctx: Context) -> list[Reply]:
+        incoming = ctx.incoming
+        if incoming.media:
+            return [Reply(ctx.t._("Por ahora solo entiendo mensajes de texto. Escribe tu "
+                                  "pregunta o usa /menu."))]
+        if incoming.payload is not None:
+            handler, ctx.args = self.router.button(incoming.payload)
+            if handler is None:
+                return [Reply(ctx.t._("Ese botón ya no está disponible. Usa /menu."))]
+            return await handler(ctx)
+        command = parse_command(incoming.text)
+        if command is not None:
+            handler = self.router.command(command)
+            if handler is not None:
+                ctx.args = command.args
+                return await handler(ctx)
+            if command.slash:
+                return [Reply(ctx.t._("No conozco ese comando. Usa /ayuda para ver lo que "
+                                      "puedo hacer."))]
+        replies: list[Reply] = []
+        step = self.router.step(ctx.user.flow, ctx.user.flow_step)
+        if step is not None:
+            started = ctx.user.flow_updated_at
+            if started is not None and started.tzinfo is None:
+                started = started.replace(tzinfo=UTC)
+            if started is None or ctx.now - started <= self.services.flow_timeout:
+                return await step(ctx)
+            ctx.end_flow()
+            replies.append(Reply(ctx.t._("Lo que estabas haciendo expiró por inactividad; "
+                                         "tendrás que empezar de nuevo.")))
+        elif ctx.user.flow is not None:
+            ctx.end_flow()  # a flow this version no longer knows
+        if not ctx.text:
+            return replies + [Reply(ctx.t._("Escribe tu pregunta o usa /menu."))]
+        return replies + await faq.question(ctx)

@@ -1,0 +1,62 @@
+"""Per-user flood limit: a token bucket per sender, so one user's burst cannot starve others."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Verdict(Enum):
+    ALLOW = "allow"
+    WARN = "warn"  # first message over the limit: tell the user to slow down
+    DROP = "drop"  # further messages over the limit: silently ignored
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+    warned: bool = False
+
+
+class FloodLimiter:
+    """`capacity` messages at once, refilled at `rate` per second, per user key."""
+
+    def __init__(
+        self,
+        capacity: int = 8,
+        rate: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._max_keys = max_keys
+
+    def check(self, key: str) -> Verdict:
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._max_keys:
+                self._prune(now)
+            bucket = self._buckets[key] = _Bucket(float(self.capacity), now)
+        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            bucket.warned = False
+            return Verdict.ALLOW
+        if not bucket.warned:
+            bucket.warned = True
+            return Verdict.WARN
+        return Verdict.DROP
+
+    def _prune(self, now: float) -> None:
+        full = [k for k, b in self._buckets.items()
+                if b.tokens + (now - b.stamp) * self.rate >= self.capacity]
+        for key in full:
+            del self._buckets[key]

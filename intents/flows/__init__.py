@@ -1,0 +1,1 @@
+"""Conversation flows: one module each, declaring what it handles."""

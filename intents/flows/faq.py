@@ -1,0 +1,71 @@
+"""Questions in free text: the knowledge base answers, suggests, or says who can help."""
+
+from __future__ import annotations
+
+from intents.answers import topic_button, topic_reply
+from intents.context import Context
+from intents.flows.menu import main_menu
+from intents.language import choose
+from intents.i18n import texts
+from intents.messages import Button, Reply, rows
+from intents.router import Flow
+from knowledge.matcher import MatchKind
+from storage import questions
+
+
+async def question(ctx: Context) -> list[Reply]:
+    text = ctx.text
+    if len(text) > ctx.services.max_text:
+        return [
+            Reply(
+                ctx.t._(
+                    "Tu mensaje es muy largo ({n} caracteres). Escribe tu pregunta en menos "
+                    "de {max} caracteres."
+                ).format(n=ctx.t.number(len(text)), max=ctx.t.number(ctx.services.max_text))
+            )
+        ]
+    match = ctx.services.matcher.match(text)
+    lang = choose(ctx.user.language, text, ctx.incoming.language_hint, match.lang)
+    ctx.t = texts(lang)
+    if match.kind is MatchKind.FULL and match.topic:
+        replies = await topic_reply(ctx, match.topic)
+        if match.topic == "bot.saludo":
+            replies.append(main_menu(ctx))
+        return replies
+    await questions.log_unanswered(
+        ctx.session,
+        text=text,
+        lang=lang,
+        channel=ctx.incoming.channel,
+        best_topic=match.best,
+        score=round(match.score, 4),
+        now=ctx.now,
+    )
+    if match.kind is MatchKind.PARTIAL:
+        buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
+        buttons.append(Button(ctx.t._("Ninguna de estas"), "kb:none"))
+        return [Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))]
+    return [fallback(ctx)]
+
+
+def fallback(ctx: Context) -> Reply:
+    return Reply(
+        ctx.t._(
+            "No tengo información confiable sobre eso. Puedo orientarte sobre regularización "
+            "migratoria, tus derechos en Chile (salud, escuela) y el Sello Migrante. Para otras "
+            "consultas: ChileAtiende (101) o https://serviciomigraciones.cl. Tu pregunta quedó "
+            "registrada para mejorar mis respuestas."
+        ),
+        main_menu(ctx).buttons,
+    )
+
+
+async def topic_button_pressed(ctx: Context) -> list[Reply]:
+    if ctx.args == "none":
+        return [fallback(ctx)]
+    if ctx.args not in ctx.services.kb:
+        return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
+    return await topic_reply(ctx, ctx.args)
+
+
+FLOW = Flow(name="faq", buttons={"kb": topic_button_pressed})

@@ -1,0 +1,123 @@
+"""Greeting, main menu and its sections, and the role-aware help."""
+
+from __future__ import annotations
+
+from intents.answers import topic_button
+from intents.context import Context
+from intents.i18n import N_
+from intents.messages import Button, Reply, rows
+from intents.roles import ADMIN, MUNICIPAL, OFFICER
+from intents.router import Flow
+
+# Menu sections: payload -> (label msgid, topic ids shown as buttons).
+SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "reg": (
+        N_("Regularización y permisos"),
+        (
+            "reg.tipos_permiso",
+            "reg.como_postular",
+            "reg.estado_tramite",
+            "reg.certificado_en_tramite",
+            "reg.cedula",
+            "reg.nna",
+            "reg.refugio",
+            "reg.aranceles",
+        ),
+    ),
+    "derechos": (
+        N_("Derechos: salud, escuela, apoyo"),
+        ("derechos.salud", "derechos.educacion", "derechos.nna", "derechos.mujer"),
+    ),
+    "sello": (
+        N_("Sello Migrante (municipios)"),
+        (
+            "sello.que_es",
+            "sello.compromisos",
+            "sello.beneficios",
+            "sello.adhesion",
+            "sello.municipios_adheridos",
+            "sello.plataforma_casos",
+        ),
+    ),
+    "contacto": (N_("Dónde pedir ayuda"), ("contacto.sermig", "contacto.oficina_municipal")),
+}
+
+
+def main_menu(ctx: Context) -> Reply:
+    t = ctx.t
+    buttons = [Button(t._(label), f"menu:{key}") for key, (label, _) in SECTIONS.items()]
+    buttons.append(Button(t._("Idioma / Langue / Lang"), "lang:menu"))
+    return Reply(
+        t._("¿En qué te puedo ayudar? Elige un tema o escribe tu pregunta con tus palabras."),
+        rows(buttons),
+    )
+
+
+async def start(ctx: Context) -> list[Reply]:
+    ctx.end_flow()
+    greeting = ctx.t._(
+        "¡Hola! Soy el asistente del Sello Migrante. Te oriento sobre regularización migratoria, "
+        "tus derechos en Chile y el Sello Migrante de los municipios. Mis respuestas citan "
+        "fuentes oficiales; no reemplazo a SERMIG."
+    )
+    return [Reply(greeting), main_menu(ctx)]
+
+
+async def menu(ctx: Context) -> list[Reply]:
+    return [main_menu(ctx)]
+
+
+async def section(ctx: Context) -> list[Reply]:
+    found = SECTIONS.get(ctx.args)
+    if found is None:
+        return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
+    label, topic_ids = found
+    buttons = [topic_button(ctx, topic_id) for topic_id in topic_ids if topic_id in ctx.services.kb]
+    buttons.append(Button(ctx.t._("« Menú"), "menu:"))
+    return [Reply(ctx.t._(label), rows(buttons))]
+
+
+async def menu_button(ctx: Context) -> list[Reply]:
+    if not ctx.args:
+        return await menu(ctx)
+    return await section(ctx)
+
+
+def help_text(ctx: Context) -> str:
+    t = ctx.t
+    parts = [
+        t._(
+            "Puedes escribirme tu pregunta con tus palabras, en español, kreyòl, français "
+            "o English. Comandos:"
+        ),
+        t._("/menu – temas principales"),
+        t._("/idioma – cambiar el idioma"),
+        t._("/suscribir y /baja – boletín informativo"),
+        t._("/privacidad, /misdatos, /borrar – tus datos"),
+        t._("/registro CÓDIGO – registrarte como contacto municipal"),
+        t._("/cancelar – salir de lo que estés haciendo"),
+    ]
+    role = ctx.user.role
+    if role in (MUNICIPAL, ADMIN):
+        parts.append(t._("Como contacto municipal:"))
+        parts.append(t._("/caso – abrir un caso Sello"))
+        parts.append(t._("/miscasos – ver los casos de tu comuna"))
+        parts.append(t._("/encargado – contactar a tu encargada/o regional de SERMIG"))
+    if role in (OFFICER, ADMIN):
+        parts.append(t._("Como encargada/o regional:"))
+        parts.append(t._("/casos – casos abiertos de tu región"))
+        parts.append(t._("/boletin – enviar el boletín informativo"))
+        parts.append(t._("/codigo COMUNA – código de registro para una comuna"))
+    return "\n".join(parts)
+
+
+async def help_command(ctx: Context) -> list[Reply]:
+    return [Reply(help_text(ctx), main_menu(ctx).buttons)]
+
+
+FLOW = Flow(
+    name="menu",
+    commands={"start": start, "menu": menu, "ayuda": help_command},
+    aliases={"inicio": "start", "help": "ayuda", "aide": "ayuda", "ed": "ayuda"},
+    buttons={"menu": menu_button},
+)

@@ -1,0 +1,88 @@
+"""Gettext catalogs (babel), language codes, and locale-aware formatting."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+LANGUAGES = ("es", "ht", "fr", "en")
+DEFAULT_LANGUAGE = "es"
+# The locale used for dates and numbers: Chilean Spanish for Spanish.
+FORMAT_LOCALES = {"es": "es_CL", "ht": "ht", "fr": "fr", "en": "en"}
+LANGUAGE_NAMES = {"es": "Español", "ht": "Kreyòl ayisyen", "fr": "Français", "en": "English"}
+
+
+def supported(code: str | None) -> str | None:
+    """'fr-FR' -> 'fr'; None for languages the bot does not speak."""
+    if not code:
+        return None
+    short = code.replace("_", "-").split("-")[0].lower()
+    return short if short in LANGUAGES else None
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> NullTranslations:
+    """The compiled catalog; compiled from the .po in memory when no .mo was built."""
+    mo = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    po = mo.with_suffix(".po")
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as f:
+            return Translations(f, domain=DOMAIN)
+    if po.exists():
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=lang if lang != "ht" else None, domain=DOMAIN)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        return Translations(buffer, domain=DOMAIN)
+    return NullTranslations()
+
+
+def _format_locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(FORMAT_LOCALES.get(lang, "es_CL"))
+    except Exception:  # a locale babel's CLDR lacks
+        return Locale.parse("fr")
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Translation functions bound to one language: `t._("…")`, `t.ngettext(…)`."""
+
+    lang: str
+
+    def _(self, message: str) -> str:
+        return translations(self.lang).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return translations(self.lang).ngettext(singular, plural, n)
+
+    def date(self, value: date | datetime) -> str:
+        return format_date(value, format="long", locale=_format_locale(self.lang))
+
+    def datetime(self, value: datetime) -> str:
+        return format_datetime(value, format="short", locale=_format_locale(self.lang))
+
+    def number(self, value: float) -> str:
+        return format_decimal(value, locale=_format_locale(self.lang))
+
+
+def texts(lang: str | None) -> Texts:
+    return Texts(supported(lang) or DEFAULT_LANGUAGE)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it yet."""
+    return message

@@ -1,0 +1,50 @@
+"""Plain data crossing the boundary between channels and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_CALLBACK_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered to the user; `payload` is an opaque token with no authority."""
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"button payload over {MAX_CALLBACK_BYTES} bytes: {self.payload!r}")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or button press, as any channel sees it."""
+
+    channel: str  # "telegram", "whatsapp", "console"
+    user_id: str  # the sender's id on the channel
+    chat_id: str  # where replies go
+    text: str | None = None
+    payload: str | None = None  # button payload, when a button was pressed
+    update_id: str | None = None  # the platform's id for deduplication
+    language_hint: str | None = None  # the client's language, if the platform tells it
+    media: str | None = None  # "sticker", "photo", "voice", ... when it is not text
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Something to show the sender: text, optional buttons in rows of one or more."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+
+def rows(buttons: list[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

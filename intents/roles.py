@@ -1,0 +1,19 @@
+"""Roles and the server-side check every command and button press goes through."""
+
+from __future__ import annotations
+
+from intents.context import Context
+from intents.errors import NotAllowed
+
+MIGRANT = "migrant"
+MUNICIPAL = "municipal"
+OFFICER = "officer"
+ADMIN = "admin"
+ROLES = (MIGRANT, MUNICIPAL, OFFICER, ADMIN)
+
+
+def require(ctx: Context, *roles: str) -> None:
+    """Raise NotAllowed unless the user has one of `roles` (admins may do everything)."""
+    if ctx.user.role == ADMIN or ctx.user.role in roles:
+        return
+    raise NotAllowed(ctx.t._("Esta opción no está disponible para tu perfil."))

@@ -1,0 +1,94 @@
+"""Routing: which flow handles an incoming message, declared by each flow, listed in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from intents.context import Handler
+from knowledge.normalize import fold
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What one flow module handles.
+
+    commands: command word -> handler ("ayuda"); aliases: other words for a command
+    ("help" -> "ayuda"); buttons: payload prefix -> handler ("lang" for "lang:fr");
+    steps: step name -> handler, used while the user is inside this flow.
+    """
+
+    name: str
+    commands: Mapping[str, Handler] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    buttons: Mapping[str, Handler] = field(default_factory=dict)
+    steps: Mapping[str, Handler] = field(default_factory=dict)
+    takes_args: frozenset[str] = frozenset()  # commands that accept a word after them
+
+
+@dataclass(frozen=True)
+class Command:
+    word: str
+    args: str
+    slash: bool
+
+
+def parse_command(text: str | None) -> Command | None:
+    """'/registro ABC' or '/menu@SelloBot' -> Command; anything else -> None."""
+    if not text:
+        return None
+    stripped = text.strip()
+    if not stripped:
+        return None
+    head, _, rest = stripped.partition(" ")
+    slash = head.startswith("/")
+    word = fold(head.lstrip("/").split("@", 1)[0])
+    if not word or " " in word:
+        return None
+    return Command(word=word, args=rest.strip(), slash=slash)
+
+
+class Router:
+    """Resolves commands, buttons and flow steps across the flows, in priority order."""
+
+    def __init__(self, flows: Sequence[Flow]) -> None:
+        self.flows = tuple(flows)
+        self._commands: dict[str, tuple[Flow, Handler]] = {}
+        self._takes_args: set[str] = set()
+        self._buttons: dict[str, Handler] = {}
+        self._steps: dict[tuple[str, str], Handler] = {}
+        for flow in flows:
+            for word, handler in flow.commands.items():
+                self._commands.setdefault(word, (flow, handler))
+            for alias, word in flow.aliases.items():
+                self._commands.setdefault(alias, (flow, flow.commands[word]))
+                if word in flow.takes_args:
+                    self._takes_args.add(alias)
+            self._takes_args.update(flow.takes_args)
+            for prefix, handler in flow.buttons.items():
+                self._buttons.setdefault(prefix, handler)
+            for step, handler in flow.steps.items():
+                self._steps[(flow.name, step)] = handler
+
+    def command(self, command: Command) -> Handler | None:
+        """The handler of a command; without "/" only a bare word, or a word + one argument
+        for commands that take one, counts ("ayuda" yes, "ayuda con mis papeles" no)."""
+        found = self._commands.get(command.word)
+        if found is None:
+            return None
+        if not command.slash and command.args:
+            if command.word not in self._takes_args or len(command.args.split()) > 1:
+                return None
+        return found[1]
+
+    def button(self, payload: str) -> tuple[Handler | None, str]:
+        prefix, _, rest = payload.partition(":")
+        return self._buttons.get(prefix), rest
+
+    def step(self, flow: str | None, step: str | None) -> Handler | None:
+        if not flow or not step:
+            return None
+        return self._steps.get((flow, step))
+
+    def command_words(self) -> list[str]:
+        return sorted({word for flow in self.flows for word in flow.commands})

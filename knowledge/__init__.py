@@ -1,0 +1,1 @@
+"""Knowledge base: multilingual content, its loader and the question matcher."""

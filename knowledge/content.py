@@ -1,0 +1,134 @@
+"""Load the YAML knowledge content into frozen, validated objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("es", "ht", "fr", "en")
+REFERENCE_LANGUAGE = "es"
+CONTENT_DIR = Path(__file__).parent / "content"
+OUT_OF_SCOPE_FILE = "fuera_de_alcance.yaml"
+SYNONYMS_FILE = "sinonimos.yaml"
+
+
+class ContentError(ValueError):
+    """The knowledge content is malformed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A topic in one language."""
+
+    lang: str
+    title: str
+    answer: str
+    phrasings: tuple[str, ...]
+    needs_review: bool = False
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    source: str
+    source_name: str
+    reviewed: date
+    entries: Mapping[str, Entry]
+    related: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    dynamic: bool = False
+
+    def entry(self, lang: str) -> Entry:
+        """The entry in `lang`, or the Spanish reference when that language is missing."""
+        return self.entries.get(lang) or self.entries[REFERENCE_LANGUAGE]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    topics: Mapping[str, Topic]
+    out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+
+    def topic(self, topic_id: str) -> Topic:
+        return self.topics[topic_id]
+
+    def __contains__(self, topic_id: object) -> bool:
+        return topic_id in self.topics
+
+
+def _as_date(value: Any, where: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ContentError(f"{where}: reviewed must be a YYYY-MM-DD date") from exc
+
+
+def _entry(raw: Mapping[str, Any], lang: str, where: str) -> Entry:
+    for key in ("title", "answer", "phrasings"):
+        if not raw.get(key):
+            raise ContentError(f"{where}.{lang}: missing {key}")
+    phrasings = raw["phrasings"]
+    if not isinstance(phrasings, list) or not all(isinstance(p, str) for p in phrasings):
+        raise ContentError(f"{where}.{lang}: phrasings must be a list of strings")
+    return Entry(
+        lang=lang,
+        title=str(raw["title"]).strip(),
+        answer=str(raw["answer"]).strip(),
+        phrasings=tuple(p.strip() for p in phrasings if p.strip()),
+        needs_review=bool(raw.get("needs_review", False)),
+    )
+
+
+def _topic(raw: Mapping[str, Any], where: str) -> Topic:
+    topic_id = raw.get("id")
+    if not topic_id:
+        raise ContentError(f"{where}: a topic without id")
+    where = f"{where}:{topic_id}"
+    entries = {lang: _entry(raw[lang], lang, where) for lang in LANGUAGES if raw.get(lang)}
+    if REFERENCE_LANGUAGE not in entries:
+        raise ContentError(f"{where}: the Spanish reference (es) is missing")
+    return Topic(
+        id=str(topic_id),
+        source=str(raw.get("source", "")).strip(),
+        source_name=str(raw.get("source_name", "")).strip(),
+        reviewed=_as_date(raw.get("reviewed"), where),
+        entries=entries,
+        related=tuple(raw.get("related") or ()),
+        actions=tuple(raw.get("actions") or ()),
+        dynamic=bool(raw.get("dynamic", False)),
+    )
+
+
+def load(directory: Path = CONTENT_DIR) -> KnowledgeBase:
+    """Read every YAML file of the content directory."""
+    topics: dict[str, Topic] = {}
+    out_of_scope: dict[str, list[str]] = {}
+    synonyms: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for raw in data.get("topics") or ():
+            topic = _topic(raw, path.name)
+            if topic.id in topics:
+                raise ContentError(f"{path.name}: topic {topic.id} defined twice")
+            topics[topic.id] = topic
+        for lang, examples in (data.get("out_of_scope") or {}).items():
+            out_of_scope.setdefault(lang, []).extend(str(e) for e in examples)
+        for canonical, variants in (data.get("synonyms") or {}).items():
+            for variant in _as_list(variants):
+                synonyms[str(variant)] = str(canonical)
+    return KnowledgeBase(
+        topics=topics,
+        out_of_scope={lang: tuple(v) for lang, v in out_of_scope.items()},
+        synonyms=synonyms,
+    )
+
+
+def _as_list(value: Any) -> Iterable[Any]:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,216 @@
+"""Match a question to knowledge topics: a pure function of text, with a three-way result.
+
+Candidates are pre-selected through an inverted index of content tokens (after folding,
+synonyms and light stemming; unknown tokens are corrected to close vocabulary words with
+rapidfuzz), scored by how much of the question's information (idf-weighted) a phrasing and
+its topic explain, and the best candidates re-ranked with rapidfuzz's token-set similarity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from knowledge.content import KnowledgeBase
+from knowledge.normalize import Normalizer, fold
+
+OUT_OF_SCOPE = "__out_of_scope__"
+
+
+class MatchKind(Enum):
+    FULL = "full"  # answer the topic
+    PARTIAL = "partial"  # offer suggestions ("did you mean…")
+    NONE = "none"  # out of scope: fallback answer, logged
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: MatchKind
+    topic: str | None
+    score: float
+    suggestions: tuple[str, ...] = ()
+    lang: str | None = None  # language of the phrasing that matched best
+
+    @property
+    def best(self) -> str | None:
+        """The best topic guess: the answer, else the first suggestion."""
+        return self.topic or (self.suggestions[0] if self.suggestions else None)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    full: float = 0.50
+    partial: float = 0.30
+    margin: float = 0.06  # a FULL answer needs this lead over the runner-up topic
+
+
+@dataclass(frozen=True)
+class _Doc:
+    label: str  # topic id, or OUT_OF_SCOPE
+    lang: str
+    tokens: tuple[str, ...]
+    folded: str
+
+
+class Matcher:
+    """Index of phrasings; `match` is pure (no I/O, no clock) and thread-safe."""
+
+    CANDIDATES = 40  # re-ranked with rapidfuzz
+    COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.normalizer = Normalizer(kb.synonyms)
+        docs: list[_Doc] = []
+        for topic in kb.topics.values():
+            for lang, entry in topic.entries.items():
+                for text in (entry.title, *entry.phrasings):
+                    docs.append(self._doc(topic.id, lang, text))
+        for lang, examples in kb.out_of_scope.items():
+            for text in examples:
+                docs.append(self._doc(OUT_OF_SCOPE, lang, text))
+        self._build(docs)
+
+    @classmethod
+    def from_phrasings(
+        cls, phrasings: Iterable[tuple[str, str, str]], thresholds: Thresholds | None = None
+    ) -> Matcher:
+        """Build from (label, lang, text) triples: used by benchmarks with synthetic data."""
+        self = cls.__new__(cls)
+        self.thresholds = thresholds or Thresholds()
+        self.normalizer = Normalizer()
+        self._build([self._doc(label, lang, text) for label, lang, text in phrasings])
+        return self
+
+    def _doc(self, label: str, lang: str, text: str) -> _Doc:
+        return _Doc(label, lang, tuple(self.normalizer.tokens(text)), fold(text))
+
+    def _build(self, docs: list[_Doc]) -> None:
+        self._docs = [d for d in docs if d.tokens]
+        postings: dict[str, list[int]] = defaultdict(list)
+        label_vocab: dict[str, set[str]] = defaultdict(set)
+        for i, doc in enumerate(self._docs):
+            for token in set(doc.tokens):
+                postings[token].append(i)
+            label_vocab[doc.label].update(doc.tokens)
+        self._postings = dict(postings)
+        self._label_vocab = dict(label_vocab)
+        # idf over labels (topics), not phrasings: a word used by every topic says nothing.
+        label_df: dict[str, int] = defaultdict(int)
+        for vocab in label_vocab.values():
+            for token in vocab:
+                label_df[token] += 1
+        n = max(len(label_vocab), 1)
+        self._idf = {t: math.log(1 + n / df) for t, df in label_df.items()}
+        self._unknown_idf = math.log(1 + n)  * 0.6
+        self._doc_mass = [sum(self._idf[t] for t in set(d.tokens)) for d in self._docs]
+        self._vocab = sorted(self._idf)
+        self._correct = lru_cache(maxsize=50_000)(self._correct_uncached)
+
+    # -- query side -------------------------------------------------------------------------
+    def _correct_uncached(self, token: str) -> tuple[str, float] | None:
+        """The closest vocabulary word to an unknown token, with its similarity."""
+        if len(token) < 4 or token.isdigit():
+            return None
+        cutoff = 0.80 if len(token) < 7 else 0.75
+        found = process.extractOne(
+            token, self._vocab, scorer=Levenshtein.normalized_similarity, score_cutoff=cutoff
+        )
+        if found is None:
+            # A glued or truncated word: "residenciadefinitiva", "regulariz".
+            prefix = [w for w in self._vocab if len(w) >= 5 and (w.startswith(token) or token.startswith(w))]
+            if len(token) >= 6 and prefix:
+                best = max(prefix, key=len)
+                return best, 0.7
+            return None
+        return found[0], float(found[1])
+
+    def _query_terms(self, text: str) -> list[tuple[str | None, float, float]]:
+        """(vocabulary token or None, weight, similarity) for each distinct query token."""
+        terms: list[tuple[str | None, float, float]] = []
+        seen: set[str] = set()
+        for token in self.normalizer.tokens(text):
+            if token in seen:
+                continue
+            seen.add(token)
+            if token in self._idf:
+                terms.append((token, self._idf[token], 1.0))
+                continue
+            corrected = self._correct(token)
+            if corrected is None:
+                terms.append((None, self._unknown_idf, 0.0))
+            else:
+                word, similarity = corrected
+                terms.append((word, self._idf[word], similarity))
+        return terms
+
+    # -- scoring ----------------------------------------------------------------------------
+    def rank(self, text: str) -> list[tuple[str, float, str]]:
+        """Labels ranked by score: (label, score in [0, 1], language of the best phrasing)."""
+        terms = self._query_terms(text)
+        query_mass = sum(w for _, w, _ in terms)
+        if query_mass == 0:
+            return []
+        known = [(t, w, s) for t, w, s in terms if t is not None]
+        matched: dict[int, float] = defaultdict(float)
+        rare = [x for x in known if len(self._postings.get(x[0], ())) <= self.COMMON_DF]
+        common = [x for x in known if x not in rare]
+        for token, weight, similarity in rare or common:
+            for i in self._postings.get(token, ()):
+                matched[i] += weight * similarity
+        if rare:
+            for token, weight, similarity in common:
+                for i in self._postings.get(token, ()):
+                    if i in matched:
+                        matched[i] += weight * similarity
+        if not matched:
+            return []
+        # Pre-select by idf overlap, then re-rank the best with rapidfuzz.
+        pre = sorted(
+            matched.items(),
+            key=lambda kv: kv[1] / query_mass + 0.5 * kv[1] / self._doc_mass[kv[0]],
+            reverse=True,
+        )[: self.CANDIDATES]
+        folded_query = fold(text)
+        best: dict[str, tuple[float, str]] = {}
+        for i, overlap in pre:
+            doc = self._docs[i]
+            recall = overlap / query_mass
+            precision = min(overlap / self._doc_mass[i], 1.0)
+            similarity = fuzz.token_set_ratio(folded_query, doc.folded) / 100
+            coverage = self._label_coverage(doc.label, known, query_mass)
+            score = 0.35 * recall + 0.25 * precision + 0.2 * similarity + 0.2 * coverage
+            if doc.label not in best or score > best[doc.label][0]:
+                best[doc.label] = (score, doc.lang)
+        ranked = sorted(((label, s, lang) for label, (s, lang) in best.items()), key=lambda x: -x[1])
+        return ranked
+
+    def _label_coverage(
+        self, label: str, known: Sequence[tuple[str | None, float, float]], query_mass: float
+    ) -> float:
+        vocab = self._label_vocab.get(label, set())
+        return sum(w * s for t, w, s in known if t in vocab) / query_mass
+
+    def match(self, text: str) -> Match:
+        ranked = self.rank(text)
+        topics = [r for r in ranked if r[0] != OUT_OF_SCOPE]
+        if not topics:
+            return Match(MatchKind.NONE, None, 0.0)
+        top_label, top_score, top_lang = topics[0]
+        oos_score = next((s for label, s, _ in ranked if label == OUT_OF_SCOPE), 0.0)
+        th = self.thresholds
+        runner_up = topics[1][1] if len(topics) > 1 else 0.0
+        if oos_score >= top_score or top_score < th.partial:
+            return Match(MatchKind.NONE, None, top_score, lang=top_lang)
+        if top_score >= th.full and top_score - runner_up >= th.margin:
+            return Match(MatchKind.FULL, top_label, top_score, lang=top_lang)
+        floor = max(th.partial, top_score - 0.15)
+        suggestions = tuple(label for label, s, _ in topics[:3] if s >= floor)
+        return Match(MatchKind.PARTIAL, None, top_score, suggestions, lang=top_lang)
