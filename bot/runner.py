@@ -10,18 +10,18 @@ from aiohttp import web
 from telegram import Update
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import TelegramChannel, register_commands
 from bot.http import make_server
 
 log = logging.getLogger(__name__)
 
 
-async def serve(app: App, stop: asyncio.Event | None = None) -> None:
+async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
     """Run until `stop` is set (or a stop signal arrives); in-flight updates finish first."""
     settings = app.settings
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
@@ -51,6 +51,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         application = telegram.application
         async with application:
             await application.start()
+            await register_commands(application)
             if settings.telegram_webhook_url:
                 await application.bot.set_webhook(
                     settings.telegram_webhook_url,

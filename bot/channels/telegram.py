@@ -149,15 +149,12 @@ class TelegramChannel:
         if api_url:
             base = api_url.rstrip("/")
             builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
-        builder = builder.concurrent_updates(concurrency).post_init(self._post_init)
+        builder = builder.concurrent_updates(concurrency)
         if webhook:
             builder = builder.updater(None)
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self.on_update))
         self.application.add_error_handler(self.on_error)
-
-    async def _post_init(self, application: Application) -> None:  # type: ignore[type-arg]
-        await register_commands(application)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         incoming = to_incoming(update, context.bot.username)

@@ -7,15 +7,44 @@ from intents.flows.menu import main_menu
 from intents.i18n import LANGUAGE_NAMES, LANGUAGES, texts
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
+from knowledge.normalize import fold
 
 
 async def choose(ctx: Context) -> list[Reply]:
-    wanted = ctx.args.strip().lower()
+    wanted = ctx.args.strip()
     if wanted:
-        if wanted in LANGUAGES:
-            return await _set(ctx, wanted)
+        lang = _named_language(wanted)
+        if lang is not None:
+            return await _set(ctx, lang)
         return [_picker(ctx, ctx.t._("No conozco ese idioma. Elige uno:"))]
+    ctx.start_flow("language", "choose")
     return [_picker(ctx, ctx.t._("Elige tu idioma:"))]
+
+
+# Words people type for each language, folded (no accents).
+NAMES = {
+    "es": ("es", "espanol", "castellano", "spanish", "espagnol", "panyol"),
+    "ht": ("ht", "kreyol", "creole", "kreyol ayisyen", "criollo", "haitian", "creole haitien"),
+    "fr": ("fr", "francais", "french", "frances", "franse"),
+    "en": ("en", "english", "ingles", "anglais", "angle"),
+}
+
+
+def _named_language(text: str) -> str | None:
+    folded = fold(text)
+    for code, names in NAMES.items():
+        if folded in names:
+            return code
+    return None
+
+
+async def typed(ctx: Context) -> list[Reply]:
+    """Step `choose`: the user typed a language instead of pressing a button."""
+    lang = _named_language(ctx.text)
+    if lang is None:
+        return [_picker(ctx, ctx.t._("No conozco ese idioma. Elige uno de los botones o escribe "
+                                      "/cancelar:"))]
+    return await _set(ctx, lang)
 
 
 def _picker(ctx: Context, prompt: str) -> Reply:
@@ -24,6 +53,7 @@ def _picker(ctx: Context, prompt: str) -> Reply:
 
 
 async def _set(ctx: Context, lang: str) -> list[Reply]:
+    ctx.end_flow()
     ctx.user.language = lang
     ctx.t = texts(lang)
     confirmation = ctx.t._("Listo, te escribiré en español.")
@@ -41,5 +71,6 @@ FLOW = Flow(
     commands={"idioma": choose},
     aliases={"language": "idioma", "langue": "idioma", "lang": "idioma"},
     buttons={"lang": button},
+    steps={"choose": typed},
     takes_args=frozenset({"idioma"}),
 )

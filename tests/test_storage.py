@@ -1,0 +1,93 @@
+"""Storage on SQLite and on PostgreSQL: migrations, directory, users, idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import directory, officers, questions, updates, users
+from storage.db import create_engine, session_factory
+from storage.errors import AlreadyHandled
+from storage.migrate import upgrade
+from storage.models import Comuna, Region
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sessions(db_url):
+    engine = create_engine(db_url)
+    await upgrade(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_directory_is_seeded_from_the_official_list(sessions):
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Comuna)) == 346
+        assert await s.scalar(select(func.count()).select_from(Region)) == 16
+        iquique = await directory.comuna(s, "01101")
+        assert iquique is not None and iquique.name == "Iquique" and iquique.region_code == "01"
+        # Codes are text: the leading zero is kept.
+        assert (await directory.region(s, "01")) is not None
+
+
+async def test_upgrade_is_idempotent(db_url):
+    engine = create_engine(db_url)
+    await upgrade(engine)
+    await upgrade(engine)
+    async with session_factory(engine)() as s:
+        assert await s.scalar(select(func.count()).select_from(Comuna)) == 346
+    await engine.dispose()
+
+
+async def test_user_is_created_once_per_channel_identity(sessions):
+    async with sessions() as s, s.begin():
+        a = await users.get_or_create(s, "telegram", "42", "42", NOW)
+    async with sessions() as s, s.begin():
+        b = await users.get_or_create(s, "telegram", "42", "42", NOW)
+        c = await users.get_or_create(s, "whatsapp", "42", "42", NOW)
+    assert a.id == b.id != c.id
+    assert b.role == "migrant"
+
+
+async def test_flow_state_survives_a_new_session(sessions):
+    async with sessions() as s, s.begin():
+        user = await users.get_or_create(s, "telegram", "7", "7", NOW)
+        users.set_flow(user, "language", "choose", {"k": "v"}, NOW)
+    async with sessions() as s:
+        again = await users.get(s, "telegram", "7")
+        assert again is not None
+        assert (again.flow, again.flow_step, again.flow_data) == ("language", "choose", {"k": "v"})
+
+
+async def test_an_update_can_be_claimed_only_once(sessions):
+    async with sessions() as s, s.begin():
+        await updates.claim(s, "telegram", "100", NOW)
+    async with sessions() as s, s.begin():
+        with pytest.raises(AlreadyHandled):
+            await updates.claim(s, "telegram", "100", NOW)
+        # the same key on another channel is another update
+        await updates.claim(s, "whatsapp", "100", NOW)
+
+
+async def test_officers_and_adhesion(sessions):
+    async with sessions() as s, s.begin():
+        await officers.add(s, region_code="13", name="Ana Ficticia", telegram_id="900",
+                           email="ana@example.org", now=NOW)
+        await directory.set_adhered(s, "13110", date(2019, 5, 2))
+    async with sessions() as s:
+        assert [o.name for o in await officers.listing(s, "13")] == ["Ana Ficticia"]
+        assert await officers.listing(s, "01") == []
+        assert await directory.count_adhered(s) == 1
+
+
+async def test_unanswered_questions_are_logged_with_time_and_language(sessions):
+    async with sessions() as s, s.begin():
+        await questions.log_unanswered(s, text="¿receta de sopaipillas?", lang="es",
+                                       channel="telegram", best_topic=None, score=0.1, now=NOW)
+    async with sessions() as s:
+        [row] = await questions.since(s)
+        assert row.lang == "es" and row.asked_at.replace(tzinfo=UTC) == NOW
