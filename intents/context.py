@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intents.i18n import Texts
 from intents.messages import Incoming, Reply
 from knowledge.content import KnowledgeBase
-from knowledge.matcher import Matcher
+from knowledge.matcher import Match, Matcher
 from storage import users as users_repo
 from storage.models import User
 
@@ -37,6 +37,7 @@ class Context:
     now: datetime
     services: Services
     args: str = ""  # what follows a command word, or a button payload's tail
+    match: Match | None = None  # the text's knowledge match, computed before the unit of work
 
     @property
     def lang(self) -> str:

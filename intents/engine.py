@@ -54,6 +54,13 @@ class Engine:
             return [Reply(t._("Estás enviando muchos mensajes seguidos. Espera unos segundos "
                               "y vuelve a escribir."))]
         now = self.clock()
+        # Matching is pure CPU work: do it before taking a database connection, so other
+        # messages' database work overlaps with it. Wasted only for a text that turns out to
+        # be a flow step, which is rare and cheap.
+        match = None
+        text = (incoming.text or "").strip()
+        if text and not text.startswith("/") and len(text) <= self.services.max_text:
+            match = self.services.matcher.match(text)
         async with self.sessions() as session, session.begin():
             if incoming.update_id is not None:
                 try:
@@ -74,6 +81,7 @@ class Engine:
                 t=texts(user.language or user.client_language),
                 now=now,
                 services=self.services,
+                match=match,
             )
             try:
                 return await self._route(ctx)

@@ -16,15 +16,25 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str = DEFAULT_URL, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """Create the engine; on SQLite, WAL + busy_timeout + BEGIN IMMEDIATE for every transaction.
+    """Create the engine; on SQLite: WAL, busy_timeout, and writes in BEGIN IMMEDIATE.
 
-    BEGIN IMMEDIATE takes the write lock at the start of a transaction, so two writers wait
-    for each other (busy_timeout) instead of failing with "database is locked" on upgrade
-    from a read lock to a write lock half-way through a unit of work.
+    BEGIN IMMEDIATE takes the write lock when a transaction starts writing, so two writers
+    wait for each other (busy_timeout) instead of failing with "database is locked" when a
+    read lock is upgraded half-way through a unit of work.
     """
     kwargs: dict[str, Any] = {}
     if is_sqlite(url):
-        kwargs["connect_args"] = {"timeout": 30}
+        # SQLite has one writer at a time: queue writers on one pooled connection in asyncio
+        # (a cheap wait) rather than on the file lock (busy_timeout's sleep-and-retry).
+        kwargs.update(
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            # Every unit of work ends in COMMIT or ROLLBACK: skip the pool's extra rollback
+            # (one more thread round trip through aiosqlite) on each check-in.
+            pool_reset_on_return=None,
+        )
     else:
         kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
@@ -36,7 +46,11 @@ def create_engine(url: str = DEFAULT_URL, *, pool_size: int = 10, max_overflow: 
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        # The driver opens "BEGIN IMMEDIATE" itself before the first write of a transaction,
+        # inside the same call (an explicit BEGIN would cost one more thread round trip per
+        # message). A unit of work's first statement is its write of the update's
+        # idempotency key, so the whole unit runs under the write lock. Savepoints are not
+        # used with this driver mode.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -44,10 +58,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection.isolation_level = "IMMEDIATE"
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

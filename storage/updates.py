@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import AlreadyHandled
 from storage.models import HandledUpdate
+from storage.upsert import insert_ignore
 
 
 async def claim(session: AsyncSession, channel: str, key: str, now: datetime) -> None:
@@ -18,11 +18,9 @@ async def claim(session: AsyncSession, channel: str, key: str, now: datetime) ->
     The row is written before any other work of the unit, and committed with it: the unique
     primary key, not a check-then-insert, decides, so two workers never both handle it.
     """
-    try:
-        async with session.begin_nested():
-            session.add(HandledUpdate(channel=channel, update_key=key, handled_at=now))
-    except IntegrityError as exc:
-        raise AlreadyHandled(f"{channel}:{key}") from exc
+    row = {"channel": channel, "update_key": key, "handled_at": now}
+    if not await insert_ignore(session, HandledUpdate.__table__, row):  # type: ignore[arg-type]
+        raise AlreadyHandled(f"{channel}:{key}")
 
 
 async def purge_older_than(session: AsyncSession, when: datetime) -> int:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import User
+from storage.upsert import insert_ignore_returning
+
+# last_seen_at is refreshed at most this often: one less write on most messages.
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+# Built once: this query runs on every incoming message.
+_BY_IDENTITY = select(User).where(
+    User.channel == bindparam("channel"), User.external_id == bindparam("external_id")
+)
 
 
 async def get(session: AsyncSession, channel: str, external_id: str) -> User | None:
-    result = await session.execute(
-        select(User).where(User.channel == channel, User.external_id == external_id)
-    )
+    result = await session.execute(_BY_IDENTITY, {"channel": channel, "external_id": external_id})
     return result.scalar_one_or_none()
 
 
@@ -28,28 +35,29 @@ async def get_or_create(
 ) -> User:
     """The user for this channel identity, created on first contact (race-safe)."""
     user = await get(session, channel, external_id)
-    if user is not None:
-        user.last_seen_at = now
-        if user.chat_id != chat_id:
-            user.chat_id = chat_id
+    if user is None:
+        # ON CONFLICT DO NOTHING: another worker may create the same user at the same time;
+        # then RETURNING gives nothing and we read the row it created.
+        statement = insert_ignore_returning(session, User, {
+            "channel": channel, "external_id": external_id, "chat_id": chat_id,
+            "role": "migrant", "created_at": now, "last_seen_at": now,
+        })
+        user = (await session.scalars(statement)).one_or_none()
+        if user is None:
+            user = await get(session, channel, external_id)
+        assert user is not None
         return user
-    user = User(
-        channel=channel,
-        external_id=external_id,
-        chat_id=chat_id,
-        role="migrant",
-        created_at=now,
-        last_seen_at=now,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(user)
-    except IntegrityError:
-        # Another worker created the same user between our select and insert.
-        found = await get(session, channel, external_id)
-        assert found is not None
-        return found
+    last_seen = _aware(user.last_seen_at)
+    if now - last_seen >= SEEN_RESOLUTION:
+        user.last_seen_at = now
+    if user.chat_id != chat_id:
+        user.chat_id = chat_id
     return user
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def set_flow(user: User, flow: str | None, step: str | None, data: dict[str, Any] | None,

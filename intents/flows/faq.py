@@ -24,7 +24,7 @@ async def question(ctx: Context) -> list[Reply]:
                 ).format(n=ctx.t.number(len(text)), max=ctx.t.number(ctx.services.max_text))
             )
         ]
-    match = ctx.services.matcher.match(text)
+    match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     lang = choose(ctx.user.language, text, ctx.incoming.language_hint, match.lang)
     ctx.t = texts(lang)
     if match.kind is MatchKind.FULL and match.topic:

@@ -1,0 +1,106 @@
+"""The engine through the console channel: flows, routing, bad input, state."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from intents.engine import Engine
+from intents.messages import Incoming
+from storage import directory, officers
+from storage.models import UnansweredQuestion, User
+from tests.conftest import Chat
+
+
+async def test_start_greets_and_offers_the_menu(chat: Chat):
+    out = await chat.say("/start")
+    assert "Sello Migrante" in out
+    assert "[1]" in out
+
+
+async def test_command_words_work_without_slash_on_the_console(chat: Chat):
+    assert "Elige un tema" in await chat.say("menu")
+    assert "/idioma" in await chat.say("ayuda")
+
+
+async def test_a_question_starting_with_a_command_word_is_still_a_question(chat: Chat):
+    out = await chat.say("ayuda con el carnet, como saco la cedula chilena")
+    assert "Registro Civil" in out
+
+
+async def test_unknown_command_is_explained(chat: Chat):
+    assert "/ayuda" in await chat.say("/volar")
+
+
+async def test_cancel_with_and_without_a_flow(chat: Chat):
+    assert "nada que cancelar" in await chat.say("/cancelar")
+    await chat.say("/idioma")
+    assert "Listo" in await chat.say("/cancelar")
+    assert "nada que cancelar" in await chat.say("/cancelar")
+
+
+async def test_language_typed_in_the_flow_and_wrong_answer(chat: Chat):
+    await chat.say("/idioma")
+    assert "No conozco ese idioma" in await chat.say("klingon")
+    await chat.say("kreyol")
+    async with chat.app.sessions() as s:
+        user = await s.scalar(select(User).where(User.external_id == "1"))
+        assert user is not None and user.language == "ht" and user.flow is None
+
+
+async def test_idioma_with_an_argument_sets_it_at_once(chat: Chat):
+    out = await chat.say("/idioma en")
+    assert "English" in out
+
+
+async def test_out_of_scope_question_gets_fallback_and_is_logged(chat: Chat):
+    out = await chat.say("cual es la mejor receta de empanadas de pino para el 18")
+    assert "ChileAtiende" in out
+    async with chat.app.sessions() as s:
+        logged = (await s.execute(select(UnansweredQuestion))).scalars().all()
+    assert [q.lang for q in logged] == ["es"]
+    assert logged[0].asked_at is not None
+
+
+async def test_empty_and_whitespace_messages(chat: Chat):
+    assert "pregunta" in await chat.say("   ")
+
+
+async def test_flow_expires_after_inactivity(sqlite_app):
+    clock = [datetime(2026, 11, 28, 10, 0, tzinfo=UTC)]
+    engine = Engine(sqlite_app.sessions, sqlite_app.engine.services, clock=lambda: clock[0])
+    user = Incoming("console", "9", "9", text="/idioma")
+    await engine.handle(user)
+    clock[0] += timedelta(hours=2)
+    replies = await engine.handle(Incoming("console", "9", "9", text="english"))
+    assert "expiró" in replies[0].text
+    async with sqlite_app.sessions() as s:
+        stored = await s.scalar(select(User).where(User.external_id == "9"))
+        assert stored is not None and stored.language is None
+
+
+async def test_dynamic_adhesion_answer_reads_the_directory(chat: Chat):
+    async with chat.app.sessions() as s, s.begin():
+        await directory.set_adhered(s, "13110", date(2018, 3, 15))  # La Florida
+    out = await chat.press("kb:sello.municipios_adheridos")
+    assert "1 comuna adherida" in out
+    out = await chat.say("la comuna de La Florida esta adherida al sello migrante?")
+    assert "La Florida está adherida" in out
+    out = await chat.say("la comuna de Iquique esta adherida al sello migrante?")
+    assert "Iquique no figura" in out
+
+
+async def test_dynamic_officer_answer_reads_the_officers_table(chat: Chat):
+    async with chat.app.sessions() as s, s.begin():
+        await officers.add(s, region_code="05", name="Rosa Inventada", email="rosa@example.org",
+                           telegram_id="777", now=datetime(2026, 1, 1, tzinfo=UTC))
+        user = await s.scalar(select(User).where(User.external_id == "1"))
+        if user is None:
+            from storage import users
+
+            user = await users.get_or_create(s, "console", "1", "1",
+                                             datetime(2026, 1, 1, tzinfo=UTC))
+        user.comuna_cut = "05101"  # Valparaíso
+    out = await chat.press("kb:sello.encargado_regional")
+    assert "Rosa Inventada" in out and "rosa@example.org" in out
