@@ -46,9 +46,16 @@ async def run(users: int, per_user: int, concurrency: int, url: str | None) -> N
         app.engine.flood = FloodLimiter(capacity=per_user + 1)
         rng = random.Random(1)
         work = [
-            Incoming("bench", str(u), str(u), text=rng.choice(MESSAGES),
-                     update_id=f"{u}-{k}", language_hint="es")
-            for k in range(per_user) for u in range(users)
+            Incoming(
+                "bench",
+                str(u),
+                str(u),
+                text=rng.choice(MESSAGES),
+                update_id=f"{u}-{k}",
+                language_hint="es",
+            )
+            for k in range(per_user)
+            for u in range(users)
         ]
         queue: asyncio.Queue[Incoming] = asyncio.Queue()
         for item in work:
@@ -68,11 +75,15 @@ async def run(users: int, per_user: int, concurrency: int, url: str | None) -> N
         total = time.perf_counter() - start
         await app.close()
     latencies.sort()
-    print(f"engine on {db_url.split(':')[0]}: {len(work)} messages from {users} users, "
-          f"concurrency {concurrency}")
-    print(f"  {len(work) / total:.0f} messages/s; latency p50 "
-          f"{1000 * statistics.median(latencies):.1f} ms, "
-          f"p99 {1000 * latencies[int(len(latencies) * 0.99) - 1]:.1f} ms")
+    print(
+        f"engine on {db_url.split(':')[0]}: {len(work)} messages from {users} users, "
+        f"concurrency {concurrency}"
+    )
+    print(
+        f"  {len(work) / total:.0f} messages/s; latency p50 "
+        f"{1000 * statistics.median(latencies):.1f} ms, "
+        f"p99 {1000 * latencies[int(len(latencies) * 0.99) - 1]:.1f} ms"
+    )
     print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

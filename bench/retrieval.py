@@ -69,8 +69,28 @@ def measure(matcher: Matcher, queries: list[str]) -> dict[str, float]:
 
 def synthetic(n_phrasings: int, rng: random.Random) -> list[tuple[str, str, str]]:
     """Topics with a few characteristic words each, phrasings mixing them with common words."""
-    syllables = ["ka", "re", "mi", "to", "sa", "lu", "pe", "no", "di", "ga", "ve", "ro", "chi",
-                 "ne", "tra", "mo", "si", "pa", "que", "lo"]
+    syllables = [
+        "ka",
+        "re",
+        "mi",
+        "to",
+        "sa",
+        "lu",
+        "pe",
+        "no",
+        "di",
+        "ga",
+        "ve",
+        "ro",
+        "chi",
+        "ne",
+        "tra",
+        "mo",
+        "si",
+        "pa",
+        "que",
+        "lo",
+    ]
     vocab_size = 30_000
 
     def word(k: int) -> str:
@@ -106,10 +126,13 @@ def main() -> None:
     phrasings = [p for t in kb.topics.values() for e in t.entries.values() for p in e.phrasings]
     queries = [perturb(rng.choice(phrasings), rng) for _ in range(args.queries)]
     shipped = measure(matcher, queries)
-    print(f"shipped KB: {len(phrasings)} phrasings, {len(kb.topics)} topics, "
-          f"load+index {build:.2f} s")
-    print("  {queries} queries: {qps:.0f} q/s, p50 {p50_ms:.2f} ms, p99 {p99_ms:.2f} ms, "
-          "max {max_ms:.2f} ms".format(**shipped))
+    print(
+        f"shipped KB: {len(phrasings)} phrasings, {len(kb.topics)} topics, load+index {build:.2f} s"
+    )
+    print(
+        "  {queries} queries: {qps:.0f} q/s, p50 {p50_ms:.2f} ms, p99 {p99_ms:.2f} ms, "
+        "max {max_ms:.2f} ms".format(**shipped)
+    )
 
     rows = synthetic(args.synthetic, rng)
     t0 = time.perf_counter()
@@ -118,8 +141,10 @@ def main() -> None:
     queries = [perturb(rng.choice(rows)[2], rng) for _ in range(args.queries)]
     scaled = measure(big, queries)
     print(f"synthetic KB: {len(rows)} phrasings, index built in {build:.1f} s")
-    print("  {queries} queries: {qps:.0f} q/s, p50 {p50_ms:.2f} ms, p99 {p99_ms:.2f} ms, "
-          "max {max_ms:.2f} ms".format(**scaled))
+    print(
+        "  {queries} queries: {qps:.0f} q/s, p50 {p50_ms:.2f} ms, p99 {p99_ms:.2f} ms, "
+        "max {max_ms:.2f} ms".format(**scaled)
+    )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")
 

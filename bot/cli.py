@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="serve the channels configured in the environment")
 
+    kb = sub.add_parser("kb", help="knowledge-base maintenance")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_check = kb_sub.add_parser("check", help="validate the content against the contract")
+    kb_check.add_argument("--topics", type=Path, help="topics.yaml contract (default: shipped)")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -65,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval": _eval,
         "run": _run,
         "db": _db,
+        "kb": _kb,
         "officer": _officer,
     }[args.command]
     try:
@@ -132,6 +138,26 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     app = await build_app(settings)
     await serve(app)
     return 0
+
+
+async def _kb(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge import checks, content
+
+    kb = content.load()
+    contract = args.topics or Path(content.__file__).with_name("topics.yaml")
+    report = checks.check(kb, checks.contract_ids(contract))
+    counts = report.counts
+    print(
+        f"{counts['topics']} topics, {counts['phrasings']} phrasings, "
+        f"{counts['out_of_scope']} out-of-scope examples"
+    )
+    for lang in LANGUAGES:
+        pending = report.unreviewed.get(lang, [])
+        print(f"  {lang}: {len(pending)} entries need native review")
+    for error in report.errors:
+        print(f"ERROR {error}")
+    print("OK" if report.ok else f"{len(report.errors)} problems")
+    return 0 if report.ok else 1
 
 
 async def _db(settings: Settings, args: argparse.Namespace) -> int:

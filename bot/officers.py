@@ -52,5 +52,7 @@ async def list_officers(app: App) -> int:
             channels = ", ".join(
                 f"{k}={v}" for k, v in (("telegram", o.telegram_id), ("whatsapp", o.whatsapp)) if v
             )
-            print(f"{o.id}\t{o.region_code}\t{o.name}\t{o.email or '-'}\t{o.phone or '-'}\t{channels}")
+            print(
+                f"{o.id}\t{o.region_code}\t{o.name}\t{o.email or '-'}\t{o.phone or '-'}\t{channels}"
+            )
     return 0

@@ -21,16 +21,20 @@ async def ask(app: App, text: str, lang: str | None) -> dict[str, Any]:
     answer_lang = choose(lang, text, None, match.lang)
     incoming = Incoming("cli", "cli", "cli", text=text, language_hint=answer_lang)
     # A throw-away user: `ask` reads the database but never writes to it.
-    user = User(channel="cli", external_id="cli", chat_id="cli", role="migrant",
-                language=answer_lang)
+    user = User(
+        channel="cli", external_id="cli", chat_id="cli", role="migrant", language=answer_lang
+    )
     async with app.sessions() as session:
         ctx = Context(session, user, incoming, texts(answer_lang), app.engine.clock(), services)
         if match.kind is MatchKind.FULL and match.topic:
             answer = (await topic_reply(ctx, match.topic))[0].text
         elif match.kind is MatchKind.PARTIAL:
             titles = [services.kb.topic(s).entry(answer_lang).title for s in match.suggestions]
-            answer = ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?") + "\n" + \
-                "\n".join(f"• {title}" for title in titles)
+            answer = (
+                ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?")
+                + "\n"
+                + "\n".join(f"• {title}" for title in titles)
+            )
         else:
             answer = fallback(ctx).text
     return {

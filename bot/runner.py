@@ -56,7 +56,8 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
                 await application.bot.set_webhook(
                     settings.telegram_webhook_url,
                     secret_token=settings.telegram_secret.value
-                    if settings.telegram_secret else None,
+                    if settings.telegram_secret
+                    else None,
                     allowed_updates=Update.ALL_TYPES,
                 )
                 log.info("Telegram: webhook mode")

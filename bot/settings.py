@@ -71,8 +71,7 @@ class Settings:
             whatsapp_phone_id=env.get("SELLO_WHATSAPP_PHONE_ID", "").strip() or None,
             whatsapp_app_secret=_secret(env, "SELLO_WHATSAPP_APP_SECRET"),
             whatsapp_verify_token=_secret(env, "SELLO_WHATSAPP_VERIFY_TOKEN"),
-            whatsapp_api_url=env.get("SELLO_WHATSAPP_API_URL", "").strip()
-            or cls.whatsapp_api_url,
+            whatsapp_api_url=env.get("SELLO_WHATSAPP_API_URL", "").strip() or cls.whatsapp_api_url,
             http_host=env.get("SELLO_HTTP_HOST", "").strip() or cls.http_host,
             http_port=_int(env, "SELLO_HTTP_PORT", cls.http_port),
             send_rate=_int(env, "SELLO_SEND_RATE", cls.send_rate),

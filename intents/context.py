@@ -51,8 +51,13 @@ class Context:
         users_repo.set_flow(self.user, flow, step, data or {}, self.now)
 
     def next_step(self, step: str, data: dict[str, Any] | None = None) -> None:
-        users_repo.set_flow(self.user, self.user.flow, step,
-                            data if data is not None else self.user.flow_data, self.now)
+        users_repo.set_flow(
+            self.user,
+            self.user.flow,
+            step,
+            data if data is not None else self.user.flow_data,
+            self.now,
+        )
 
     def end_flow(self) -> None:
         users_repo.set_flow(self.user, None, None, None, self.now)

@@ -51,8 +51,14 @@ class Engine:
             return []
         if verdict is Verdict.WARN:
             t = texts(incoming.language_hint)
-            return [Reply(t._("Estás enviando muchos mensajes seguidos. Espera unos segundos "
-                              "y vuelve a escribir."))]
+            return [
+                Reply(
+                    t._(
+                        "Estás enviando muchos mensajes seguidos. Espera unos segundos "
+                        "y vuelve a escribir."
+                    )
+                )
+            ]
         now = self.clock()
         # Matching is pure CPU work: do it before taking a database connection, so other
         # messages' database work overlaps with it. Wasted only for a text that turns out to
@@ -91,8 +97,14 @@ class Engine:
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming
         if incoming.media:
-            return [Reply(ctx.t._("Por ahora solo entiendo mensajes de texto. Escribe tu "
-                                  "pregunta o usa /menu."))]
+            return [
+                Reply(
+                    ctx.t._(
+                        "Por ahora solo entiendo mensajes de texto. Escribe tu "
+                        "pregunta o usa /menu."
+                    )
+                )
+            ]
         if incoming.payload is not None:
             handler, ctx.args = self.router.button(incoming.payload)
             if handler is None:
@@ -105,8 +117,11 @@ class Engine:
                 ctx.args = command.args
                 return await handler(ctx)
             if command.slash:
-                return [Reply(ctx.t._("No conozco ese comando. Usa /ayuda para ver lo que "
-                                      "puedo hacer."))]
+                return [
+                    Reply(
+                        ctx.t._("No conozco ese comando. Usa /ayuda para ver lo que puedo hacer.")
+                    )
+                ]
         replies: list[Reply] = []
         step = self.router.step(ctx.user.flow, ctx.user.flow_step)
         if step is not None:
@@ -116,8 +131,14 @@ class Engine:
             if started is None or ctx.now - started <= self.services.flow_timeout:
                 return await step(ctx)
             ctx.end_flow()
-            replies.append(Reply(ctx.t._("Lo que estabas haciendo expiró por inactividad; "
-                                         "tendrás que empezar de nuevo.")))
+            replies.append(
+                Reply(
+                    ctx.t._(
+                        "Lo que estabas haciendo expiró por inactividad; "
+                        "tendrás que empezar de nuevo."
+                    )
+                )
+            )
         elif ctx.user.flow is not None:
             ctx.end_flow()  # a flow this version no longer knows
         if not ctx.text:

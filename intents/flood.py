@@ -56,7 +56,10 @@ class FloodLimiter:
         return Verdict.DROP
 
     def _prune(self, now: float) -> None:
-        full = [k for k, b in self._buckets.items()
-                if b.tokens + (now - b.stamp) * self.rate >= self.capacity]
+        full = [
+            k
+            for k, b in self._buckets.items()
+            if b.tokens + (now - b.stamp) * self.rate >= self.capacity
+        ]
         for key in full:
             del self._buckets[key]

@@ -18,6 +18,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from knowledge.classifier import Classifier
 from knowledge.content import KnowledgeBase
 from knowledge.normalize import Normalizer, fold
 
@@ -46,9 +47,20 @@ class Match:
 
 @dataclass(frozen=True)
 class Thresholds:
-    full: float = 0.50
-    partial: float = 0.30
-    margin: float = 0.06  # a FULL answer needs this lead over the runner-up topic
+    full: float = 0.45
+    partial: float = 0.20
+    margin: float = 0.10  # a FULL answer needs this lead over the runner-up topic
+
+
+@dataclass(frozen=True)
+class Features:
+    """How well one phrasing (and its topic) explains the question."""
+
+    recall: float  # share of the question's idf mass found in the phrasing
+    precision: float  # share of the phrasing's idf mass found in the question
+    similarity: float  # rapidfuzz token-set similarity of the folded texts
+    coverage: float  # share of the question's idf mass found anywhere in the topic
+    mass: float  # idf mass shared with the phrasing (absolute)
 
 
 @dataclass(frozen=True)
@@ -63,11 +75,15 @@ class Matcher:
     """Index of phrasings; `match` is pure (no I/O, no clock) and thread-safe."""
 
     CANDIDATES = 40  # re-ranked with rapidfuzz
+    BLEND = 0.6  # weight of the classifier's probability against the retrieval score
     COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
 
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, thresholds: Thresholds | None = None, *, learn: bool = True
+    ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.normalizer = Normalizer(kb.synonyms)
+        self._sources: list[tuple[str, str, str]] = []
         docs: list[_Doc] = []
         for topic in kb.topics.values():
             for lang, entry in topic.entries.items():
@@ -77,6 +93,11 @@ class Matcher:
             for text in examples:
                 docs.append(self._doc(OUT_OF_SCOPE, lang, text))
         self._build(docs)
+        self._classifier: Classifier | None = None
+        if learn:
+            texts = [text for _, _, text in self._sources]
+            labels = [label for label, _, _ in self._sources]
+            self._classifier = Classifier(texts, labels, self.normalizer.tokens)
 
     @classmethod
     def from_phrasings(
@@ -86,10 +107,14 @@ class Matcher:
         self = cls.__new__(cls)
         self.thresholds = thresholds or Thresholds()
         self.normalizer = Normalizer()
+        self._sources = []
         self._build([self._doc(label, lang, text) for label, lang, text in phrasings])
+        self._sources = []
+        self._classifier = None
         return self
 
     def _doc(self, label: str, lang: str, text: str) -> _Doc:
+        self._sources.append((label, lang, text))
         return _Doc(label, lang, tuple(self.normalizer.tokens(text)), fold(text))
 
     def _build(self, docs: list[_Doc]) -> None:
@@ -109,7 +134,7 @@ class Matcher:
                 label_df[token] += 1
         n = max(len(label_vocab), 1)
         self._idf = {t: math.log(1 + n / df) for t, df in label_df.items()}
-        self._unknown_idf = math.log(1 + n)  * 0.6
+        self._unknown_idf = math.log(1 + n) * 0.6
         self._doc_mass = [sum(self._idf[t] for t in set(d.tokens)) for d in self._docs]
         self._vocab = sorted(self._idf)
         self._correct = lru_cache(maxsize=50_000)(self._correct_uncached)
@@ -125,18 +150,22 @@ class Matcher:
         )
         if found is None:
             # A glued or truncated word: "residenciadefinitiva", "regulariz".
-            prefix = [w for w in self._vocab if len(w) >= 5 and (w.startswith(token) or token.startswith(w))]
+            prefix = [
+                w
+                for w in self._vocab
+                if len(w) >= 5 and (w.startswith(token) or token.startswith(w))
+            ]
             if len(token) >= 6 and prefix:
                 best = max(prefix, key=len)
                 return best, 0.7
             return None
         return found[0], float(found[1])
 
-    def _query_terms(self, text: str) -> list[tuple[str | None, float, float]]:
+    def _query_terms(self, tokens: list[str]) -> list[tuple[str | None, float, float]]:
         """(vocabulary token or None, weight, similarity) for each distinct query token."""
         terms: list[tuple[str | None, float, float]] = []
         seen: set[str] = set()
-        for token in self.normalizer.tokens(text):
+        for token in tokens:
             if token in seen:
                 continue
             seen.add(token)
@@ -152,9 +181,31 @@ class Matcher:
         return terms
 
     # -- scoring ----------------------------------------------------------------------------
-    def rank(self, text: str) -> list[tuple[str, float, str]]:
-        """Labels ranked by score: (label, score in [0, 1], language of the best phrasing)."""
-        terms = self._query_terms(text)
+    def rank(self, text: str) -> list[tuple[str, float, str | None]]:
+        """Labels ranked by score: (label, score in [0, 1], language of the best phrasing).
+
+        The retrieval score and, when a classifier was trained, its probability are blended.
+        """
+        terms = self._query_terms(self.normalizer.tokens(text))
+        retrieved = self.retrieve(text, terms)
+        if self._classifier is None:
+            return retrieved
+        # The classifier sees the typo-corrected words ("sedula" -> "cedula").
+        corrected = [t for t, _, _ in terms if t is not None]
+        probabilities = self._classifier.probabilities(text, corrected)
+        scores = {label: (1 - self.BLEND) * min(s / 1.2, 1.0) for label, s, _ in retrieved}
+        langs: dict[str, str | None] = {label: lang for label, _, lang in retrieved}
+        for label, p in probabilities.items():
+            scores[label] = scores.get(label, 0.0) + self.BLEND * p
+            langs.setdefault(label, None)
+        return sorted(((lbl, s, langs[lbl]) for lbl, s in scores.items()), key=lambda x: -x[1])
+
+    def retrieve(
+        self, text: str, terms: list[tuple[str | None, float, float]] | None = None
+    ) -> list[tuple[str, float, str | None]]:
+        """Index pre-selection and rapidfuzz re-rank: labels by their best phrasing."""
+        if terms is None:
+            terms = self._query_terms(self.normalizer.tokens(text))
         query_mass = sum(w for _, w, _ in terms)
         if query_mass == 0:
             return []
@@ -182,15 +233,21 @@ class Matcher:
         best: dict[str, tuple[float, str]] = {}
         for i, overlap in pre:
             doc = self._docs[i]
-            recall = overlap / query_mass
-            precision = min(overlap / self._doc_mass[i], 1.0)
-            similarity = fuzz.token_set_ratio(folded_query, doc.folded) / 100
-            coverage = self._label_coverage(doc.label, known, query_mass)
-            score = 0.35 * recall + 0.25 * precision + 0.2 * similarity + 0.2 * coverage
+            features = Features(
+                recall=overlap / query_mass,
+                precision=min(overlap / self._doc_mass[i], 1.0),
+                similarity=fuzz.token_set_ratio(folded_query, doc.folded) / 100,
+                coverage=self._label_coverage(doc.label, known, query_mass),
+                mass=overlap,
+            )
+            score = self.combine(features)
             if doc.label not in best or score > best[doc.label][0]:
                 best[doc.label] = (score, doc.lang)
-        ranked = sorted(((label, s, lang) for label, (s, lang) in best.items()), key=lambda x: -x[1])
-        return ranked
+        return sorted(((label, s, lang) for label, (s, lang) in best.items()), key=lambda x: -x[1])
+
+    @staticmethod
+    def combine(f: Features) -> float:
+        return 0.35 * f.recall + 0.25 * f.precision + 0.2 * f.similarity + 0.4 * f.coverage
 
     def _label_coverage(
         self, label: str, known: Sequence[tuple[str | None, float, float]], query_mass: float

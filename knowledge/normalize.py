@@ -40,35 +40,44 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", stripped).strip()
 
 
+STEM_LENGTH = 7
+
+
 def stem(token: str) -> str:
-    """A deliberately light, language-neutral suffix trim (plurals), applied to both sides."""
+    """A language-neutral stem, applied to both sides: plurals trimmed, then the word cut to
+    its first 7 letters, which unites most Romance/English derivations ("residencia",
+    "residente", "résidence" -> "residen"; "certificado", "certification" -> "certifi")."""
     if len(token) > 4 and token.endswith("es") and token[-3] in "nlrdsz":
-        return token[:-2]
-    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-        return token[:-1]
-    return token
+        token = token[:-2]
+    elif len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        token = token[:-1]
+    return token[:STEM_LENGTH]
 
 
 class Normalizer:
     """Turns text into the content tokens the matcher indexes."""
 
     def __init__(self, synonyms: Mapping[str, str] | None = None) -> None:
-        self._phrases: list[tuple[re.Pattern[str], str]] = []
+        self._phrases: dict[str, str] = {}
         self._words: dict[str, str] = {}
         for variant, canonical in (synonyms or {}).items():
             folded_variant, folded_canonical = fold(variant), fold(canonical)
             if " " in folded_variant:
-                pattern = re.compile(rf"\b{re.escape(folded_variant)}\b")
-                self._phrases.append((pattern, folded_canonical))
-            else:
+                self._phrases[folded_variant] = folded_canonical
+            elif folded_variant:
                 self._words[folded_variant] = folded_canonical
-        # Longest phrases first so "residencia definitiva" wins over "residencia".
-        self._phrases.sort(key=lambda p: -len(p[0].pattern))
+        # One alternation, longest first, so "residencia definitiva" wins over "residencia".
+        alternatives = sorted(self._phrases, key=len, reverse=True)
+        self._pattern = (
+            re.compile(r"\b(?:" + "|".join(map(re.escape, alternatives)) + r")\b")
+            if alternatives
+            else None
+        )
 
     def tokens(self, text: str) -> list[str]:
         folded = fold(text)
-        for pattern, canonical in self._phrases:
-            folded = pattern.sub(canonical, folded)
+        if self._pattern is not None:
+            folded = self._pattern.sub(lambda m: self._phrases[m.group(0)], folded)
         out: list[str] = []
         for word in folded.split():
             word = self._words.get(word, word)

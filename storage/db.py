@@ -6,7 +6,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 DEFAULT_URL = "sqlite+aiosqlite:///sello.db"
 
@@ -15,7 +20,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str = DEFAULT_URL, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str = DEFAULT_URL, *, pool_size: int = 10, max_overflow: int = 10
+) -> AsyncEngine:
     """Create the engine; on SQLite: WAL, busy_timeout, and writes in BEGIN IMMEDIATE.
 
     BEGIN IMMEDIATE takes the write lock when a transaction starts writing, so two writers

@@ -69,9 +69,7 @@ class User(Base):
     flow: Mapped[str | None] = mapped_column(String(32), nullable=True)
     flow_step: Mapped[str | None] = mapped_column(String(32), nullable=True)
     flow_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    flow_updated_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    flow_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -33,7 +33,9 @@ async def log_unanswered(
     )
 
 
-async def since(session: AsyncSession, when: datetime | None = None) -> Sequence[UnansweredQuestion]:
+async def since(
+    session: AsyncSession, when: datetime | None = None
+) -> Sequence[UnansweredQuestion]:
     query = select(UnansweredQuestion).order_by(UnansweredQuestion.asked_at)
     if when is not None:
         query = query.where(UnansweredQuestion.asked_at >= when)

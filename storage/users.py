@@ -38,10 +38,18 @@ async def get_or_create(
     if user is None:
         # ON CONFLICT DO NOTHING: another worker may create the same user at the same time;
         # then RETURNING gives nothing and we read the row it created.
-        statement = insert_ignore_returning(session, User, {
-            "channel": channel, "external_id": external_id, "chat_id": chat_id,
-            "role": "migrant", "created_at": now, "last_seen_at": now,
-        })
+        statement = insert_ignore_returning(
+            session,
+            User,
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "chat_id": chat_id,
+                "role": "migrant",
+                "created_at": now,
+                "last_seen_at": now,
+            },
+        )
         user = (await session.scalars(statement)).one_or_none()
         if user is None:
             user = await get(session, channel, external_id)
@@ -60,8 +68,9 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def set_flow(user: User, flow: str | None, step: str | None, data: dict[str, Any] | None,
-             now: datetime) -> None:
+def set_flow(
+    user: User, flow: str | None, step: str | None, data: dict[str, Any] | None, now: datetime
+) -> None:
     user.flow = flow
     user.flow_step = step
     user.flow_data = dict(data) if data is not None else None

@@ -7,9 +7,9 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -153,8 +153,13 @@ class Chat:
         from intents.messages import Incoming
 
         replies = await self.app.engine.handle(
-            Incoming("console", self.console.user, self.console.user, payload=payload,
-                     language_hint=self.console.lang)
+            Incoming(
+                "console",
+                self.console.user,
+                self.console.user,
+                payload=payload,
+                language_hint=self.console.lang,
+            )
         )
         from bot.channels.console import render
 

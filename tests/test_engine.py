@@ -85,22 +85,29 @@ async def test_dynamic_adhesion_answer_reads_the_directory(chat: Chat):
         await directory.set_adhered(s, "13110", date(2018, 3, 15))  # La Florida
     out = await chat.press("kb:sello.municipios_adheridos")
     assert "1 comuna adherida" in out
-    out = await chat.say("la comuna de La Florida esta adherida al sello migrante?")
+    out = await chat.say("la muni de La Florida esta en el sello?")
     assert "La Florida está adherida" in out
-    out = await chat.say("la comuna de Iquique esta adherida al sello migrante?")
+    out = await chat.say("la muni de Iquique esta en el sello?")
     assert "Iquique no figura" in out
 
 
 async def test_dynamic_officer_answer_reads_the_officers_table(chat: Chat):
     async with chat.app.sessions() as s, s.begin():
-        await officers.add(s, region_code="05", name="Rosa Inventada", email="rosa@example.org",
-                           telegram_id="777", now=datetime(2026, 1, 1, tzinfo=UTC))
+        await officers.add(
+            s,
+            region_code="05",
+            name="Rosa Inventada",
+            email="rosa@example.org",
+            telegram_id="777",
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
         user = await s.scalar(select(User).where(User.external_id == "1"))
         if user is None:
             from storage import users
 
-            user = await users.get_or_create(s, "console", "1", "1",
-                                             datetime(2026, 1, 1, tzinfo=UTC))
+            user = await users.get_or_create(
+                s, "console", "1", "1", datetime(2026, 1, 1, tzinfo=UTC)
+            )
         user.comuna_cut = "05101"  # Valparaíso
     out = await chat.press("kb:sello.encargado_regional")
     assert "Rosa Inventada" in out and "rosa@example.org" in out

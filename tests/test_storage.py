@@ -75,8 +75,14 @@ async def test_an_update_can_be_claimed_only_once(sessions):
 
 async def test_officers_and_adhesion(sessions):
     async with sessions() as s, s.begin():
-        await officers.add(s, region_code="13", name="Ana Ficticia", telegram_id="900",
-                           email="ana@example.org", now=NOW)
+        await officers.add(
+            s,
+            region_code="13",
+            name="Ana Ficticia",
+            telegram_id="900",
+            email="ana@example.org",
+            now=NOW,
+        )
         await directory.set_adhered(s, "13110", date(2019, 5, 2))
     async with sessions() as s:
         assert [o.name for o in await officers.listing(s, "13")] == ["Ana Ficticia"]
@@ -86,8 +92,15 @@ async def test_officers_and_adhesion(sessions):
 
 async def test_unanswered_questions_are_logged_with_time_and_language(sessions):
     async with sessions() as s, s.begin():
-        await questions.log_unanswered(s, text="¿receta de sopaipillas?", lang="es",
-                                       channel="telegram", best_topic=None, score=0.1, now=NOW)
+        await questions.log_unanswered(
+            s,
+            text="¿receta de sopaipillas?",
+            lang="es",
+            channel="telegram",
+            best_topic=None,
+            score=0.1,
+            now=NOW,
+        )
     async with sessions() as s:
         [row] = await questions.since(s)
         assert row.lang == "es" and row.asked_at.replace(tzinfo=UTC) == NOW

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import func, select
 
 from storage.models import HandledUpdate, User
 from tests.conftest import bot_settings
-from tests.fakes.telegram_api import FakeTelegram
 
 USER = 5550001
 
@@ -58,8 +55,12 @@ async def test_language_switch_changes_replies(telegram, run_bot, sqlite_url):
     await run_bot(bot_settings(sqlite_url, telegram))
     telegram.message(USER, "/idioma")
     [picker] = await telegram.wait_sent(USER, 1)
-    assert {b["callback_data"] for b in picker.buttons} == {"lang:es", "lang:ht", "lang:fr",
-                                                             "lang:en"}
+    assert {b["callback_data"] for b in picker.buttons} == {
+        "lang:es",
+        "lang:ht",
+        "lang:fr",
+        "lang:en",
+    }
     telegram.press(USER, "lang:en")
     sent = await telegram.wait_sent(USER, 3)
     assert "English" in sent[1].text
@@ -73,10 +74,19 @@ async def test_duplicate_update_is_handled_once(telegram, run_bot, sqlite_url):
     first = telegram.message(USER, "/menu")
     await telegram.wait_sent(USER, 1)
     # Telegram delivers the same update again (e.g. after a crash before confirming it).
-    telegram.push({"update_id": first, "message": {
-        "message_id": 1, "date": 0, "chat": {"id": USER, "type": "private"},
-        "from": {"id": USER, "is_bot": False, "first_name": "Prueba"}, "text": "/menu",
-        "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}})
+    telegram.push(
+        {
+            "update_id": first,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": USER, "type": "private"},
+                "from": {"id": USER, "is_bot": False, "first_name": "Prueba"},
+                "text": "/menu",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+    )
     telegram.message(USER, "/ayuda")
     await telegram.wait_sent(USER, 2)
     await telegram.settle()
@@ -102,13 +112,20 @@ async def test_a_flood_from_one_user_is_cut_and_others_still_answered(
 
 async def test_unsupported_media_gets_a_short_localized_reply(telegram, run_bot, sqlite_url):
     await run_bot(bot_settings(sqlite_url, telegram))
-    sticker = {"file_id": "f1", "file_unique_id": "u1", "type": "regular", "width": 512,
-               "height": 512, "is_animated": False, "is_video": False}
+    sticker = {
+        "file_id": "f1",
+        "file_unique_id": "u1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
     telegram.message(USER, None, sticker=sticker)
-    telegram.message(USER + 1, None, lang="fr",
-                     location={"latitude": -33.45, "longitude": -70.66})
-    telegram.message(USER + 2, None, lang="en",
-                     voice={"file_id": "v", "file_unique_id": "v1", "duration": 3})
+    telegram.message(USER + 1, None, lang="fr", location={"latitude": -33.45, "longitude": -70.66})
+    telegram.message(
+        USER + 2, None, lang="en", voice={"file_id": "v", "file_unique_id": "v1", "duration": 3}
+    )
     [es] = await telegram.wait_sent(USER, 1)
     [fr] = await telegram.wait_sent(USER + 1, 1)
     [en] = await telegram.wait_sent(USER + 2, 1)
@@ -127,8 +144,9 @@ async def test_group_chat_ignored_unless_addressed(telegram, run_bot, sqlite_url
     await run_bot(bot_settings(sqlite_url, telegram))
     group = -100123
     telegram.message(USER, "hola a todos", chat_id=group, chat_type="supergroup")
-    telegram.message(USER, "@SelloTestBot como saco el carnet?", chat_id=group,
-                     chat_type="supergroup")
+    telegram.message(
+        USER, "@SelloTestBot como saco el carnet?", chat_id=group, chat_type="supergroup"
+    )
     [reply] = await telegram.wait_sent(group, 1)
     await telegram.settle()
     assert len(telegram.to(group)) == 1
@@ -144,7 +162,7 @@ async def test_restart_in_the_middle_of_a_flow_keeps_the_state(telegram, run_bot
     telegram.message(USER, "français")
     sent = await telegram.wait_sent(USER, 3)
     assert "français" in sent[1].text.lower()
-    second_app = (await _user(sqlite_url, USER))
+    second_app = await _user(sqlite_url, USER)
     assert second_app.language == "fr" and second_app.flow is None
 
 
@@ -169,5 +187,3 @@ async def test_updates_in_flight_finish_before_stop(telegram, run_bot, sqlite_ur
     await bot.stop()
     for i in range(5):
         assert len(telegram.to(USER + i)) == 1
-
-

@@ -28,8 +28,9 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
 
 
 class Console:
-    def __init__(self, engine: Engine, user: str = "1", lang: str | None = None,
-                 out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, engine: Engine, user: str = "1", lang: str | None = None, out: TextIO = sys.stdout
+    ) -> None:
         self.engine = engine
         self.user = user
         self.lang = lang
@@ -40,9 +41,13 @@ class Console:
     def incoming(self, line: str) -> Incoming:
         stripped = line.strip()
         if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
-            return Incoming(CHANNEL, self.user, self.user,
-                            payload=self._buttons[int(stripped) - 1].payload,
-                            language_hint=self.lang)
+            return Incoming(
+                CHANNEL,
+                self.user,
+                self.user,
+                payload=self._buttons[int(stripped) - 1].payload,
+                language_hint=self.lang,
+            )
         return Incoming(CHANNEL, self.user, self.user, text=stripped, language_hint=self.lang)
 
     async def say(self, line: str) -> str:
@@ -53,8 +58,10 @@ class Console:
         return text
 
     async def run(self, read: Callable[[], str] = input) -> None:
-        self.out.write("Sello Migrante — escribe tu pregunta; un número elige una opción; "
-                       "Ctrl-D para salir.\n\n")
+        self.out.write(
+            "Sello Migrante — escribe tu pregunta; un número elige una opción; "
+            "Ctrl-D para salir.\n\n"
+        )
         self.out.write(await self.say("/start") + "\n")
         while True:
             try:

@@ -26,8 +26,19 @@ from intents.messages import Incoming, Reply
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MEDIA_KINDS = (
-    "sticker", "photo", "voice", "audio", "video", "video_note", "document", "animation",
-    "location", "venue", "contact", "poll", "dice",
+    "sticker",
+    "photo",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "document",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
 )
 
 # (command, description msgid) registered with set_my_commands, per language.
@@ -94,10 +105,13 @@ def _addressed_text(message: Message, bot_username: str | None) -> str | None:
         start = text.lower().index(mention.lower())
         if text.startswith("/"):
             return text  # "/menu@SelloBot": the command parser strips the suffix
-        return (text[:start] + text[start + len(mention):]).strip()
+        return (text[:start] + text[start + len(mention) :]).strip()
     replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None and replied.from_user.is_bot and (
-        bot_username is None or replied.from_user.username == bot_username
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and replied.from_user.is_bot
+        and (bot_username is None or replied.from_user.username == bot_username)
     ):
         return text
     return None
@@ -107,8 +121,10 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row]
-         for row in reply.buttons]
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.payload) for b in row]
+            for row in reply.buttons
+        ]
     )
 
 

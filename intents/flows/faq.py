@@ -5,8 +5,8 @@ from __future__ import annotations
 from intents.answers import topic_button, topic_reply
 from intents.context import Context
 from intents.flows.menu import main_menu
-from intents.language import choose
 from intents.i18n import texts
+from intents.language import choose
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
 from knowledge.matcher import MatchKind
@@ -44,7 +44,9 @@ async def question(ctx: Context) -> list[Reply]:
     if match.kind is MatchKind.PARTIAL:
         buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
         buttons.append(Button(ctx.t._("Ninguna de estas"), "kb:none"))
-        return [Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))]
+        return [
+            Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
+        ]
     return [fallback(ctx)]
 
 

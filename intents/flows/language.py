@@ -42,8 +42,11 @@ async def typed(ctx: Context) -> list[Reply]:
     """Step `choose`: the user typed a language instead of pressing a button."""
     lang = _named_language(ctx.text)
     if lang is None:
-        return [_picker(ctx, ctx.t._("No conozco ese idioma. Elige uno de los botones o escribe "
-                                      "/cancelar:"))]
+        return [
+            _picker(
+                ctx, ctx.t._("No conozco ese idioma. Elige uno de los botones o escribe /cancelar:")
+            )
+        ]
     return await _set(ctx, lang)
 
 

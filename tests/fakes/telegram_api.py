@@ -108,8 +108,12 @@ class FakeTelegram:
 
     # -- methods ----------------------------------------------------------------------------
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
-        return {**BOT, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        return {
+            **BOT,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
         return True
@@ -157,15 +161,27 @@ class FakeTelegram:
         self._new_update.set()
         return int(update["update_id"])
 
-    def message(self, user_id: int, text: str | None = None, *, lang: str | None = "es",
-                chat_id: int | None = None, chat_type: str = "private", **extra: Any) -> int:
+    def message(
+        self,
+        user_id: int,
+        text: str | None = None,
+        *,
+        lang: str | None = "es",
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        **extra: Any,
+    ) -> int:
         chat = chat_id if chat_id is not None else user_id
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat, "type": chat_type},
-            "from": {"id": user_id, "is_bot": False, "first_name": "Prueba",
-                     **({"language_code": lang} if lang else {})},
+            "from": {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": "Prueba",
+                **({"language_code": lang} if lang else {}),
+            },
             **extra,
         }
         if text is not None:
@@ -176,22 +192,28 @@ class FakeTelegram:
         return self.push({"message": message})
 
     def press(self, user_id: int, data: str, *, lang: str | None = "es") -> int:
-        return self.push({
-            "callback_query": {
-                "id": str(next(self._message_ids)),
-                "from": {"id": user_id, "is_bot": False, "first_name": "Prueba",
-                         **({"language_code": lang} if lang else {})},
-                "chat_instance": "ci",
-                "data": data,
-                "message": {
-                    "message_id": next(self._message_ids),
-                    "date": int(time.time()),
-                    "chat": {"id": user_id, "type": "private"},
-                    "from": BOT,
-                    "text": "…",
-                },
+        return self.push(
+            {
+                "callback_query": {
+                    "id": str(next(self._message_ids)),
+                    "from": {
+                        "id": user_id,
+                        "is_bot": False,
+                        "first_name": "Prueba",
+                        **({"language_code": lang} if lang else {}),
+                    },
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": {
+                        "message_id": next(self._message_ids),
+                        "date": int(time.time()),
+                        "chat": {"id": user_id, "type": "private"},
+                        "from": BOT,
+                        "text": "…",
+                    },
+                }
             }
-        })
+        )
 
     def to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id]

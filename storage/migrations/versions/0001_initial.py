@@ -59,7 +59,9 @@ def upgrade() -> None:
         sa.Column("last_seen_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
         sa.UniqueConstraint("channel", "external_id", name="uq_users_channel"),
-        sa.ForeignKeyConstraint(["comuna_cut"], ["comunas.cut"], name="fk_users_comuna_cut_comunas"),
+        sa.ForeignKeyConstraint(
+            ["comuna_cut"], ["comunas.cut"], name="fk_users_comuna_cut_comunas"
+        ),
         sa.ForeignKeyConstraint(
             ["region_code"], ["regions.code"], name="fk_users_region_code_regions"
         ),
@@ -120,5 +122,12 @@ def _seed_directory(regions: sa.Table, comunas: sa.Table) -> None:
 
 
 def downgrade() -> None:
-    for table in ("unanswered_questions", "handled_updates", "officers", "users", "comunas", "regions"):
+    for table in (
+        "unanswered_questions",
+        "handled_updates",
+        "officers",
+        "users",
+        "comunas",
+        "regions",
+    ):
         op.drop_table(table)
