@@ -29,12 +29,12 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
 
 class Console:
     def __init__(
-        self, engine: Engine, user: str = "1", lang: str | None = None, out: TextIO = sys.stdout
+        self, engine: Engine, user: str = "1", lang: str | None = None, out: TextIO | None = None
     ) -> None:
         self.engine = engine
         self.user = user
         self.lang = lang
-        self.out = out
+        self.out = out or sys.stdout
         self._ids = itertools.count(1)
         self._buttons: list[Button] = []
 

@@ -1,0 +1,114 @@
+"""The command-line contract of product.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("SELLO_DATABASE_URL", url)
+    for name in ("SELLO_TELEGRAM_TOKEN", "SELLO_WHATSAPP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_ask_json_has_the_contract_fields(capsys):
+    code, out = run(capsys, "ask", "como saco el carnet chileno", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) == {"topic", "score", "lang", "answer", "suggestions"}
+    assert data["topic"] == "reg.cedula" and data["lang"] == "es"
+    assert "https://" in data["answer"]
+
+
+def test_ask_answers_in_the_asked_language(capsys):
+    _, out = run(capsys, "ask", "como saco el carnet chileno", "--json", "--lang", "fr")
+    data = json.loads(out)
+    assert data["lang"] == "fr" and "Registre civil" in data["answer"] or "Registro Civil" in data[
+        "answer"
+    ]
+
+
+def test_ask_out_of_scope(capsys):
+    _, out = run(capsys, "ask", "receta de pan amasado", "--json")
+    data = json.loads(out)
+    assert data["topic"] is None and data["suggestions"] == []
+
+
+def test_eval_prints_summary_and_items(capsys, tmp_path):
+    labelled = tmp_path / "set.jsonl"
+    labelled.write_text(
+        "\n".join(
+            json.dumps(item, ensure_ascii=False)
+            for item in [
+                {"text": "como saco el carnet chileno", "lang": "es", "topic": "reg.cedula"},
+                {"text": "receta de pan amasado", "lang": "es", "topic": None},
+                {"text": "mesi anpil", "lang": "ht", "topic": "bot.gracias"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "eval", str(labelled), "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["summary"]["languages"]["es"]["top1"] == 1.0
+    assert data["summary"]["out_of_scope"]["recall"] == 1.0
+    assert {"text", "lang", "expected", "predicted", "score"} <= set(data["items"][0])
+    code, out = run(capsys, "eval", str(labelled))
+    assert "es: top-1 1.000" in out and "out of scope" in out
+
+
+def test_eval_of_a_missing_file_fails_cleanly(capsys, tmp_path):
+    assert main(["eval", str(tmp_path / "nope.jsonl")]) == 2
+
+
+def test_run_without_channels_explains(capsys):
+    code = main(["run"])
+    err = capsys.readouterr().err
+    assert code == 2 and "SELLO_TELEGRAM_TOKEN" in err and "sello-bot chat" in err
+
+
+def test_db_upgrade_and_officers(capsys):
+    assert run(capsys, "db", "upgrade") == (0, "database is up to date\n")
+    code, out = run(capsys, "officer", "add", "--region", "5", "--telegram", "4242",
+                    "--name", "Rosa Inventada", "--email", "rosa@example.org")
+    assert code == 0 and "region 05" in out
+    code, out = run(capsys, "officer", "add", "--region", "05", "--telegram", "4242",
+                    "--name", "Otra Persona")
+    assert code == 2 and "already exists" in out
+    assert run(capsys, "officer", "add", "--region", "99", "--telegram", "1", "--name", "X")[0] == 2
+    code, out = run(capsys, "officer", "list")
+    assert "Rosa Inventada" in out and "telegram=4242" in out
+
+
+def test_kb_check_passes(capsys):
+    code, out = run(capsys, "kb", "check")
+    assert code == 0 and out.strip().endswith("OK")
+    assert "ht: 51 entries need native review" in out
+
+
+def test_chat_reads_lines_until_eof(capsys, monkeypatch):
+    lines = iter(["hola", "/idioma", "2"])
+
+    def fake_input(prompt: str = "") -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "Sello Migrante" in out and "Kreyòl" in out
