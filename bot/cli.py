@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from bot.app import App, build_app, default_matcher
@@ -39,6 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_check = kb_sub.add_parser("check", help="validate the content against the contract")
     kb_check.add_argument("--topics", type=Path, help="topics.yaml contract (default: shipped)")
+    kb_unanswered = kb_sub.add_parser("unanswered", help="logged unanswered questions, grouped")
+    kb_unanswered.add_argument("--since", type=_date, help="only questions since YYYY-MM-DD")
+
+    comuna = sub.add_parser("comuna", help="the directory of comunas")
+    c_sub = comuna.add_subparsers(dest="comuna_command", required=True)
+    adhere = c_sub.add_parser("adhere", help="mark a comuna as adhered to the Sello Migrante")
+    adhere.add_argument("cut", help="the comuna's code (CUT), e.g. 13110")
+    adhere.add_argument("--since", type=_date, required=True, help="adhesion date YYYY-MM-DD")
+    withdraw = c_sub.add_parser("withdraw", help="mark a comuna as not adhered")
+    withdraw.add_argument("cut")
+    c_import = c_sub.add_parser("import", help="CSV with columns cut,since (YYYY-MM-DD)")
+    c_import.add_argument("file", type=Path)
+    c_sub.add_parser("list", help="adhered comunas")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -57,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
@@ -71,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "db": _db,
         "kb": _kb,
+        "comuna": _comuna,
         "officer": _officer,
     }[args.command]
     try:
@@ -143,6 +165,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def _kb(settings: Settings, args: argparse.Namespace) -> int:
     from knowledge import checks, content
 
+    if args.kb_command == "unanswered":
+        return await _unanswered(settings, args)
     kb = content.load()
     contract = args.topics or Path(content.__file__).with_name("topics.yaml")
     report = checks.check(kb, checks.contract_ids(contract))
@@ -158,6 +182,44 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ERROR {error}")
     print("OK" if report.ok else f"{len(report.errors)} problems")
     return 0 if report.ok else 1
+
+
+async def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge.grouping import group
+    from knowledge.normalize import Normalizer
+    from storage import questions
+
+    kb, _ = default_matcher()
+    app = await build_app(settings)
+    try:
+        async with app.sessions() as session:
+            since = datetime.combine(args.since, time.min, UTC) if args.since else None
+            rows = await questions.since(session, since)
+    finally:
+        await app.close()
+    groups = group([(q.text, q.lang, q.best_topic) for q in rows], Normalizer(kb.synonyms))
+    print(f"{len(rows)} unanswered questions in {len(groups)} groups")
+    for g in groups:
+        langs = ", ".join(f"{lang} {n}" for lang, n in g.languages.most_common())
+        guess = g.guesses.most_common(1)[0][0] if g.guesses else "-"
+        print(f"{g.count:5d}  {g.example[:80]!r}  [{langs}]  closest: {guess}")
+    return 0
+
+
+async def _comuna(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.directory import adhere, import_csv, list_adhered
+
+    app = await build_app(settings)
+    try:
+        if args.comuna_command == "adhere":
+            return await adhere(app, args.cut, args.since)
+        if args.comuna_command == "withdraw":
+            return await adhere(app, args.cut, None)
+        if args.comuna_command == "import":
+            return await import_csv(app, args.file)
+        return await list_adhered(app)
+    finally:
+        await app.close()
 
 
 async def _db(settings: Settings, args: argparse.Namespace) -> int:

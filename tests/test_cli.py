@@ -36,9 +36,11 @@ def test_ask_json_has_the_contract_fields(capsys):
 def test_ask_answers_in_the_asked_language(capsys):
     _, out = run(capsys, "ask", "como saco el carnet chileno", "--json", "--lang", "fr")
     data = json.loads(out)
-    assert data["lang"] == "fr" and "Registre civil" in data["answer"] or "Registro Civil" in data[
-        "answer"
-    ]
+    assert (
+        data["lang"] == "fr"
+        and "Registre civil" in data["answer"]
+        or "Registro Civil" in data["answer"]
+    )
 
 
 def test_ask_out_of_scope(capsys):
@@ -82,11 +84,23 @@ def test_run_without_channels_explains(capsys):
 
 def test_db_upgrade_and_officers(capsys):
     assert run(capsys, "db", "upgrade") == (0, "database is up to date\n")
-    code, out = run(capsys, "officer", "add", "--region", "5", "--telegram", "4242",
-                    "--name", "Rosa Inventada", "--email", "rosa@example.org")
+    code, out = run(
+        capsys,
+        "officer",
+        "add",
+        "--region",
+        "5",
+        "--telegram",
+        "4242",
+        "--name",
+        "Rosa Inventada",
+        "--email",
+        "rosa@example.org",
+    )
     assert code == 0 and "region 05" in out
-    code, out = run(capsys, "officer", "add", "--region", "05", "--telegram", "4242",
-                    "--name", "Otra Persona")
+    code, out = run(
+        capsys, "officer", "add", "--region", "05", "--telegram", "4242", "--name", "Otra Persona"
+    )
     assert code == 2 and "already exists" in out
     assert run(capsys, "officer", "add", "--region", "99", "--telegram", "1", "--name", "X")[0] == 2
     code, out = run(capsys, "officer", "list")
@@ -112,3 +126,62 @@ def test_chat_reads_lines_until_eof(capsys, monkeypatch):
     assert main(["chat"]) == 0
     out = capsys.readouterr().out
     assert "Sello Migrante" in out and "Kreyòl" in out
+
+
+def test_comuna_adhere_withdraw_and_list(capsys):
+    code, out = run(capsys, "comuna", "adhere", "13110", "--since", "2018-03-15")
+    assert code == 0 and "La Florida" in out
+    assert run(capsys, "comuna", "adhere", "99999", "--since", "2018-03-15")[0] == 2
+    code, out = run(capsys, "comuna", "list")
+    assert "13110\tLa Florida\t2018-03-15" in out and "1 adhered comunas" in out
+    run(capsys, "comuna", "withdraw", "13110")
+    assert "0 adhered comunas" in run(capsys, "comuna", "list")[1]
+
+
+def test_comuna_import_is_all_or_nothing(capsys, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("cut,since\n13110,2018-03-15\n5101,2020-01-02\n", encoding="utf-8")
+    code, out = run(capsys, "comuna", "import", str(good))
+    assert code == 0 and "2 comunas" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("cut,since\n01101,2021-05-05\n77777,2020-01-02\n08101,ayer\n", encoding="utf-8")
+    code, out = run(capsys, "comuna", "import", str(bad))
+    assert code == 2 and "77777" in out and "line 4" in out and "nothing imported" in out
+    assert "2 adhered comunas" in run(capsys, "comuna", "list")[1]
+
+
+def test_kb_unanswered_groups_similar_questions(capsys, database):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from storage import questions
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+
+    async def seed() -> None:
+        engine = create_engine(database)
+        await upgrade(engine)
+        async with session_factory(engine)() as s, s.begin():
+            for text in (
+                "como saco la licencia de conducir",
+                "donde saco licencia de conducir?",
+                "licencia de conducir para extranjeros",
+                "horario del metro",
+            ):
+                await questions.log_unanswered(
+                    s,
+                    text=text,
+                    lang="es",
+                    channel="telegram",
+                    best_topic=None,
+                    score=0.1,
+                    now=datetime(2026, 11, 1, tzinfo=UTC),
+                )
+        await engine.dispose()
+
+    asyncio.run(seed())
+    code, out = run(capsys, "kb", "unanswered")
+    assert code == 0 and "4 unanswered questions in 2 groups" in out
+    first = out.splitlines()[1]
+    assert first.strip().startswith("3") and "licencia" in first
+    assert "0 unanswered" in run(capsys, "kb", "unanswered", "--since", "2026-11-02")[1]

@@ -57,8 +57,9 @@ async def test_webhook_checks_the_secret_and_handles_each_update_once(
         await asyncio.sleep(0.1)
     assert "setWebhook" in telegram.calls and "getUpdates" not in telegram.calls
     async with aiohttp.ClientSession() as http:
-        forged = await http.post(url, json=update(1, "/menu"),
-                                 headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+        forged = await http.post(
+            url, json=update(1, "/menu"), headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        )
         missing = await http.post(url, json=update(2, "/menu"))
         assert (forged.status, missing.status) == (403, 403)
         headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cr3t"}
@@ -84,8 +85,13 @@ async def test_sigterm_finishes_in_flight_updates_and_exits_cleanly(telegram, sq
         "SELLO_HTTP_PORT": str(free_port()),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         telegram.message(USER, "/start")
