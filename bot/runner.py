@@ -10,7 +10,8 @@ from aiohttp import web
 from telegram import Update
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel, register_commands
+from bot.channels.telegram import TelegramChannel, TelegramSender, register_commands
+from bot.dispatcher import Dispatcher
 from bot.http import make_server
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,14 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         async with application:
             await application.start()
             await register_commands(application)
+            dispatcher = Dispatcher(
+                app.sessions,
+                {"telegram": TelegramSender(application)},
+                app.engine.clock,
+                rate=settings.send_rate,
+            )
+            app.engine.after_commit.append(dispatcher.wake)
+            dispatching = asyncio.create_task(dispatcher.run(stop))
             if settings.telegram_webhook_url:
                 await application.bot.set_webhook(
                     settings.telegram_webhook_url,
@@ -71,6 +80,7 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
+            await dispatching
     finally:
         await runner.cleanup()
         await app.close()

@@ -22,10 +22,11 @@ def footer(ctx: Context, topic: Topic) -> str:
     )
 
 
-async def topic_reply(ctx: Context, topic_id: str) -> list[Reply]:
+async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
+    """The topic's answer; `asked` is the question it answers when it came from a button."""
     topic = ctx.services.kb.topic(topic_id)
     body = topic.entry(ctx.lang).answer
-    extra = await _dynamic_part(ctx, topic) if topic.dynamic else ""
+    extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
     tail = footer(ctx, topic)
     room = MAX_MESSAGE - len(tail) - len(extra) - 4
     if len(body) > room:
@@ -35,23 +36,18 @@ async def topic_reply(ctx: Context, topic_id: str) -> list[Reply]:
     return [Reply(text, rows(related[:3]))]
 
 
-async def _dynamic_part(ctx: Context, topic: Topic) -> str:
+async def _dynamic_part(ctx: Context, topic: Topic, question: str) -> str:
     if topic.id == "sello.municipios_adheridos":
-        return await _adhesion_status(ctx)
+        return await _adhesion_status(ctx, question)
     if topic.id == "sello.encargado_regional":
-        return await _regional_officers(ctx)
+        return await _regional_officers(ctx, question)
     return ""
 
 
-def _named_comuna(ctx: Context) -> str | None:
-    """The cut of a comuna named in the message, if one is named clearly."""
-    return find_comuna(ctx.text, ctx.services.comuna_names)
-
-
-async def _adhesion_status(ctx: Context) -> str:
+async def _adhesion_status(ctx: Context, question: str) -> str:
     t = ctx.t
     count = await directory.count_adhered(ctx.session)
-    cut = _named_comuna(ctx) or ctx.user.comuna_cut
+    cut = find_comuna(question, ctx.services.comuna_names) or ctx.user.comuna_cut
     lines = []
     if count:
         lines.append(
@@ -79,14 +75,14 @@ async def _adhesion_status(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-async def _regional_officers(ctx: Context) -> str:
+async def _regional_officers(ctx: Context, question: str) -> str:
     t = ctx.t
     region_code = ctx.user.region_code
     if region_code is None and ctx.user.comuna_cut:
         comuna = await directory.comuna(ctx.session, ctx.user.comuna_cut)
         region_code = comuna.region_code if comuna else None
     if region_code is None:
-        cut = _named_comuna(ctx)
+        cut = find_comuna(question, ctx.services.comuna_names)
         comuna = await directory.comuna(ctx.session, cut) if cut else None
         region_code = comuna.region_code if comuna else None
     if region_code is None:

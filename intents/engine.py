@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from intents.context import Context, Services
 from intents.errors import DomainError
 from intents.flood import FloodLimiter, Verdict
-from intents.flows import cancel, faq, language, menu
+from intents.flows import (
+    cancel,
+    cases,
+    enrollment,
+    faq,
+    language,
+    menu,
+    officer_cases,
+    relay,
+)
 from intents.i18n import supported, texts
 from intents.messages import Incoming, Reply
 from intents.router import Flow, Router, parse_command
@@ -22,7 +31,16 @@ from storage.errors import AlreadyHandled
 log = logging.getLogger(__name__)
 
 # Priority order: /cancelar first so it always works, the knowledge base last.
-FLOWS: tuple[Flow, ...] = (cancel.FLOW, menu.FLOW, language.FLOW, faq.FLOW)
+FLOWS: tuple[Flow, ...] = (
+    cancel.FLOW,
+    menu.FLOW,
+    language.FLOW,
+    enrollment.FLOW,
+    cases.FLOW,
+    officer_cases.FLOW,
+    relay.FLOW,
+    faq.FLOW,
+)
 
 
 def utcnow() -> datetime:
@@ -44,8 +62,16 @@ class Engine:
         self.router = Router(flows)
         self.clock = clock
         self.flood = flood or FloodLimiter()
+        # Called after each committed unit of work (the dispatcher's wake-up).
+        self.after_commit: list[Callable[[], None]] = []
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        replies = await self._handle(incoming)
+        for listener in self.after_commit:
+            listener()
+        return replies
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
         verdict = self.flood.check(f"{incoming.channel}:{incoming.user_id}")
         if verdict is Verdict.DROP:
             return []
@@ -122,6 +148,10 @@ class Engine:
                         ctx.t._("No conozco ese comando. Usa /ayuda para ver lo que puedo hacer.")
                     )
                 ]
+        if incoming.reply_to and ctx.text:
+            routed = await relay.quoted(ctx, incoming.channel, incoming.chat_id, incoming.reply_to)
+            if routed is not None:
+                return routed
         replies: list[Reply] = []
         step = self.router.step(ctx.user.flow, ctx.user.flow_step)
         if step is not None:

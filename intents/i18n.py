@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -21,6 +22,7 @@ LANGUAGES = ("es", "ht", "fr", "en")
 DEFAULT_LANGUAGE = "es"
 # The locale used for dates and numbers: Chilean Spanish for Spanish.
 FORMAT_LOCALES = {"es": "es_CL", "ht": "ht", "fr": "fr", "en": "en"}
+CHILE = ZoneInfo("America/Santiago")
 LANGUAGE_NAMES = {"es": "Español", "ht": "Kreyòl ayisyen", "fr": "Français", "en": "English"}
 
 
@@ -73,7 +75,11 @@ class Texts:
         return format_date(value, format="long", locale=_format_locale(self.lang))
 
     def datetime(self, value: datetime) -> str:
-        return format_datetime(value, format="short", locale=_format_locale(self.lang))
+        """Local time in Chile (stored times are UTC; SQLite returns them naive)."""
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return format_datetime(
+            aware, format="short", tzinfo=CHILE, locale=_format_locale(self.lang)
+        )
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=_format_locale(self.lang))

@@ -32,6 +32,7 @@ class Incoming:
     language_hint: str | None = None  # the client's language, if the platform tells it
     media: str | None = None  # "sticker", "photo", "voice", ... when it is not text
     display_name: str | None = None
+    reply_to: str | None = None  # platform id of the bot's message this one replies to
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,122 @@ class UnansweredQuestion(Base):
     score: Mapped[float] = mapped_column(Float)
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_unanswered_questions_asked_at", "asked_at"),)
+
+
+class EnrollmentCode(Base):
+    """A one-time code that makes its user the municipal contact of a comuna."""
+
+    __tablename__ = "enrollment_codes"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    comuna_cut: Mapped[str] = mapped_column(ForeignKey("comunas.cut"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Attempt(Base):
+    """A rate-limited action by a user (a wrong enrollment code, a relayed message)."""
+
+    __tablename__ = "attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_attempts_user_kind_at", "user_id", "kind", "at"),)
+
+
+class CaseSequence(Base):
+    """The last case number used in a year: numbers are never reused."""
+
+    __tablename__ = "case_sequences"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Case(Base):
+    """A caso Sello: a comuna's situation that needs SERMIG's support."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    comuna_cut: Mapped[str] = mapped_column(ForeignKey("comunas.cut"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    description: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    referred_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    opened_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseEvent(Base):
+    """The audit trail: every change and every message of a case, with actor and time."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # opened, taken, message, status, referred
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    actor_role: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status_to: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RelayMessage(Base):
+    """A message between a municipal contact and their regional officer(s), via the bot."""
+
+    __tablename__ = "relay_messages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    direction: Mapped[str] = mapped_column(String(16))  # to_officer, to_contact
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Outbox(Base):
+    """A message to someone other than the sender, written in the same unit of work as the
+    change that causes it and delivered by the dispatcher (at least once, never lost)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str] = mapped_column(String(12))  # "notify" (interactive) or "bulletin"
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    ref: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. "relay:12"
+    bulletin_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(12))  # pending, sending, sent, failed, blocked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "lane", "next_attempt_at"),
+        Index("ix_outbox_sent_message", "channel", "chat_id", "sent_message_id"),
+    )

@@ -25,3 +25,20 @@ def insert_ignore_returning(session: AsyncSession, entity: Any, values: dict[str
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(entity).values(**values).on_conflict_do_nothing().returning(entity)
+
+
+async def upsert_increment(
+    session: AsyncSession, table: Table, key: str, value: Any, counter: str
+) -> int:
+    """Insert (key=value, counter=1) or add 1 to the counter; return the new counter.
+
+    One statement: the row lock (PostgreSQL) or the write lock (SQLite) makes concurrent
+    increments wait for each other, so no two callers ever get the same number.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values({key: value, counter: 1})
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c[key]], set_={counter: table.c[counter] + 1}
+    ).returning(table.c[counter])
+    return int((await session.execute(statement)).scalar_one())

@@ -85,10 +85,18 @@ async def test_dynamic_adhesion_answer_reads_the_directory(chat: Chat):
         await directory.set_adhered(s, "13110", date(2018, 3, 15))  # La Florida
     out = await chat.press("kb:sello.municipios_adheridos")
     assert "1 comuna adherida" in out
-    out = await chat.say("la muni de La Florida esta en el sello?")
+    out = await answer(chat, "la muni de La Florida esta en el sello?")
     assert "La Florida está adherida" in out
-    out = await chat.say("la muni de Iquique esta en el sello?")
+    out = await answer(chat, "la muni de Iquique esta en el sello?")
     assert "Iquique no figura" in out
+
+
+async def answer(chat: Chat, question: str, topic: str = "sello.municipios_adheridos") -> str:
+    """Ask; when the bot only suggests topics, press the expected one (as a user would)."""
+    out = await chat.say(question)
+    if "¿Te refieres a" in out:
+        out = await chat.press(f"kb:{topic}")
+    return out
 
 
 async def test_dynamic_officer_answer_reads_the_officers_table(chat: Chat):

@@ -16,9 +16,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.dispatcher import Outcome, SendResult
 from intents.engine import Engine
 from intents.i18n import LANGUAGES, N_, texts
 from intents.messages import Incoming, Reply
@@ -84,6 +85,7 @@ def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
     media = None
     if message.text is None:
         media = next((kind for kind in MEDIA_KINDS if getattr(message, kind, None)), "other")
+    replied = message.reply_to_message
     return Incoming(
         channel=CHANNEL,
         user_id=str(user.id),
@@ -92,6 +94,9 @@ def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
         update_id=str(update.update_id),
         language_hint=hint,
         media=media,
+        reply_to=str(replied.message_id)
+        if replied is not None and replied.from_user is not None and replied.from_user.is_bot
+        else None,
     )
 
 
@@ -222,3 +227,32 @@ async def register_commands(application: Application) -> None:  # type: ignore[t
         await application.bot.set_my_commands(
             commands, scope=BotCommandScopeDefault(), language_code=None if lang == "es" else lang
         )
+
+
+class TelegramSender:
+    """Delivers outbox rows through the Bot API, mapping its errors to outcomes."""
+
+    def __init__(self, application: Application) -> None:  # type: ignore[type-arg]
+        self.application = application
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        try:
+            message = await self.application.bot.send_message(
+                chat_id=int(chat_id),
+                text=reply.text,
+                reply_markup=markup(reply),
+                disable_web_page_preview=True,
+            )
+        except RetryAfter as exc:
+            seconds = exc.retry_after
+            delay = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
+            return SendResult(Outcome.RETRY_AFTER, retry_after=delay)
+        except Forbidden as exc:
+            return SendResult(Outcome.BLOCKED, error=str(exc)[:200])
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                return SendResult(Outcome.BLOCKED, error=str(exc)[:200])
+            return SendResult(Outcome.PERMANENT, error=str(exc)[:200])
+        except (TimedOut, NetworkError) as exc:
+            return SendResult(Outcome.TRANSIENT, error=f"{type(exc).__name__}: {exc}"[:200])
+        return SendResult(Outcome.SENT, message_id=str(message.message_id))

@@ -42,6 +42,9 @@ async def question(ctx: Context) -> list[Reply]:
         now=ctx.now,
     )
     if match.kind is MatchKind.PARTIAL:
+        # Keep the question: a suggestion pressed next is answered with it in mind (a comuna
+        # it names, for the dynamic answers).
+        ctx.start_flow("faq", "suggested", {"question": text[:500]})
         buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
         buttons.append(Button(ctx.t._("Ninguna de estas"), "kb:none"))
         return [
@@ -63,11 +66,23 @@ def fallback(ctx: Context) -> Reply:
 
 
 async def topic_button_pressed(ctx: Context) -> list[Reply]:
+    asked = None
+    if ctx.user.flow == "faq":
+        asked = (ctx.user.flow_data or {}).get("question")
+        ctx.end_flow()
     if ctx.args == "none":
         return [fallback(ctx)]
     if ctx.args not in ctx.services.kb:
         return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
-    return await topic_reply(ctx, ctx.args)
+    return await topic_reply(ctx, ctx.args, asked=asked)
 
 
-FLOW = Flow(name="faq", buttons={"kb": topic_button_pressed})
+async def after_suggestions(ctx: Context) -> list[Reply]:
+    """Step `suggested`: the user typed instead of choosing: a new question."""
+    ctx.end_flow()
+    return await question(ctx)
+
+
+FLOW = Flow(
+    name="faq", buttons={"kb": topic_button_pressed}, steps={"suggested": after_suggestions}
+)

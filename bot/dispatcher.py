@@ -1,0 +1,246 @@
+"""The outbox dispatcher: delivers queued messages within each platform's rate limit.
+
+One worker per channel. Each round it claims a batch of due rows (interactive
+notifications before bulletins), sends them concurrently through a token bucket at the
+channel's rate, and records every outcome in one transaction:
+- sent: done (the platform's message id is kept, so replies to it can be routed);
+- 429: the whole channel pauses for `retry_after`; the row is retried, not counted as failed;
+- 403 (the user blocked the bot): the row is marked blocked and `on_blocked` is told;
+- 5xx/timeouts: retried with exponential backoff, up to `max_attempts`, then failed;
+- other errors (a bad request): failed at once.
+A worker that dies between sending and recording leaves its rows "sending"; they are
+claimed again after `stale_after`, so at most one batch (`batch` rows) may be sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from intents.messages import Button, Reply
+from storage import outbox
+from storage.models import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"
+    RETRY_AFTER = "retry_after"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    message_id: str | None = None
+    retry_after: float = 0.0
+    error: str | None = None
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: str, reply: Reply) -> SendResult: ...
+
+
+def as_reply(row: Outbox) -> Reply:
+    buttons = tuple(
+        tuple(Button(b["label"], b["payload"]) for b in line) for line in (row.buttons or [])
+    )
+    return Reply(row.text, buttons)
+
+
+class TokenBucket:
+    """`rate` sends per second, with bursts of at most `burst`; `pause` stops it for a while."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._tokens = 0.0
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+Clock = Callable[[], datetime]
+BlockedHook = Callable[[AsyncSession, int], Awaitable[None]]
+DoneHook = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
+
+
+class Dispatcher:
+    LANES = (outbox.NOTIFY, outbox.BULLETIN)
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        *,
+        rate: float = 25.0,
+        batch: int = 50,
+        concurrency: int = 16,
+        max_attempts: int = 6,
+        idle_poll: float = 0.5,
+        stale_after: timedelta = timedelta(minutes=2),
+        on_blocked: BlockedHook | None = None,
+        on_batch_done: DoneHook | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = dict(senders)
+        self.clock = clock
+        self.buckets = {channel: TokenBucket(rate) for channel in self.senders}
+        self.batch = batch
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.idle_poll = idle_poll
+        self.stale_after = stale_after
+        self.on_blocked = on_blocked
+        self.on_batch_done = on_batch_done
+        self._wake = asyncio.Event()
+        self.alive_at = time.monotonic()
+
+    def wake(self) -> None:
+        """New rows were committed: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        workers = [asyncio.create_task(self._worker(channel, stop)) for channel in self.senders]
+        try:
+            await stop.wait()
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, channel: str, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.alive_at = time.monotonic()
+            try:
+                sent = await self.run_once(channel)
+            except Exception:
+                log.exception("dispatcher round failed on %s", channel)
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_poll)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self, channel: str) -> int:
+        """One round: claim, send, record. Returns how many rows it handled."""
+        now = self.clock()
+        rows: Sequence[Outbox] = ()
+        async with self.sessions() as session, session.begin():
+            for lane in self.LANES:
+                rows = await outbox.claim(
+                    session, channel, lane, now, self.batch, stale_after=self.stale_after
+                )
+                if rows:
+                    break
+        if not rows:
+            return 0
+        jobs = [(row.id, row.user_id, row.chat_id, as_reply(row), row.attempts) for row in rows]
+        gate = asyncio.Semaphore(self.concurrency)
+        sender = self.senders[channel]
+        bucket = self.buckets[channel]
+
+        async def deliver(chat_id: str, reply: Reply) -> SendResult:
+            async with gate:
+                await bucket.acquire()
+                try:
+                    result = await sender.send(chat_id, reply)
+                except Exception as exc:  # a sender bug must not lose the row
+                    log.exception("sender raised")
+                    result = SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
+                if result.outcome is Outcome.RETRY_AFTER:
+                    bucket.pause(result.retry_after)
+                return result
+
+        results = await asyncio.gather(*(deliver(chat, reply) for _, _, chat, reply, _ in jobs))
+        await self._record(jobs, results)
+        return len(jobs)
+
+    async def _record(
+        self,
+        jobs: list[tuple[int, int | None, str, Reply, int]],
+        results: Sequence[SendResult],
+    ) -> None:
+        now = self.clock()
+        done: list[int] = []
+        async with self.sessions() as session, session.begin():
+            for (row_id, user_id, _, _, attempts), result in zip(jobs, results, strict=True):
+                outcome = result.outcome
+                if outcome is Outcome.SENT:
+                    await outbox.mark(
+                        session,
+                        row_id,
+                        status="sent",
+                        sent_at=now,
+                        sent_message_id=result.message_id,
+                        attempts=attempts + 1,
+                    )
+                    done.append(row_id)
+                elif outcome is Outcome.BLOCKED:
+                    await outbox.mark(
+                        session, row_id, status="blocked", error=result.error, attempts=attempts + 1
+                    )
+                    done.append(row_id)
+                    if self.on_blocked is not None and user_id is not None:
+                        await self.on_blocked(session, user_id)
+                elif outcome is Outcome.RETRY_AFTER:
+                    await outbox.mark(
+                        session,
+                        row_id,
+                        status="pending",
+                        next_attempt_at=now + timedelta(seconds=result.retry_after),
+                    )
+                elif outcome is Outcome.TRANSIENT and attempts + 1 < self.max_attempts:
+                    delay = min(300.0, 2.0**attempts) * (1 + random.random() / 2)
+                    await outbox.mark(
+                        session,
+                        row_id,
+                        status="pending",
+                        attempts=attempts + 1,
+                        next_attempt_at=now + timedelta(seconds=delay),
+                        error=result.error,
+                    )
+                else:
+                    await outbox.mark(
+                        session,
+                        row_id,
+                        status="failed",
+                        attempts=attempts + 1,
+                        error=(result.error or outcome.value)[:200],
+                    )
+                    done.append(row_id)
+            if self.on_batch_done is not None and done:
+                await self.on_batch_done(session, done)

@@ -1,0 +1,223 @@
+"""/encargado: the regional officer's contact, and messages relayed both ways by the bot.
+
+While a contact is in relay mode, what they type goes to their officer(s), not to the
+knowledge base, until /cancelar, the "Terminar" button or the flow timeout.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from intents.context import Context
+from intents.errors import InvalidInput, NotAllowed, NotFound
+from intents.i18n import Texts
+from intents.masking import mask_identifiers
+from intents.messages import Button, Reply, rows
+from intents.notify import notify
+from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
+from intents.router import Flow
+from storage import attempts, directory, officers, outbox, relays, users
+from storage.models import RelayMessage
+
+MAX_TEXT = 2000
+MAX_PER_HOUR = 20
+
+
+def _contact_region(ctx: Context) -> str:
+    require(ctx, MUNICIPAL)
+    if ctx.user.role != MUNICIPAL or not ctx.user.region_code:
+        raise NotAllowed(ctx.t._("Solo los contactos municipales registrados pueden hacer esto."))
+    return ctx.user.region_code
+
+
+async def show(ctx: Context) -> list[Reply]:
+    region_code = _contact_region(ctx)
+    t = ctx.t
+    region = await directory.region(ctx.session, region_code)
+    found = await officers.listing(ctx.session, region_code)
+    if not found:
+        return [
+            Reply(
+                t._(
+                    "Aún no hay encargada/o registrado para la región de {region}. Puedes "
+                    "contactar a la Dirección Regional de SERMIG: "
+                    "https://serviciomigraciones.cl"
+                ).format(region=region.name if region else region_code)
+            )
+        ]
+    lines = [t._("Encargada/o regional de {region}:").format(region=region.name if region else "")]
+    for officer in found:
+        lines.append(f"• {officer.name}")
+        if officer.email:
+            lines.append(f"  ✉ {officer.email}")
+        if officer.phone:
+            lines.append(f"  ☎ {officer.phone}")
+    return [Reply("\n".join(lines), rows([Button(t._("Escribirle por aquí"), "relay:open")]))]
+
+
+async def open_relay(ctx: Context) -> list[Reply]:
+    _contact_region(ctx)
+    ctx.start_flow("relay", "open")
+    t = ctx.t
+    return [
+        Reply(
+            t._(
+                "Modo mensaje a tu encargada/o regional: lo que escribas ahora se le enviará "
+                "tal cual (no respondo preguntas mientras tanto). Para terminar, toca el botón "
+                "o escribe /cancelar."
+            ),
+            rows([Button(t._("Terminar"), "relay:close")]),
+        )
+    ]
+
+
+async def relay_step(ctx: Context) -> list[Reply]:
+    """Step `open`: a contact's text, relayed to the region's officers."""
+    region_code = _contact_region(ctx)
+    return await _to_officers(ctx, region_code, keep_mode=True)
+
+
+async def _to_officers(ctx: Context, region_code: str, keep_mode: bool) -> list[Reply]:
+    t = ctx.t
+    body = _checked_text(ctx)
+    hour_ago = ctx.now - timedelta(hours=1)
+    if await attempts.count_since(ctx.session, ctx.user.id, "relay", hour_ago) >= MAX_PER_HOUR:
+        raise InvalidInput(t._("Enviaste muchos mensajes en la última hora. Intenta más tarde."))
+    await attempts.record(ctx.session, ctx.user.id, "relay", ctx.now)
+    recipients = await relays.officers_of_region(ctx.session, region_code)
+    if not recipients:
+        raise InvalidInput(t._("Aún no hay encargada/o registrado en tu región."))
+    message = await relays.add(
+        ctx.session,
+        contact=ctx.user,
+        officer=None,
+        region_code=region_code,
+        direction="to_officer",
+        body=body,
+        now=ctx.now,
+    )
+    comuna = await directory.comuna(ctx.session, ctx.user.comuna_cut or "")
+
+    def render(tt: Texts) -> tuple[str, list[Button]]:
+        text = tt._("Mensaje del contacto municipal de {comuna}:\n{body}").format(
+            comuna=comuna.name if comuna else "?", body=body
+        )
+        return text, [Button(tt._("Responder"), f"relay:reply:{message.id}")]
+
+    notify(ctx, recipients, render, ref=f"relay:{message.id}")
+    if keep_mode:
+        ctx.next_step("open")
+        return [
+            Reply(
+                t._("Enviado ✔. Sigues en modo mensaje a tu encargada/o."),
+                rows([Button(t._("Terminar"), "relay:close")]),
+            )
+        ]
+    return [Reply(t._("Enviado a tu encargada/o regional ✔."))]
+
+
+def _checked_text(ctx: Context) -> str:
+    text = ctx.text
+    if not text:
+        raise InvalidInput(ctx.t._("Escribe tu mensaje, o /cancelar."))
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(
+            ctx.t._("El mensaje es demasiado largo (máximo {max} caracteres).").format(
+                max=ctx.t.number(MAX_TEXT)
+            )
+        )
+    return mask_identifiers(text)[0]
+
+
+async def close(ctx: Context) -> list[Reply]:
+    if ctx.user.flow == "relay":
+        ctx.end_flow()
+        return [Reply(ctx.t._("Listo, salimos del modo mensaje. Ahora respondo tus preguntas."))]
+    return [Reply(ctx.t._("No estabas en modo mensaje."))]
+
+
+async def _message_for_officer(ctx: Context, raw_id: str) -> RelayMessage:
+    require(ctx, OFFICER)
+    message = await relays.get(ctx.session, int(raw_id)) if raw_id.isdigit() else None
+    if message is None or (ctx.user.role != ADMIN and message.region_code != ctx.user.region_code):
+        raise NotFound(ctx.t._("Ese mensaje no es de tu región."))
+    return message
+
+
+async def start_officer_reply(ctx: Context, raw_id: str) -> list[Reply]:
+    message = await _message_for_officer(ctx, raw_id)
+    ctx.start_flow("relay", "answer", {"message_id": message.id})
+    return [Reply(ctx.t._("Escribe tu respuesta para el contacto municipal (o /cancelar):"))]
+
+
+async def answer_step(ctx: Context) -> list[Reply]:
+    """Step `answer`: an officer's reply, routed back to the contact who wrote."""
+    message = await _message_for_officer(ctx, str((ctx.user.flow_data or {}).get("message_id")))
+    ctx.end_flow()
+    return await _to_contact(ctx, message)
+
+
+async def _to_contact(ctx: Context, message: RelayMessage) -> list[Reply]:
+    body = _checked_text(ctx)
+    contact = await users.get_by_id(ctx.session, message.contact_id) if message.contact_id else None
+    if contact is None:
+        return [Reply(ctx.t._("Esa persona ya no está registrada; no se pudo entregar."))]
+    answer = await relays.add(
+        ctx.session,
+        contact=contact,
+        officer=ctx.user,
+        region_code=message.region_code,
+        direction="to_contact",
+        body=body,
+        now=ctx.now,
+    )
+
+    def render(tt: Texts) -> tuple[str, list[Button]]:
+        text = tt._("Respuesta de tu encargada/o regional de SERMIG:\n{body}").format(body=body)
+        return text, [Button(tt._("Responder"), "relay:open")]
+
+    notify(ctx, [contact], render, ref=f"relay:{answer.id}")
+    return [Reply(ctx.t._("Respuesta enviada ✔."))]
+
+
+async def quoted_reply(ctx: Context, quoted_ref: str) -> list[Reply] | None:
+    """A reply (Telegram's reply-to) to a relayed message: route it like a button press."""
+    kind, _, raw_id = quoted_ref.partition(":")
+    if kind != "relay" or not raw_id.isdigit() or not ctx.text:
+        return None
+    message = await relays.get(ctx.session, int(raw_id))
+    if message is None:
+        return None
+    if ctx.user.role in (OFFICER, ADMIN) and message.direction == "to_officer":
+        message = await _message_for_officer(ctx, raw_id)
+        return await _to_contact(ctx, message)
+    if ctx.user.id == message.contact_id and ctx.user.role == MUNICIPAL:
+        return await _to_officers(ctx, _contact_region(ctx), keep_mode=False)
+    return None
+
+
+async def button(ctx: Context) -> list[Reply]:
+    action, _, raw_id = ctx.args.partition(":")
+    if action == "open":
+        return await open_relay(ctx)
+    if action == "close":
+        return await close(ctx)
+    if action == "reply":
+        return await start_officer_reply(ctx, raw_id)
+    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
+
+
+async def quoted(ctx: Context, channel: str, chat_id: str, message_id: str) -> list[Reply] | None:
+    row = await outbox.by_sent_message(ctx.session, channel, chat_id, message_id)
+    if row is None or not row.ref:
+        return None
+    return await quoted_reply(ctx, row.ref)
+
+
+FLOW = Flow(
+    name="relay",
+    commands={"encargado": show},
+    aliases={"encargada": "encargado", "officer": "encargado", "responsab": "encargado"},
+    buttons={"relay": button},
+    steps={"open": relay_step, "answer": answer_step},
+)

@@ -1,0 +1,108 @@
+"""Repository of the outbox: messages to other people, delivered by the dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Outbox, User
+
+NOTIFY = "notify"
+BULLETIN = "bulletin"
+
+
+def enqueue(
+    session: AsyncSession,
+    recipient: User,
+    text: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    lane: str = NOTIFY,
+    ref: str | None = None,
+    bulletin_id: int | None = None,
+) -> Outbox:
+    row = Outbox(
+        user_id=recipient.id,
+        channel=recipient.channel,
+        chat_id=recipient.chat_id,
+        lane=lane,
+        text=text,
+        buttons=buttons,
+        ref=ref,
+        bulletin_id=bulletin_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def claim(
+    session: AsyncSession,
+    channel: str,
+    lane: str,
+    now: datetime,
+    limit: int,
+    stale_after: timedelta = timedelta(minutes=2),
+) -> Sequence[Outbox]:
+    """Take up to `limit` due rows of a channel and lane for sending.
+
+    A row is due when pending and its time has come, or when it was claimed by a worker
+    that died before finishing (claimed longer ago than `stale_after`). On PostgreSQL the
+    rows are locked with SKIP LOCKED so concurrent workers never take the same row.
+    """
+    query = (
+        select(Outbox)
+        .where(
+            Outbox.channel == channel,
+            Outbox.lane == lane,
+            or_(
+                (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
+                (Outbox.status == "sending") & (Outbox.claimed_at < now - stale_after),
+            ),
+        )
+        .order_by(Outbox.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = (await session.execute(query)).scalars().all()
+    for row in rows:
+        row.status = "sending"
+        row.claimed_at = now
+    return rows
+
+
+async def mark(session: AsyncSession, row_id: int, **values: Any) -> None:
+    await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+
+
+async def by_sent_message(
+    session: AsyncSession, channel: str, chat_id: str, message_id: str
+) -> Outbox | None:
+    result = await session.execute(
+        select(Outbox).where(
+            Outbox.channel == channel,
+            Outbox.chat_id == chat_id,
+            Outbox.sent_message_id == message_id,
+        )
+    )
+    return result.scalars().first()
+
+
+async def pending_count(session: AsyncSession, lane: str | None = None) -> int:
+    from sqlalchemy import func
+
+    query = (
+        select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))
+    )
+    if lane:
+        query = query.where(Outbox.lane == lane)
+    return int((await session.execute(query)).scalar_one())
