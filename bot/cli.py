@@ -68,6 +68,19 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--email")
     add.add_argument("--phone")
     o_sub.add_parser("list", help="list officers")
+    remove = o_sub.add_parser("remove", help="deactivate an officer (by id from `officer list`)")
+    remove.add_argument("id", type=int)
+
+    code = sub.add_parser("code", help="one-time enrollment codes for municipal contacts")
+    code_sub = code.add_subparsers(dest="code_command", required=True)
+    code_new = code_sub.add_parser("new", help="issue a code for a comuna (valid 7 days)")
+    code_new.add_argument("--comuna", required=True, help="the comuna's code (CUT)")
+
+    cases = sub.add_parser("cases", help="Sello cases")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
+    export = cases_sub.add_parser("export", help="export cases as CSV for reporting")
+    export.add_argument("--region", help="only this region (code, e.g. 13)")
+    export.add_argument("--csv", type=Path, required=True, dest="csv_file")
     return parser
 
 
@@ -93,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db,
         "kb": _kb,
         "comuna": _comuna,
+        "code": _code,
+        "cases": _cases,
         "officer": _officer,
     }[args.command]
     try:
@@ -236,12 +251,43 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _officer(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.officers import add_officer, list_officers
+    from bot.officers import add_officer, list_officers, remove_officer
 
     app: App = await build_app(settings)
     try:
         if args.officer_command == "add":
             return await add_officer(app, args, utcnow())
+        if args.officer_command == "remove":
+            return await remove_officer(app, args.id)
         return await list_officers(app)
+    finally:
+        await app.close()
+
+
+async def _code(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import codes, directory
+
+    app = await build_app(settings)
+    try:
+        async with app.sessions() as session, session.begin():
+            comuna = await directory.comuna(session, args.comuna.strip().zfill(5))
+            if comuna is None:
+                print(f"unknown comuna code {args.comuna!r} (CUT, e.g. 13110)", file=sys.stderr)
+                return 2
+            code = await codes.issue(session, comuna.cut, utcnow())
+            expires = code.expires_at.date().isoformat()
+            print(f"enrollment code for {comuna.name} ({comuna.cut}), valid until {expires}:")
+            print(code.code)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.reports import export_cases
+
+    app = await build_app(settings)
+    try:
+        return await export_cases(app, args.region, args.csv_file)
     finally:
         await app.close()

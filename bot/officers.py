@@ -56,3 +56,29 @@ async def list_officers(app: App) -> int:
                 f"{o.id}\t{o.region_code}\t{o.name}\t{o.email or '-'}\t{o.phone or '-'}\t{channels}"
             )
     return 0
+
+
+async def remove_officer(app: App, officer_id: int) -> int:
+    """Deactivate the officer and take the officer role from their chat accounts."""
+    from storage.models import Officer
+
+    async with app.sessions() as session, session.begin():
+        officer = await session.get(Officer, officer_id)
+        if officer is None or not officer.active:
+            print(f"no active officer with id {officer_id}")
+            return 2
+        officer.active = False
+        for channel, external in (
+            ("telegram", officer.telegram_id),
+            ("whatsapp", officer.whatsapp),
+        ):
+            if external:
+                user = await users.get(session, channel, external)
+                if user is not None and user.role == "officer":
+                    user.role = "migrant"
+                    user.region_code = None
+        # Free the unique ids so the person can be registered again later.
+        officer.telegram_id = None
+        officer.whatsapp = None
+    print(f"officer {officer_id} removed")
+    return 0

@@ -26,8 +26,8 @@ class FloodLimiter:
 
     def __init__(
         self,
-        capacity: int = 8,
-        rate: float = 0.5,
+        capacity: int = 15,
+        rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
     ) -> None:

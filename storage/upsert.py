@@ -37,8 +37,10 @@ async def upsert_increment(
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values({key: value, counter: 1})
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[key]], set_={counter: table.c[counter] + 1}
-    ).returning(table.c[counter])
-    return int((await session.execute(statement)).scalar_one())
+    upsert = (
+        insert(table)
+        .values({key: value, counter: 1})
+        .on_conflict_do_update(index_elements=[table.c[key]], set_={counter: table.c[counter] + 1})
+        .returning(table.c[counter])
+    )
+    return int((await session.execute(upsert)).scalar_one())

@@ -106,7 +106,8 @@ async def test_a_flood_from_one_user_is_cut_and_others_still_answered(
     await telegram.wait_sent(USER + 1, 1)
     await telegram.settle()
     flood_replies = telegram.to(USER)
-    assert 1 <= len(flood_replies) <= 20
+    # Unlimited, 100 greetings would get 200 messages (answer + menu each).
+    assert 1 <= len(flood_replies) <= 40
     assert any("muchos mensajes" in s.text for s in flood_replies)
 
 

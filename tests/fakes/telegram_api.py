@@ -235,6 +235,24 @@ class FakeTelegram:
                 pass
         return self.to(chat_id)
 
+    async def wait_text(self, chat_id: int, needle: str, timeout: float = 10.0) -> Sent:
+        """Wait for a message to `chat_id` containing `needle`; return the latest such."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [s for s in self.to(chat_id) if needle in s.text]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no message with {needle!r} to {chat_id}: "
+                    f"{[s.text[:60] for s in self.to(chat_id)]}"
+                )
+            self._new_sent.clear()
+            try:
+                await asyncio.wait_for(self._new_sent.wait(), 0.2)
+            except TimeoutError:
+                pass
+
     async def settle(self, quiet: float = 0.4, timeout: float = 10.0) -> None:
         """Wait until all updates were fetched and no message was sent for `quiet` seconds."""
         deadline = time.monotonic() + timeout
