@@ -76,6 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     code_new = code_sub.add_parser("new", help="issue a code for a comuna (valid 7 days)")
     code_new.add_argument("--comuna", required=True, help="the comuna's code (CUT)")
 
+    bulletin = sub.add_parser("bulletin", help="broadcast the boletín informativo")
+    b_sub = bulletin.add_subparsers(dest="bulletin_command", required=True)
+    b_send = b_sub.add_parser("send", help="queue a bulletin for the subscribers")
+    b_send.add_argument("--text-file", type=Path, required=True)
+    b_send.add_argument("--region", help="region code, e.g. 13")
+    b_send.add_argument("--comuna", help="comuna code (CUT)")
+    b_send.add_argument("--role", choices=("migrant", "municipal", "officer", "admin"))
+    b_send.add_argument("--lang", choices=LANGUAGES)
+    b_send.add_argument("--at", help="send later: YYYY-MM-DD HH:MM, Chile time")
+    b_send.add_argument("--wait", action="store_true", help="show progress until it ends")
+    b_status = b_sub.add_parser("status", help="delivery counts of a bulletin")
+    b_status.add_argument("id", type=int)
+
     cases = sub.add_parser("cases", help="Sello cases")
     cases_sub = cases.add_subparsers(dest="cases_command", required=True)
     export = cases_sub.add_parser("export", help="export cases as CSV for reporting")
@@ -108,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "comuna": _comuna,
         "code": _code,
         "cases": _cases,
+        "bulletin": _bulletin,
         "officer": _officer,
     }[args.command]
     try:
@@ -289,5 +303,17 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
     app = await build_app(settings)
     try:
         return await export_cases(app, args.region, args.csv_file)
+    finally:
+        await app.close()
+
+
+async def _bulletin(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.broadcasts import send, status
+
+    app = await build_app(settings)
+    try:
+        if args.bulletin_command == "send":
+            return await send(app, args)
+        return await status(app, args.id)
     finally:
         await app.close()

@@ -9,7 +9,8 @@ channel's rate, and records every outcome in one transaction:
 - 5xx/timeouts: retried with exponential backoff, up to `max_attempts`, then failed;
 - other errors (a bad request): failed at once.
 A worker that dies between sending and recording leaves its rows "sending"; they are
-claimed again after `stale_after`, so at most one batch (`batch` rows) may be sent twice.
+claimed again once their claim is older than `stale_after` (a live worker refreshes its
+claim while it sends), so at most one batch (`batch` rows) may be sent twice.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class TokenBucket:
 Clock = Callable[[], datetime]
 BlockedHook = Callable[[AsyncSession, int], Awaitable[None]]
 DoneHook = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
+IdleHook = Callable[[AsyncSession], Awaitable[None]]
 
 
 class Dispatcher:
@@ -109,9 +111,11 @@ class Dispatcher:
         concurrency: int = 16,
         max_attempts: int = 6,
         idle_poll: float = 0.5,
-        stale_after: timedelta = timedelta(minutes=2),
+        stale_after: timedelta = timedelta(seconds=30),
         on_blocked: BlockedHook | None = None,
         on_batch_done: DoneHook | None = None,
+        on_idle: IdleHook | None = None,
+        idle_every: float = 2.0,
     ) -> None:
         self.sessions = sessions
         self.senders = dict(senders)
@@ -124,6 +128,9 @@ class Dispatcher:
         self.stale_after = stale_after
         self.on_blocked = on_blocked
         self.on_batch_done = on_batch_done
+        self.on_idle = on_idle
+        self.idle_every = idle_every
+        self._idle_at = 0.0
         self._wake = asyncio.Event()
         self.alive_at = time.monotonic()
 
@@ -149,11 +156,22 @@ class Dispatcher:
                 log.exception("dispatcher round failed on %s", channel)
                 sent = 0
             if sent == 0:
+                await self._idle()
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.idle_poll)
                 except TimeoutError:
                     pass
+
+    async def _idle(self) -> None:
+        if self.on_idle is None or time.monotonic() - self._idle_at < self.idle_every:
+            return
+        self._idle_at = time.monotonic()
+        try:
+            async with self.sessions() as session, session.begin():
+                await self.on_idle(session)
+        except Exception:
+            log.exception("dispatcher idle hook failed")
 
     async def run_once(self, channel: str) -> int:
         """One round: claim, send, record. Returns how many rows it handled."""
@@ -185,9 +203,21 @@ class Dispatcher:
                     bucket.pause(result.retry_after)
                 return result
 
-        results = await asyncio.gather(*(deliver(chat, reply) for _, _, chat, reply, _ in jobs))
+        heartbeat = asyncio.create_task(self._keep_claimed([job[0] for job in jobs]))
+        try:
+            results = await asyncio.gather(*(deliver(chat, reply) for _, _, chat, reply, _ in jobs))
+        finally:
+            heartbeat.cancel()
         await self._record(jobs, results)
         return len(jobs)
+
+    async def _keep_claimed(self, row_ids: list[int]) -> None:
+        """While a batch is being sent (a long 429 pause, say), keep its claim fresh so no
+        other worker takes it for abandoned; a dead worker stops refreshing it."""
+        while True:
+            await asyncio.sleep(self.stale_after.total_seconds() / 3)
+            async with self.sessions() as session, session.begin():
+                await outbox.touch(session, row_ids, self.clock())
 
     async def _record(
         self,

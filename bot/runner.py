@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel, TelegramSender, register_commands
-from bot.dispatcher import Dispatcher
+from bot.delivery import build_dispatcher
 from bot.http import make_server
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,9 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         async with application:
             await application.start()
             await register_commands(application)
-            dispatcher = Dispatcher(
-                app.sessions,
-                {"telegram": TelegramSender(application)},
-                app.engine.clock,
-                rate=settings.send_rate,
+            dispatcher = build_dispatcher(
+                settings, app.engine, {"telegram": TelegramSender(application)}
             )
-            app.engine.after_commit.append(dispatcher.wake)
             dispatching = asyncio.create_task(dispatcher.run(stop))
             if settings.telegram_webhook_url:
                 await application.bot.set_webhook(

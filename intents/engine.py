@@ -12,6 +12,7 @@ from intents.context import Context, Services
 from intents.errors import DomainError
 from intents.flood import FloodLimiter, Verdict
 from intents.flows import (
+    bulletin,
     cancel,
     cases,
     enrollment,
@@ -20,6 +21,7 @@ from intents.flows import (
     menu,
     officer_cases,
     relay,
+    subscription,
 )
 from intents.i18n import supported, texts
 from intents.messages import Incoming, Reply
@@ -39,6 +41,8 @@ FLOWS: tuple[Flow, ...] = (
     cases.FLOW,
     officer_cases.FLOW,
     relay.FLOW,
+    subscription.FLOW,
+    bulletin.FLOW,
     faq.FLOW,
 )
 

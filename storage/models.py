@@ -229,3 +229,34 @@ class Outbox(Base):
         Index("ix_outbox_due", "status", "lane", "next_attempt_at"),
         Index("ix_outbox_sent_message", "channel", "chat_id", "sent_message_id"),
     )
+
+
+class Subscription(Base):
+    """Opt-in to the bulletin; the segment is the user's role, region, comuna and language."""
+
+    __tablename__ = "subscriptions"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    comuna_cut: Mapped[str | None] = mapped_column(ForeignKey("comunas.cut"), nullable=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Bulletin(Base):
+    """A broadcast of the boletín informativo: its text, audience and delivery state."""
+
+    __tablename__ = "bulletins"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12))  # queued, done
+    total: Mapped[int] = mapped_column(Integer)  # recipients
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -80,6 +80,14 @@ async def claim(
     return rows
 
 
+async def touch(session: AsyncSession, row_ids: list[int], now: datetime) -> None:
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(row_ids), Outbox.status == "sending")
+        .values(claimed_at=now)
+    )
+
+
 async def mark(session: AsyncSession, row_id: int, **values: Any) -> None:
     await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 

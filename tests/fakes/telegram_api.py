@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ class FakeTelegram:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fail: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]] | None] | None = None
     max_hold: float = 0.5  # seconds a long poll is held at most, to keep tests quick
+    rate_limit: float | None = None  # sendMessage calls per second before answering 429
+    blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: 403
+    flaky: float = 0.0  # probability of a 502 Bad Gateway on sendMessage
+    seed: int = 1
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -58,6 +63,9 @@ class FakeTelegram:
         self._new_sent = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._window: list[float] = []
+        self._random = random.Random(self.seed)
+        self.rejected = {"429": 0, "403": 0, "502": 0}
 
     # -- server -----------------------------------------------------------------------------
     async def start(self) -> str:
@@ -100,6 +108,11 @@ class FakeTelegram:
             if failure is not None:
                 status, body = failure
                 return web.json_response({"ok": False, "error_code": status, **body}, status=status)
+        if method == "sendMessage":
+            refused = self._refuse(params)
+            if refused is not None:
+                status, body = refused
+                return web.json_response({"ok": False, "error_code": status, **body}, status=status)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response({"ok": True, "result": True})
@@ -138,6 +151,26 @@ class FakeTelegram:
                 break
         limit = int(params.get("limit") or 100)
         return self.updates[:limit]
+
+    def _refuse(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The platform's limits: a global rate (429), blocked users (403), flakiness (502)."""
+        if self.rate_limit is not None:
+            now = time.monotonic()
+            self._window = [t for t in self._window if now - t < 1.0]
+            if len(self._window) >= self.rate_limit:
+                self.rejected["429"] += 1
+                return 429, {
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                }
+            self._window.append(now)
+        if int(params["chat_id"]) in self.blocked:
+            self.rejected["403"] += 1
+            return 403, {"description": "Forbidden: bot was blocked by the user"}
+        if self.flaky and self._random.random() < self.flaky:
+            self.rejected["502"] += 1
+            return 502, {"description": "Bad Gateway"}
+        return None
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         self.sent.append(Sent("sendMessage", params))

@@ -1,0 +1,53 @@
+"""Wires the dispatcher to the core: what happens when a recipient blocks the bot, and when
+a bulletin's last message is delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.dispatcher import Dispatcher, Sender
+from bot.settings import Settings
+from intents.bulletin import Completion
+from intents.engine import Engine
+from storage import subscriptions
+from storage.models import Bulletin
+
+
+def build_dispatcher(
+    settings: Settings, engine: Engine, senders: Mapping[str, Sender], **options: object
+) -> Dispatcher:
+    clock = engine.clock
+    completion = Completion()
+
+    async def blocked(session: AsyncSession, user_id: int) -> None:
+        # A user who blocked the bot leaves the bulletin (and its pending messages).
+        await subscriptions.unsubscribe(session, user_id, clock())
+
+    async def batch_done(session: AsyncSession, row_ids: Sequence[int]) -> None:
+        await completion(session, row_ids, clock())
+
+    async def idle(session: AsyncSession) -> None:
+        open_ids = (
+            (await session.execute(select(Bulletin.id).where(Bulletin.status != "done")))
+            .scalars()
+            .all()
+        )
+        await completion.check(session, list(open_ids), clock())
+
+    dispatcher = Dispatcher(
+        engine.sessions,
+        senders,
+        clock,
+        rate=settings.send_rate,
+        stale_after=timedelta(seconds=settings.outbox_stale_seconds),
+        on_blocked=blocked,
+        on_batch_done=batch_done,
+        on_idle=idle,
+        **options,  # type: ignore[arg-type]
+    )
+    engine.after_commit.append(dispatcher.wake)
+    return dispatcher

@@ -1,0 +1,79 @@
+"""/suscribir and /baja: opt in to the bulletin (a migrant may pick a comuna) and leave it."""
+
+from __future__ import annotations
+
+from intents.context import Context
+from intents.messages import Button, Reply, rows
+from intents.roles import MIGRANT
+from intents.router import Flow
+from knowledge.places import find_comuna
+from storage import directory, subscriptions
+
+
+async def subscribe(ctx: Context) -> list[Reply]:
+    user = ctx.user
+    t = ctx.t
+    found = await subscriptions.get(ctx.session, user.id)
+    await subscriptions.subscribe(ctx.session, user, ctx.now)
+    already = found is not None and found.active
+    text = (
+        t._("Ya estabas suscrita/o al boletín informativo.")
+        if already
+        else t._(
+            "Listo: recibirás el boletín informativo de SERMIG. Para dejar de recibirlo, /baja."
+        )
+    )
+    if user.role == MIGRANT:
+        comuna = None
+        if found is not None and found.comuna_cut:
+            comuna = await directory.comuna(ctx.session, found.comuna_cut)
+        if comuna is not None:
+            text += "\n" + t._("Comuna: {comuna}.").format(comuna=comuna.name)
+        buttons = [Button(t._("Elegir mi comuna"), "sub:comuna")]
+        return [Reply(text, rows(buttons))]
+    return [Reply(text)]
+
+
+async def unsubscribe(ctx: Context) -> list[Reply]:
+    if await subscriptions.unsubscribe(ctx.session, ctx.user.id, ctx.now):
+        return [Reply(ctx.t._("Listo, ya no recibirás el boletín. Puedes volver con /suscribir."))]
+    return [Reply(ctx.t._("No estabas suscrita/o al boletín. Para suscribirte: /suscribir."))]
+
+
+async def button(ctx: Context) -> list[Reply]:
+    if ctx.args == "comuna":
+        ctx.start_flow("subscription", "comuna")
+        return [Reply(ctx.t._("¿En qué comuna vives? Escribe su nombre (o /cancelar)."))]
+    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
+
+
+async def comuna_step(ctx: Context) -> list[Reply]:
+    cut = find_comuna(ctx.text, ctx.services.comuna_names)
+    if cut is None:
+        return [
+            Reply(
+                ctx.t._("No encontré esa comuna. Escribe solo su nombre, por ejemplo: Quilicura.")
+            )
+        ]
+    comuna = await directory.comuna(ctx.session, cut)
+    assert comuna is not None
+    await subscriptions.subscribe(ctx.session, ctx.user, ctx.now, comuna.cut, comuna.region_code)
+    ctx.end_flow()
+    return [Reply(ctx.t._("Listo: recibirás el boletín para {comuna}.").format(comuna=comuna.name))]
+
+
+FLOW = Flow(
+    name="subscription",
+    commands={"suscribir": subscribe, "baja": unsubscribe},
+    aliases={
+        "subscribe": "suscribir",
+        "abonnement": "suscribir",
+        "abone": "suscribir",
+        "unsubscribe": "baja",
+        "stop": "baja",
+        "parar": "baja",
+        "desuscribir": "baja",
+    },
+    buttons={"sub": button},
+    steps={"comuna": comuna_step},
+)

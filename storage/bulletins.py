@@ -1,0 +1,96 @@
+"""Repository of bulletins: creation with its outbox rows, progress and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Bulletin, Outbox
+from storage.subscriptions import Audience, recipients
+
+TERMINAL = ("sent", "blocked", "failed", "cancelled")
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    parts: Sequence[str],
+    text: str,
+    audience: Audience,
+    author_id: int | None,
+    now: datetime,
+    scheduled_at: datetime | None = None,
+) -> Bulletin:
+    """The bulletin and one outbox row per recipient and part, in the caller's transaction."""
+    when = scheduled_at or now
+    people = await recipients(session, audience)
+    bulletin = Bulletin(
+        author_id=author_id,
+        text=text,
+        filters=audience.as_dict(),
+        status="queued",
+        total=len(people),
+        created_at=now,
+        scheduled_at=when,
+    )
+    session.add(bulletin)
+    await session.flush()
+    rows = [
+        {
+            "user_id": user_id,
+            "channel": channel,
+            "chat_id": chat_id,
+            "lane": "bulletin",
+            "text": part,
+            "buttons": None,
+            "ref": None,
+            "bulletin_id": bulletin.id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": when,
+            "created_at": now,
+        }
+        for user_id, channel, chat_id in people
+        for part in parts
+    ]
+    for start in range(0, len(rows), 5000):  # bounded statements for very large audiences
+        await session.execute(insert(Outbox), rows[start : start + 5000])
+    return bulletin
+
+
+async def get(session: AsyncSession, bulletin_id: int) -> Bulletin | None:
+    return await session.get(Bulletin, bulletin_id)
+
+
+async def counts(session: AsyncSession, bulletin_id: int) -> dict[str, int]:
+    """Outbox rows of the bulletin by status (parts counted once per recipient)."""
+    query = (
+        select(Outbox.status, func.count(func.distinct(Outbox.user_id)))
+        .where(Outbox.bulletin_id == bulletin_id)
+        .group_by(Outbox.status)
+    )
+    found = {status: int(n) for status, n in (await session.execute(query)).all()}
+    result = {
+        key: found.get(key, 0) for key in ("pending", "sent", "blocked", "failed", "cancelled")
+    }
+    result["pending"] += found.get("sending", 0)
+    return result
+
+
+async def unfinished(session: AsyncSession, ids: Sequence[int]) -> Sequence[Bulletin]:
+    if not ids:
+        return []
+    query = select(Bulletin).where(Bulletin.id.in_(ids), Bulletin.status != "done")
+    return (await session.execute(query)).scalars().all()
+
+
+async def is_drained(session: AsyncSession, bulletin_id: int) -> bool:
+    query = (
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.bulletin_id == bulletin_id, Outbox.status.in_(("pending", "sending")))
+    )
+    return int((await session.execute(query)).scalar_one()) == 0
