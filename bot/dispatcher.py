@@ -224,53 +224,38 @@ class Dispatcher:
         jobs: list[tuple[int, int | None, str, Reply, int]],
         results: Sequence[SendResult],
     ) -> None:
+        """All outcomes of a batch in one transaction, one executemany per kind."""
         now = self.clock()
+        sent: list[dict[str, object]] = []
+        retry: list[dict[str, object]] = []
+        final: list[dict[str, object]] = []
+        blocked_users: list[int] = []
         done: list[int] = []
+        for (row_id, user_id, _, _, attempts), result in zip(jobs, results, strict=True):
+            outcome = result.outcome
+            if outcome is Outcome.SENT:
+                sent.append({"rid": row_id, "mid": result.message_id, "att": attempts + 1})
+                done.append(row_id)
+            elif outcome is Outcome.RETRY_AFTER:
+                later = now + timedelta(seconds=result.retry_after)
+                retry.append({"rid": row_id, "att": attempts, "at": later, "err": result.error})
+            elif outcome is Outcome.TRANSIENT and attempts + 1 < self.max_attempts:
+                delay = min(300.0, 2.0**attempts) * (1 + random.random() / 2)
+                later = now + timedelta(seconds=delay)
+                retry.append({"rid": row_id, "att": attempts + 1, "at": later, "err": result.error})
+            else:
+                status = "blocked" if outcome is Outcome.BLOCKED else "failed"
+                error = (result.error or outcome.value)[:200]
+                final.append({"rid": row_id, "st": status, "att": attempts + 1, "err": error})
+                done.append(row_id)
+                if outcome is Outcome.BLOCKED and user_id is not None:
+                    blocked_users.append(user_id)
         async with self.sessions() as session, session.begin():
-            for (row_id, user_id, _, _, attempts), result in zip(jobs, results, strict=True):
-                outcome = result.outcome
-                if outcome is Outcome.SENT:
-                    await outbox.mark(
-                        session,
-                        row_id,
-                        status="sent",
-                        sent_at=now,
-                        sent_message_id=result.message_id,
-                        attempts=attempts + 1,
-                    )
-                    done.append(row_id)
-                elif outcome is Outcome.BLOCKED:
-                    await outbox.mark(
-                        session, row_id, status="blocked", error=result.error, attempts=attempts + 1
-                    )
-                    done.append(row_id)
-                    if self.on_blocked is not None and user_id is not None:
-                        await self.on_blocked(session, user_id)
-                elif outcome is Outcome.RETRY_AFTER:
-                    await outbox.mark(
-                        session,
-                        row_id,
-                        status="pending",
-                        next_attempt_at=now + timedelta(seconds=result.retry_after),
-                    )
-                elif outcome is Outcome.TRANSIENT and attempts + 1 < self.max_attempts:
-                    delay = min(300.0, 2.0**attempts) * (1 + random.random() / 2)
-                    await outbox.mark(
-                        session,
-                        row_id,
-                        status="pending",
-                        attempts=attempts + 1,
-                        next_attempt_at=now + timedelta(seconds=delay),
-                        error=result.error,
-                    )
-                else:
-                    await outbox.mark(
-                        session,
-                        row_id,
-                        status="failed",
-                        attempts=attempts + 1,
-                        error=(result.error or outcome.value)[:200],
-                    )
-                    done.append(row_id)
+            await outbox.record_sent(session, sent, now)
+            await outbox.record_retry(session, retry)
+            await outbox.record_final(session, final)
+            if self.on_blocked is not None:
+                for user_id in blocked_users:
+                    await self.on_blocked(session, user_id)
             if self.on_batch_done is not None and done:
                 await self.on_batch_done(session, done)

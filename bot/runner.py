@@ -28,10 +28,11 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
             pass
     telegram: TelegramChannel | None = None
-    if settings.telegram_token is not None:
+    token = settings.telegram_token.value if settings.telegram_token is not None else ""
+    if token:
         telegram = TelegramChannel(
             app.engine,
-            settings.telegram_token.value,
+            token,
             api_url=settings.telegram_api_url,
             webhook=settings.telegram_webhook_url is not None,
         )
@@ -53,9 +54,8 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         async with application:
             await application.start()
             await register_commands(application)
-            dispatcher = build_dispatcher(
-                settings, app.engine, {"telegram": TelegramSender(application)}
-            )
+            sender = TelegramSender(token, settings.telegram_api_url)
+            dispatcher = build_dispatcher(settings, app.engine, {"telegram": sender})
             dispatching = asyncio.create_task(dispatcher.run(stop))
             if settings.telegram_webhook_url:
                 await application.bot.set_webhook(
@@ -77,6 +77,7 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
                 await application.updater.stop()
             await application.stop()
             await dispatching
+            await sender.close()
     finally:
         await runner.cleanup()
         await app.close()

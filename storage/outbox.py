@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, User
@@ -90,6 +90,50 @@ async def touch(session: AsyncSession, row_ids: list[int], now: datetime) -> Non
 
 async def mark(session: AsyncSession, row_id: int, **values: Any) -> None:
     await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+
+
+# Outcomes of a dispatched batch, each written with one executemany.
+_TABLE: Table = Outbox.__table__  # type: ignore[assignment]
+_SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("rid"))
+    .values(
+        status="sent",
+        sent_at=bindparam("now"),
+        sent_message_id=bindparam("mid"),
+        attempts=bindparam("att"),
+    )
+)
+_RETRY = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("rid"))
+    .values(
+        status="pending",
+        attempts=bindparam("att"),
+        next_attempt_at=bindparam("at"),
+        error=bindparam("err"),
+    )
+)
+_FINAL = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("rid"))
+    .values(status=bindparam("st"), attempts=bindparam("att"), error=bindparam("err"))
+)
+
+
+async def record_sent(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> None:
+    if rows:
+        await session.execute(_SENT, [{**row, "now": now} for row in rows])
+
+
+async def record_retry(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(_RETRY, rows)
+
+
+async def record_final(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(_FINAL, rows)
 
 
 async def by_sent_message(
