@@ -25,17 +25,19 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intents.messages import Button, Reply
 from storage import outbox
-from storage.models import Outbox
+from storage.models import Outbox, User
 
 log = logging.getLogger(__name__)
 
 
 class Outcome(Enum):
     SENT = "sent"
+    HELD = "held"  # not deliverable now (WhatsApp window closed): waits for the user
     BLOCKED = "blocked"
     RETRY_AFTER = "retry_after"
     TRANSIENT = "transient"
@@ -50,8 +52,19 @@ class SendResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox message to send, with what a channel may need to know of its recipient."""
+
+    chat_id: str
+    reply: Reply
+    lane: str = outbox.NOTIFY
+    lang: str | None = None
+    last_inbound_at: datetime | None = None
+
+
 class Sender(Protocol):
-    async def send(self, chat_id: str, reply: Reply) -> SendResult: ...
+    async def send(self, delivery: Delivery) -> SendResult: ...
 
 
 def as_reply(row: Outbox) -> Reply:
@@ -186,16 +199,21 @@ class Dispatcher:
                     break
         if not rows:
             return 0
-        jobs = [(row.id, row.user_id, row.chat_id, as_reply(row), row.attempts) for row in rows]
+        recipients = await self._recipients([row.user_id for row in rows if row.user_id])
+        jobs = []
+        for row in rows:
+            lang, last_inbound = recipients.get(row.user_id or 0, (None, None))
+            delivery = Delivery(row.chat_id, as_reply(row), row.lane, lang, last_inbound)
+            jobs.append((row.id, row.user_id, delivery, row.attempts))
         gate = asyncio.Semaphore(self.concurrency)
         sender = self.senders[channel]
         bucket = self.buckets[channel]
 
-        async def deliver(chat_id: str, reply: Reply) -> SendResult:
+        async def deliver(delivery: Delivery) -> SendResult:
             async with gate:
                 await bucket.acquire()
                 try:
-                    result = await sender.send(chat_id, reply)
+                    result = await sender.send(delivery)
                 except Exception as exc:  # a sender bug must not lose the row
                     log.exception("sender raised")
                     result = SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
@@ -205,11 +223,24 @@ class Dispatcher:
 
         heartbeat = asyncio.create_task(self._keep_claimed([job[0] for job in jobs]))
         try:
-            results = await asyncio.gather(*(deliver(chat, reply) for _, _, chat, reply, _ in jobs))
+            results = await asyncio.gather(*(deliver(job[2]) for job in jobs))
         finally:
             heartbeat.cancel()
         await self._record(jobs, results)
         return len(jobs)
+
+    async def _recipients(
+        self, user_ids: list[int]
+    ) -> dict[int, tuple[str | None, datetime | None]]:
+        if not user_ids:
+            return {}
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(User.id, User.language, User.client_language, User.last_inbound_at).where(
+                    User.id.in_(user_ids)
+                )
+            )
+            return {int(i): (lang or client, last) for i, lang, client, last in rows.all()}
 
     async def _keep_claimed(self, row_ids: list[int]) -> None:
         """While a batch is being sent (a long 429 pause, say), keep its claim fresh so no
@@ -221,7 +252,7 @@ class Dispatcher:
 
     async def _record(
         self,
-        jobs: list[tuple[int, int | None, str, Reply, int]],
+        jobs: list[tuple[int, int | None, Delivery, int]],
         results: Sequence[SendResult],
     ) -> None:
         """All outcomes of a batch in one transaction, one executemany per kind."""
@@ -231,11 +262,14 @@ class Dispatcher:
         final: list[dict[str, object]] = []
         blocked_users: list[int] = []
         done: list[int] = []
-        for (row_id, user_id, _, _, attempts), result in zip(jobs, results, strict=True):
+        held: list[dict[str, object]] = []
+        for (row_id, user_id, _, attempts), result in zip(jobs, results, strict=True):
             outcome = result.outcome
             if outcome is Outcome.SENT:
                 sent.append({"rid": row_id, "mid": result.message_id, "att": attempts + 1})
                 done.append(row_id)
+            elif outcome is Outcome.HELD:
+                held.append({"rid": row_id, "st": "held", "att": attempts, "err": result.error})
             elif outcome is Outcome.RETRY_AFTER:
                 later = now + timedelta(seconds=result.retry_after)
                 retry.append({"rid": row_id, "att": attempts, "at": later, "err": result.error})
@@ -253,7 +287,7 @@ class Dispatcher:
         async with self.sessions() as session, session.begin():
             await outbox.record_sent(session, sent, now)
             await outbox.record_retry(session, retry)
-            await outbox.record_final(session, final)
+            await outbox.record_final(session, final + held)
             if self.on_blocked is not None:
                 for user_id in blocked_users:
                     await self.on_blocked(session, user_id)

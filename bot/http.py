@@ -12,11 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.whatsapp import WhatsAppChannel, signature_ok
+from bot.dispatcher import Dispatcher
+
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 DB_KEY = web.AppKey("db", AsyncEngine)
 TELEGRAM_KEY = web.AppKey("telegram", Application)
 SECRET_KEY = web.AppKey("telegram_secret", str)
+DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
+WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppChannel)
+WA_SECRET_KEY = web.AppKey("whatsapp_app_secret", str)
+WA_VERIFY_KEY = web.AppKey("whatsapp_verify_token", str)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -46,14 +53,59 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
+async def whatsapp_verify(request: web.Request) -> web.Response:
+    """The subscription handshake: echo hub.challenge when the verify token matches."""
+    query = request.query
+    expected = request.app[WA_VERIFY_KEY]
+    token = query.get("hub.verify_token", "")
+    if (
+        query.get("hub.mode") == "subscribe"
+        and expected
+        and hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        return web.Response(text=query.get("hub.challenge", ""))
+    return web.Response(status=403)
+
+
+async def whatsapp_event(request: web.Request) -> web.Response:
+    """Verify the signature on the raw bytes, acknowledge at once, process in background."""
+    raw = await request.read()
+    header = request.headers.get("X-Hub-Signature-256")
+    if header is None:
+        return web.Response(status=401)
+    if not signature_ok(request.app[WA_SECRET_KEY], raw, header):
+        return web.Response(status=403)
+    try:
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+        request.app[WHATSAPP_KEY].accept(body)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return web.Response(status=400)
+    return web.Response(status=200)
+
+
 def make_server(
     db: AsyncEngine,
+    *,
+    dispatcher: Dispatcher | None = None,
     telegram: Application | None = None,  # type: ignore[type-arg]
     telegram_secret: str | None = None,
+    whatsapp: WhatsAppChannel | None = None,
+    whatsapp_app_secret: str = "",
+    whatsapp_verify_token: str = "",
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
+    if dispatcher is not None:
+        app[DISPATCHER_KEY] = dispatcher
     app.router.add_get("/healthz", healthz)
+    if whatsapp is not None:
+        app[WHATSAPP_KEY] = whatsapp
+        app[WA_SECRET_KEY] = whatsapp_app_secret
+        app[WA_VERIFY_KEY] = whatsapp_verify_token
+        app.router.add_get("/webhooks/whatsapp", whatsapp_verify)
+        app.router.add_post("/webhooks/whatsapp", whatsapp_event)
     if telegram is not None:
         app[TELEGRAM_KEY] = telegram
         app[SECRET_KEY] = telegram_secret or ""

@@ -5,20 +5,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from contextlib import AsyncExitStack
 
 from aiohttp import web
 from telegram import Update
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel, TelegramSender, register_commands
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
 from bot.delivery import build_dispatcher
+from bot.dispatcher import Sender
 from bot.http import make_server
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
+def _whatsapp(app: App, settings: Settings) -> tuple[WhatsAppChannel, WhatsAppSender] | None:
+    if not settings.whatsapp_enabled:
+        return None
+    assert settings.whatsapp_token is not None and settings.whatsapp_phone_id is not None
+    sender = WhatsAppSender(
+        settings.whatsapp_token.value,
+        settings.whatsapp_phone_id,
+        settings.whatsapp_api_url,
+        bulletin_template=settings.whatsapp_bulletin_template,
+        reply_template=settings.whatsapp_reply_template,
+    )
+    return WhatsAppChannel(app.engine, sender), sender
+
+
 async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
-    """Run until `stop` is set (or a stop signal arrives); in-flight updates finish first."""
+    """Run until `stop` is set (or a stop signal arrives); in-flight work finishes first."""
     settings = app.settings
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -27,58 +45,82 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
             pass
-    telegram: TelegramChannel | None = None
     token = settings.telegram_token.value if settings.telegram_token is not None else ""
+    webhook = settings.telegram_webhook_url is not None
+    telegram = (
+        TelegramChannel(app.engine, token, api_url=settings.telegram_api_url, webhook=webhook)
+        if token
+        else None
+    )
+    whatsapp = _whatsapp(app, settings)
+    senders: dict[str, Sender] = {}
     if token:
-        telegram = TelegramChannel(
-            app.engine,
-            token,
-            api_url=settings.telegram_api_url,
-            webhook=settings.telegram_webhook_url is not None,
-        )
+        senders["telegram"] = TelegramSender(token, settings.telegram_api_url)
+    if whatsapp is not None:
+        senders["whatsapp"] = whatsapp[1]
+    dispatcher = build_dispatcher(settings, app.engine, senders)
     server = make_server(
         app.db,
-        telegram.application if telegram and settings.telegram_webhook_url else None,
-        settings.telegram_secret.value if settings.telegram_secret else None,
+        dispatcher=dispatcher,
+        telegram=telegram.application if telegram is not None and webhook else None,
+        telegram_secret=settings.telegram_secret.value if settings.telegram_secret else None,
+        whatsapp=whatsapp[0] if whatsapp else None,
+        whatsapp_app_secret=settings.whatsapp_app_secret.value
+        if settings.whatsapp_app_secret
+        else "",
+        whatsapp_verify_token=settings.whatsapp_verify_token.value
+        if settings.whatsapp_verify_token
+        else "",
     )
     runner = web.AppRunner(server, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
-    log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
     try:
-        if telegram is None:
-            await stop.wait()
-            return
-        application = telegram.application
-        async with application:
-            await application.start()
-            await register_commands(application)
-            sender = TelegramSender(token, settings.telegram_api_url)
-            dispatcher = build_dispatcher(settings, app.engine, {"telegram": sender})
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(runner.cleanup)
+            if telegram is not None:
+                application = telegram.application
+                await stack.enter_async_context(application)
+                await application.start()
+                stack.push_async_callback(_stop_telegram, telegram)
+                await register_commands(application)
+            await site.start()
+            log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
             dispatching = asyncio.create_task(dispatcher.run(stop))
-            if settings.telegram_webhook_url:
-                await application.bot.set_webhook(
-                    settings.telegram_webhook_url,
-                    secret_token=settings.telegram_secret.value
-                    if settings.telegram_secret
-                    else None,
-                    allowed_updates=Update.ALL_TYPES,
-                )
-                log.info("Telegram: webhook mode")
-            else:
-                assert application.updater is not None
-                # Never drop pending updates: they are deduplicated by id instead.
-                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                log.info("Telegram: polling")
+            for sender in senders.values():
+                stack.push_async_callback(sender.close)  # type: ignore[attr-defined]
+            if whatsapp is not None:
+                stack.push_async_callback(whatsapp[0].drain)
+                log.info("WhatsApp: webhook at /webhooks/whatsapp")
+            if telegram is not None:
+                await _start_telegram(telegram, settings)
             await stop.wait()
-            log.info("stopping: finishing in-flight updates")
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            await application.stop()
+            log.info("stopping: finishing in-flight work")
             await dispatching
-            await sender.close()
     finally:
-        await runner.cleanup()
         await app.close()
         log.info("stopped")
+
+
+async def _start_telegram(telegram: TelegramChannel, settings: Settings) -> None:
+    application = telegram.application
+    if settings.telegram_webhook_url:
+        await application.bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=settings.telegram_secret.value if settings.telegram_secret else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("Telegram: webhook mode")
+    else:
+        assert application.updater is not None
+        # Never drop pending updates: they are deduplicated by id instead.
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        log.info("Telegram: polling")
+
+
+async def _stop_telegram(telegram: TelegramChannel) -> None:
+    application = telegram.application
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()

@@ -51,6 +51,8 @@ class Settings:
     whatsapp_app_secret: Secret | None = None
     whatsapp_verify_token: Secret | None = None
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_bulletin_template: str | None = None
+    whatsapp_reply_template: str | None = None
     http_host: str = "0.0.0.0"
     http_port: int = 8080
     send_rate: int = 25
@@ -73,6 +75,9 @@ class Settings:
             whatsapp_app_secret=_secret(env, "SELLO_WHATSAPP_APP_SECRET"),
             whatsapp_verify_token=_secret(env, "SELLO_WHATSAPP_VERIFY_TOKEN"),
             whatsapp_api_url=env.get("SELLO_WHATSAPP_API_URL", "").strip() or cls.whatsapp_api_url,
+            whatsapp_bulletin_template=env.get("SELLO_WHATSAPP_BULLETIN_TEMPLATE", "").strip()
+            or None,
+            whatsapp_reply_template=env.get("SELLO_WHATSAPP_REPLY_TEMPLATE", "").strip() or None,
             http_host=env.get("SELLO_HTTP_HOST", "").strip() or cls.http_host,
             http_port=_int(env, "SELLO_HTTP_PORT", cls.http_port),
             send_rate=_int(env, "SELLO_SEND_RATE", cls.send_rate),

@@ -26,7 +26,7 @@ from intents.flows import (
 from intents.i18n import supported, texts
 from intents.messages import Incoming, Reply
 from intents.router import Flow, Router, parse_command
-from storage import updates
+from storage import outbox, updates
 from storage import users as users_repo
 from storage.errors import AlreadyHandled
 
@@ -45,6 +45,10 @@ FLOWS: tuple[Flow, ...] = (
     bulletin.FLOW,
     faq.FLOW,
 )
+
+
+# Channels with a customer-service window: the time of each user's last message matters.
+WINDOWED_CHANNELS = frozenset({"whatsapp"})
 
 
 def utcnow() -> datetime:
@@ -105,8 +109,16 @@ class Engine:
                     log.info("duplicate update %s:%s ignored", incoming.channel, incoming.update_id)
                     return []
             user = await users_repo.get_or_create(
-                session, incoming.channel, incoming.user_id, incoming.chat_id, now
+                session,
+                incoming.channel,
+                incoming.user_id,
+                incoming.chat_id,
+                now,
+                alias=incoming.alias,
             )
+            if incoming.channel in WINDOWED_CHANNELS:
+                user.last_inbound_at = now
+                await outbox.release_held(session, user.id, now)
             hint = supported(incoming.language_hint)
             if hint and user.client_language != hint:
                 user.client_language = hint

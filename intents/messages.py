@@ -33,14 +33,26 @@ class Incoming:
     media: str | None = None  # "sticker", "photo", "voice", ... when it is not text
     display_name: str | None = None
     reply_to: str | None = None  # platform id of the bot's message this one replies to
+    alias: str | None = None  # an older id of the same sender (WhatsApp: phone before BSUID)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply (e.g. the user's data export)."""
+
+    filename: str
+    content: bytes
+    mime: str = "application/json"
 
 
 @dataclass(frozen=True)
 class Reply:
-    """Something to show the sender: text, optional buttons in rows of one or more."""
+    """Something to show the sender: text, optional buttons in rows of one or more, and
+    optionally a file."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
+    attachment: Attachment | None = None
 
     @property
     def flat_buttons(self) -> list[Button]:

@@ -72,6 +72,8 @@ class User(Base):
     flow_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last message the user sent (WhatsApp's 24-hour customer-service window).
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Officer(Base):
@@ -225,6 +227,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     sent_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The platform's delivery receipt (WhatsApp statuses: delivered, read, failed).
+    receipt: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (
         Index("ix_outbox_due", "status", "lane", "next_attempt_at"),
         Index("ix_outbox_sent_message", "channel", "chat_id", "sent_message_id"),

@@ -158,3 +158,24 @@ async def pending_count(session: AsyncSession, lane: str | None = None) -> int:
     if lane:
         query = query.where(Outbox.lane == lane)
     return int((await session.execute(query)).scalar_one())
+
+
+async def release_held(session: AsyncSession, user_id: int, now: datetime) -> int:
+    """Messages held until the user writes again (outside WhatsApp's 24-hour window) become
+    due now that the window is open."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.user_id == user_id, Outbox.status == "held")
+        .values(status="pending", next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def record_receipt(
+    session: AsyncSession, channel: str, message_id: str, receipt: str, at: datetime
+) -> None:
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.channel == channel, Outbox.sent_message_id == message_id)
+        .values(receipt=receipt[:12], receipt_at=at)
+    )

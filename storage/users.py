@@ -31,10 +31,23 @@ async def get_by_id(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def get_or_create(
-    session: AsyncSession, channel: str, external_id: str, chat_id: str, now: datetime
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    now: datetime,
+    alias: str | None = None,
 ) -> User:
-    """The user for this channel identity, created on first contact (race-safe)."""
+    """The user for this channel identity, created on first contact (race-safe).
+
+    `alias` is an older identity of the same person (a WhatsApp phone number, once the
+    business-scoped user id appears): that user is re-keyed instead of a new one created.
+    """
     user = await get(session, channel, external_id)
+    if user is None and alias and alias != external_id:
+        user = await get(session, channel, alias)
+        if user is not None:
+            user.external_id = external_id
     if user is None:
         # ON CONFLICT DO NOTHING: another worker may create the same user at the same time;
         # then RETURNING gives nothing and we read the row it created.

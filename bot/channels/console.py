@@ -20,6 +20,9 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
     buttons: list[Button] = []
     for reply in replies:
         lines.append(reply.text)
+        if reply.attachment is not None:
+            lines.append(f"[{reply.attachment.filename}]")
+            lines.append(reply.attachment.content.decode("utf-8", "replace"))
         for button in reply.flat_buttons:
             buttons.append(button)
             lines.append(f"  [{len(buttons)}] {button.label}")

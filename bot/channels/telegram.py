@@ -14,6 +14,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -21,7 +22,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.dispatcher import Outcome, SendResult
+from bot.dispatcher import Delivery, Outcome, SendResult
 from intents.engine import Engine
 from intents.i18n import LANGUAGES, N_, texts
 from intents.messages import Incoming, Reply
@@ -183,20 +184,31 @@ class TelegramChannel:
         incoming = to_incoming(update, context.bot.username)
         if incoming is None:
             return
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()
-            except TelegramError:
-                log.debug("callback answer failed", exc_info=True)
+        # Take the sender's lock before any await, so their updates run in arrival order.
         async with self._locks(f"{incoming.channel}:{incoming.user_id}"):
+            if update.callback_query is not None:
+                try:
+                    await update.callback_query.answer()
+                except TelegramError:
+                    log.debug("callback answer failed", exc_info=True)
             replies = await self.engine.handle(incoming)
-        await self.send(context, incoming.chat_id, replies)
+            await self.send(context, incoming.chat_id, replies)
 
     async def send(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Iterable[Reply]
     ) -> None:
         for reply in replies:
             try:
+                if reply.attachment is not None:
+                    await context.bot.send_document(
+                        chat_id=int(chat_id),
+                        document=InputFile(
+                            reply.attachment.content, filename=reply.attachment.filename
+                        ),
+                        caption=reply.text[:1024],
+                        reply_markup=markup(reply),
+                    )
+                    continue
                 await context.bot.send_message(
                     chat_id=int(chat_id),
                     text=reply.text,
@@ -258,9 +270,10 @@ class TelegramSender:
         if self._http is not None:
             await self._http.close()
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+    async def send(self, delivery: Delivery) -> SendResult:
+        reply = delivery.reply
         payload: dict[str, Any] = {
-            "chat_id": int(chat_id),
+            "chat_id": int(delivery.chat_id),
             "text": reply.text,
             "link_preview_options": {"is_disabled": True},
         }

@@ -184,6 +184,22 @@ class FakeTelegram:
             "text": params.get("text", ""),
         }
 
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        document = params.get("document")
+        content = document.file.read() if hasattr(document, "file") else b""
+        self.sent.append(
+            Sent("sendDocument", {**params, "document": content, "text": params.get("caption", "")})
+        )
+        self._new_sent.set()
+        chat_id = int(params["chat_id"])
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT,
+            "document": {"file_id": "doc", "file_unique_id": "doc1"},
+        }
+
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         return True
 

@@ -1,0 +1,395 @@
+"""WhatsApp adapter (Cloud API): webhook events in, engine replies out through the Graph API.
+
+Hand-written rather than pywa: the protocol surface we need is small (one webhook shape, one
+send endpoint), and we keep our own aiohttp server, outbox and dispatcher; pywa brings its
+own server integration and handler registry that would duplicate both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from bot.channels.telegram import UserLocks
+from bot.dispatcher import Delivery, Outcome, SendResult
+from intents.bulletin import split
+from intents.engine import Engine
+from intents.i18n import texts
+from intents.messages import Button, Incoming, Reply
+from storage import outbox
+
+log = logging.getLogger(__name__)
+CHANNEL = "whatsapp"
+WINDOW = timedelta(hours=24)
+TEXT_LIMIT = 4096
+BODY_LIMIT = 1024  # interactive message body
+BUTTON_TITLE = 20
+ROW_TITLE = 24
+ROW_DESCRIPTION = 72
+MAX_BUTTONS = 3
+MAX_ROWS = 10
+PAIR_RATE_LIMIT = 131056  # too many messages to the same user: wait, then retry
+RATE_LIMITS = {4, 80007, 130429, 131048, PAIR_RATE_LIMIT}
+MEDIA = (
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "reaction",
+    "unsupported",
+    "order",
+    "system",
+)
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """X-Hub-Signature-256: sha256=<hex HMAC of the exact bytes received>, compared in
+    constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_id: str
+    status: str
+    at: datetime
+
+
+def parse(body: dict[str, Any]) -> tuple[list[Incoming], list[Receipt]]:
+    """Every message and status of a webhook call (several entries, changes, messages)."""
+    messages: list[Incoming] = []
+    receipts: list[Receipt] = []
+    if body.get("object") != "whatsapp_business_account":
+        raise ValueError("not a WhatsApp Business Account webhook")
+    for entry in body.get("entry") or []:
+        for change in entry.get("changes") or []:
+            if change.get("field") != "messages":
+                continue
+            value = change.get("value") or {}
+            contacts = value.get("contacts") or []
+            for message in value.get("messages") or []:
+                incoming = _incoming(message, contacts)
+                if incoming is not None:
+                    messages.append(incoming)
+            for status in value.get("statuses") or []:
+                if status.get("id") and status.get("status"):
+                    receipts.append(
+                        Receipt(str(status["id"]), str(status["status"]), _when(status))
+                    )
+    return messages, receipts
+
+
+def _when(item: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(item.get("timestamp", 0)), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return datetime.now(UTC)
+
+
+def _incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Incoming | None:
+    phone = message.get("from")
+    contact = next((c for c in contacts if phone and c.get("wa_id") == phone), None)
+    if contact is None and len(contacts) == 1:
+        contact = contacts[0]
+    user_id = (contact or {}).get("user_id") or message.get("from_user_id")
+    phone = phone or (contact or {}).get("wa_id")
+    # Key by the business-scoped user id when present (stable if the phone is hidden).
+    key = user_id or phone
+    if not key or not message.get("id"):
+        return None
+    kind = message.get("type")
+    text = payload = media = None
+    if kind == "text":
+        text = str((message.get("text") or {}).get("body", ""))
+    elif kind == "interactive":
+        interactive = message.get("interactive") or {}
+        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+        payload = str(reply.get("id", ""))
+    elif kind == "button":  # a template's quick-reply button
+        payload = str((message.get("button") or {}).get("payload", ""))
+    else:
+        media = kind if kind in MEDIA else "other"
+    context = message.get("context") or {}
+    return Incoming(
+        channel=CHANNEL,
+        user_id=str(key),
+        chat_id=str(phone or user_id),
+        text=text,
+        payload=payload,
+        update_id=str(message["id"]),
+        media=media,
+        reply_to=str(context["id"]) if context.get("id") else None,
+        alias=str(phone) if user_id and phone else None,
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render(to: str, reply: Reply, lang: str | None = None) -> list[dict[str, Any]]:
+    """Graph API message payloads for one reply, within WhatsApp's limits."""
+    base = {"messaging_product": "whatsapp", **_recipient(to)}
+    buttons = reply.flat_buttons
+    parts = split(reply.text, TEXT_LIMIT)
+    payloads: list[dict[str, Any]] = []
+    if not buttons:
+        return [
+            {**base, "type": "text", "text": {"body": part, "preview_url": False}} for part in parts
+        ]
+    body = parts[-1]
+    if len(body) > BODY_LIMIT:  # the options go in a message of their own
+        parts.append(texts(lang)._("Elige una opción:"))
+        body = parts[-1]
+    payloads += [
+        {**base, "type": "text", "text": {"body": p, "preview_url": False}} for p in parts[:-1]
+    ]
+    if len(buttons) <= MAX_BUTTONS:
+        payloads.append(
+            {
+                **base,
+                "type": "interactive",
+                "interactive": {
+                    "type": "button",
+                    "body": {"text": body},
+                    "action": {
+                        "buttons": [
+                            {
+                                "type": "reply",
+                                "reply": {"id": b.payload, "title": _clip(b.label, BUTTON_TITLE)},
+                            }
+                            for b in buttons
+                        ]
+                    },
+                },
+            }
+        )
+        return payloads
+    label = _clip(texts(lang)._("Ver opciones"), BUTTON_TITLE)
+    for start in range(0, len(buttons), MAX_ROWS):
+        chunk = buttons[start : start + MAX_ROWS]
+        payloads.append(
+            {
+                **base,
+                "type": "interactive",
+                "interactive": {
+                    "type": "list",
+                    "body": {"text": body if start == 0 else "…"},
+                    "action": {
+                        "button": label,
+                        "sections": [
+                            {
+                                "title": _clip(texts(lang)._("Opciones"), ROW_TITLE),
+                                "rows": [_row(b) for b in chunk],
+                            }
+                        ],
+                    },
+                },
+            }
+        )
+    return payloads
+
+
+def _row(button: Button) -> dict[str, str]:
+    row = {"id": button.payload, "title": _clip(button.label, ROW_TITLE)}
+    if len(button.label) > ROW_TITLE:
+        row["description"] = _clip(button.label, ROW_DESCRIPTION)
+    return row
+
+
+def _recipient(to: str) -> dict[str, str]:
+    # A phone number goes in "to"; a business-scoped user id ("CL.1234…") in "recipient".
+    return {"to": to} if to.lstrip("+").isdigit() else {"recipient": to}
+
+
+def template(to: str, name: str, lang: str | None, text: str | None) -> dict[str, Any]:
+    """An approved template message (outside the 24-hour window), with the text as its
+    one body parameter when given (newlines are not allowed in parameters)."""
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        **_recipient(to),
+        "type": "template",
+        "template": {"name": name, "language": {"code": lang or "es"}},
+    }
+    if text:
+        flat = " ".join(text.split())[:1000]
+        payload["template"]["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": flat}]}
+        ]
+    return payload
+
+
+class WhatsAppSender:
+    """Posts to the Graph API; used for direct replies and by the dispatcher (outbox)."""
+
+    def __init__(
+        self,
+        token: str,
+        phone_id: str,
+        api_url: str,
+        *,
+        bulletin_template: str | None = None,
+        reply_template: str | None = None,
+        pool: int = 64,
+    ) -> None:
+        self.url = f"{api_url.rstrip('/')}/{phone_id}/messages"
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.bulletin_template = bulletin_template
+        self.reply_template = reply_template
+        self.pool = pool
+        self._http: aiohttp.ClientSession | None = None
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.pool),
+                timeout=aiohttp.ClientTimeout(total=20),
+                headers=self.headers,
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def post(self, payload: dict[str, Any]) -> SendResult:
+        http = await self._session()
+        try:
+            async with http.post(self.url, json=payload) as response:
+                status = response.status
+                try:
+                    body = await response.json(content_type=None)
+                except ValueError:
+                    body = {}
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
+        if status == 200 and body.get("messages"):
+            return SendResult(Outcome.SENT, message_id=str(body["messages"][0].get("id")))
+        error = body.get("error") or {}
+        code = int(error.get("code") or 0)
+        description = f"{status} {code} {error.get('message', '')}"[:200]
+        if status == 429 or code in RATE_LIMITS:
+            return SendResult(
+                Outcome.RETRY_AFTER,
+                retry_after=6.0 if code == PAIR_RATE_LIMIT else 2.0,
+                error=description,
+            )
+        if code in (131047, 131026):  # outside the window / not a WhatsApp user
+            return SendResult(
+                Outcome.BLOCKED if code == 131026 else Outcome.PERMANENT, error=description
+            )
+        if status >= 500 or code in (1, 2, 131000, 131016):
+            return SendResult(Outcome.TRANSIENT, error=description)
+        return SendResult(Outcome.PERMANENT, error=description)
+
+    async def send_all(self, payloads: Iterable[dict[str, Any]]) -> SendResult:
+        """Send in order; stop at the first failure. The last message id is kept."""
+        result = SendResult(Outcome.SENT)
+        for payload in payloads:
+            result = await self.post(payload)
+            if result.outcome is not Outcome.SENT:
+                return result
+        return result
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        """An outbox row: as text inside the 24-hour window; outside it, a bulletin goes as
+        the approved template and a notification is held (the user gets the "you have a
+        reply" template and the full text as soon as they write back)."""
+        open_window = delivery.last_inbound_at is not None and (
+            datetime.now(UTC) - _aware(delivery.last_inbound_at) < WINDOW
+        )
+        if open_window:
+            return await self.send_all(render(delivery.chat_id, delivery.reply, delivery.lang))
+        if delivery.lane == outbox.BULLETIN:
+            if not self.bulletin_template:
+                return SendResult(Outcome.PERMANENT, error="outside the 24-hour window")
+            return await self.post(
+                template(
+                    delivery.chat_id, self.bulletin_template, delivery.lang, delivery.reply.text
+                )
+            )
+        if self.reply_template:
+            notice = await self.post(
+                template(delivery.chat_id, self.reply_template, delivery.lang, None)
+            )
+            if notice.outcome is not Outcome.SENT:
+                return notice
+        return SendResult(Outcome.HELD, error="window closed: waiting for the user")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class WhatsAppChannel:
+    """Handles verified webhook calls: each message through the engine, in the background."""
+
+    def __init__(self, engine: Engine, sender: WhatsAppSender, *, retries: int = 4) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.retries = retries
+        self._locks = UserLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def accept(self, body: dict[str, Any]) -> None:
+        """Parse now (a malformed body raises ValueError), process in the background."""
+        messages, receipts = parse(body)
+        task = asyncio.create_task(self._process(messages, receipts))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for messages being processed (at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _process(self, messages: list[Incoming], receipts: list[Receipt]) -> None:
+        if receipts:
+            async with self.engine.sessions() as session, session.begin():
+                for receipt in receipts:
+                    await outbox.record_receipt(
+                        session, CHANNEL, receipt.message_id, receipt.status, receipt.at
+                    )
+        await asyncio.gather(*(self._one(message) for message in messages))
+
+    async def _one(self, incoming: Incoming) -> None:
+        try:
+            async with self._locks(incoming.user_id):
+                replies = await self.engine.handle(incoming)
+                lang = await self._language(incoming)
+                for reply in replies:
+                    await self._reply(incoming.chat_id, reply, lang)
+        except Exception:
+            log.exception("error while handling a WhatsApp message")
+
+    async def _language(self, incoming: Incoming) -> str | None:
+        from storage import users
+
+        async with self.engine.sessions() as session:
+            user = await users.get(session, CHANNEL, incoming.user_id)
+            return (user.language or user.client_language) if user else None
+
+    async def _reply(self, to: str, reply: Reply, lang: str | None) -> None:
+        for payload in render(to, reply, lang):
+            for attempt in range(self.retries):
+                result = await self.sender.post(payload)
+                if result.outcome in (Outcome.RETRY_AFTER, Outcome.TRANSIENT):
+                    await asyncio.sleep(min(result.retry_after or 0.5 * 2**attempt, 10))
+                    continue
+                if result.outcome is not Outcome.SENT:
+                    log.warning("WhatsApp reply not delivered: %s", result.error)
+                break
