@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 from intents.context import Services
 from intents.engine import Engine
@@ -30,6 +31,7 @@ class App:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
+    metrics: Metrics
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -55,5 +57,12 @@ async def build_app(
         kb, matcher = default_matcher()
     async with sessions() as session:
         comunas = [(c.cut, c.name) for c in await directory.all_comunas(session)]
-    services = Services(kb=kb, matcher=matcher, comuna_names=tuple(comunas))
-    return App(settings=settings, db=db, sessions=sessions, engine=Engine(sessions, services))
+    metrics = Metrics()
+    services = Services(kb=kb, matcher=matcher, comuna_names=tuple(comunas), observer=metrics)
+    return App(
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        engine=Engine(sessions, services),
+        metrics=metrics,
+    )

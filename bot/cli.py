@@ -97,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    """Our logs carry no message texts or phone numbers; below DEBUG, neither do the
+    libraries' (httpx logs request URLs, which contain the bot token; aiohttp's access log
+    has query strings)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Updater"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -107,10 +117,7 @@ def _date(value: str) -> date:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level if args.command == "run" else "WARNING",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level if args.command == "run" else "WARNING")
     handler = {
         "chat": _chat,
         "ask": _ask,

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.dispatcher import Dispatcher, Sender
+from bot.leadership import Leadership
+from bot.metrics import Metrics
 from bot.settings import Settings
 from intents.bulletin import Completion
 from intents.engine import Engine
@@ -18,7 +20,12 @@ from storage.models import Bulletin
 
 
 def build_dispatcher(
-    settings: Settings, engine: Engine, senders: Mapping[str, Sender], **options: object
+    settings: Settings,
+    engine: Engine,
+    senders: Mapping[str, Sender],
+    metrics: Metrics | None = None,
+    engine_db: AsyncEngine | None = None,
+    **options: object,
 ) -> Dispatcher:
     clock = engine.clock
     completion = Completion()
@@ -47,6 +54,8 @@ def build_dispatcher(
         on_blocked=blocked,
         on_batch_done=batch_done,
         on_idle=idle,
+        on_outcome=metrics.delivery if metrics is not None else None,
+        leadership=Leadership(engine_db) if engine_db is not None else None,
         **options,  # type: ignore[arg-type]
     )
     engine.after_commit.append(dispatcher.wake)

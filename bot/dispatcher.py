@@ -28,6 +28,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.leadership import Leadership
 from intents.messages import Button, Reply
 from storage import outbox
 from storage.models import Outbox, User
@@ -129,6 +130,8 @@ class Dispatcher:
         on_batch_done: DoneHook | None = None,
         on_idle: IdleHook | None = None,
         idle_every: float = 2.0,
+        on_outcome: Callable[[str, str], None] | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = dict(senders)
@@ -142,6 +145,8 @@ class Dispatcher:
         self.on_blocked = on_blocked
         self.on_batch_done = on_batch_done
         self.on_idle = on_idle
+        self.on_outcome = on_outcome
+        self.leadership = leadership
         self.idle_every = idle_every
         self._idle_at = 0.0
         self._wake = asyncio.Event()
@@ -159,10 +164,15 @@ class Dispatcher:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if self.leadership is not None:
+                await self.leadership.close()
 
     async def _worker(self, channel: str, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.alive_at = time.monotonic()
+            if self.leadership is not None and not await self.leadership.is_leader():
+                await asyncio.sleep(self.idle_poll * 4)  # another worker dispatches
+                continue
             try:
                 sent = await self.run_once(channel)
             except Exception:
@@ -219,6 +229,8 @@ class Dispatcher:
                     result = SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
                 if result.outcome is Outcome.RETRY_AFTER:
                     bucket.pause(result.retry_after)
+                if self.on_outcome is not None:
+                    self.on_outcome(channel, result.outcome.value)
                 return result
 
         heartbeat = asyncio.create_task(self._keep_claimed([job[0] for job in jobs]))

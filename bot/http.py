@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+import time
 
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import Application
 
 from bot.channels.whatsapp import WhatsAppChannel, signature_ok
 from bot.dispatcher import Dispatcher
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -21,19 +24,45 @@ DB_KEY = web.AppKey("db", AsyncEngine)
 TELEGRAM_KEY = web.AppKey("telegram", Application)
 SECRET_KEY = web.AppKey("telegram_secret", str)
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
+METRICS_KEY = web.AppKey("metrics", Metrics)
+SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker)
 WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppChannel)
 WA_SECRET_KEY = web.AppKey("whatsapp_app_secret", str)
 WA_VERIFY_KEY = web.AppKey("whatsapp_verify_token", str)
 
 
+STALLED_AFTER = 60.0  # seconds without a dispatcher round
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """Database reachable and, when this process dispatches, the dispatcher alive."""
+    report = {"status": "ok", "database": "ok"}
+    status = 200
     try:
-        async with request.app[DB_KEY].connect() as conn:
+        async with asyncio.timeout(5), request.app[DB_KEY].connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception:
         log.exception("health check: database unreachable")
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+        report.update(status="error", database="unreachable")
+        status = 503
+    dispatcher = request.app.get(DISPATCHER_KEY)
+    if dispatcher is not None:
+        idle = time.monotonic() - dispatcher.alive_at
+        report["dispatcher"] = "ok" if idle < STALLED_AFTER else "stalled"
+        if idle >= STALLED_AFTER:
+            report["status"] = "error"
+            status = 503
+    return web.json_response(report, status=status)
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    body = await request.app[METRICS_KEY].render(request.app[SESSIONS_KEY])
+    return web.Response(
+        body=body,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:
@@ -42,7 +71,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return web.Response(status=403)
     try:
-        data = json.loads(await request.read())
+        async with asyncio.timeout(10):
+            data = json.loads(await request.read())
         application = request.app[TELEGRAM_KEY]
         update = Update.de_json(data, application.bot)
     except (ValueError, TypeError, KeyError):
@@ -69,7 +99,8 @@ async def whatsapp_verify(request: web.Request) -> web.Response:
 
 async def whatsapp_event(request: web.Request) -> web.Response:
     """Verify the signature on the raw bytes, acknowledge at once, process in background."""
-    raw = await request.read()
+    async with asyncio.timeout(10):  # a slow sender cannot hold a connection forever
+        raw = await request.read()
     header = request.headers.get("X-Hub-Signature-256")
     if header is None:
         return web.Response(status=401)
@@ -89,6 +120,8 @@ def make_server(
     db: AsyncEngine,
     *,
     dispatcher: Dispatcher | None = None,
+    metrics: Metrics | None = None,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
     telegram: Application | None = None,  # type: ignore[type-arg]
     telegram_secret: str | None = None,
     whatsapp: WhatsAppChannel | None = None,
@@ -100,6 +133,10 @@ def make_server(
     if dispatcher is not None:
         app[DISPATCHER_KEY] = dispatcher
     app.router.add_get("/healthz", healthz)
+    if metrics is not None and sessions is not None:
+        app[METRICS_KEY] = metrics
+        app[SESSIONS_KEY] = sessions
+        app.router.add_get("/metrics", prometheus)
     if whatsapp is not None:
         app[WHATSAPP_KEY] = whatsapp
         app[WA_SECRET_KEY] = whatsapp_app_secret

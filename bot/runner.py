@@ -58,10 +58,12 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         senders["telegram"] = TelegramSender(token, settings.telegram_api_url)
     if whatsapp is not None:
         senders["whatsapp"] = whatsapp[1]
-    dispatcher = build_dispatcher(settings, app.engine, senders)
+    dispatcher = build_dispatcher(settings, app.engine, senders, app.metrics, app.db)
     server = make_server(
         app.db,
         dispatcher=dispatcher,
+        metrics=app.metrics,
+        sessions=app.sessions,
         telegram=telegram.application if telegram is not None and webhook else None,
         telegram_secret=settings.telegram_secret.value if settings.telegram_secret else None,
         whatsapp=whatsapp[0] if whatsapp else None,

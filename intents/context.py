@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intents.i18n import Texts
 from intents.messages import Incoming, Reply
+from intents.observer import Observer
 from knowledge.content import KnowledgeBase
 from knowledge.matcher import Match, Matcher
 from storage import users as users_repo
@@ -26,6 +27,7 @@ class Services:
     flow_timeout: timedelta = timedelta(minutes=30)
     max_text: int = 1000
     comuna_names: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (cut, name)
+    observer: Observer = field(default_factory=Observer)
 
 
 @dataclass

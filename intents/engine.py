@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -25,6 +27,7 @@ from intents.flows import (
 )
 from intents.i18n import supported, texts
 from intents.messages import Incoming, Reply
+from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
 from storage import outbox, updates
 from storage import users as users_repo
@@ -51,6 +54,18 @@ FLOWS: tuple[Flow, ...] = (
 WINDOWED_CHANNELS = frozenset({"whatsapp"})
 
 
+_ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters (NUL, escapes, bidi overrides…) have no place in a chat message."""
+    return any(
+        (unicodedata.category(c) in ("Cc", "Cs") and c not in _ALLOWED_CONTROLS)
+        or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        for c in text
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -64,6 +79,7 @@ class Engine:
         flows: Sequence[Flow] = FLOWS,
         clock: Callable[[], datetime] = utcnow,
         flood: FloodLimiter | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.sessions = sessions
         self.services = services
@@ -72,11 +88,14 @@ class Engine:
         self.flood = flood or FloodLimiter()
         # Called after each committed unit of work (the dispatcher's wake-up).
         self.after_commit: list[Callable[[], None]] = []
+        self.observer: Observer = observer or services.observer
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        started = time.perf_counter()
         replies = await self._handle(incoming)
         for listener in self.after_commit:
             listener()
+        self.observer.handled(incoming.channel, time.perf_counter() - started, len(replies))
         return replies
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:

@@ -105,8 +105,8 @@ def pg_available() -> Iterator[bool]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, migrated database: every test using it runs on SQLite and on PostgreSQL."""
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database: every test using it runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'sello.db'}"
         return
@@ -119,20 +119,8 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'sello.db'}"
-
-
-@pytest.fixture
-async def app(db_url: str) -> AsyncIterator[App]:
-    built = await build_app(Settings(database_url=db_url))
-    yield built
-    await built.close()
-
-
-@pytest.fixture
-async def sqlite_app(sqlite_url: str) -> AsyncIterator[App]:
-    built = await build_app(Settings(database_url=sqlite_url))
+async def app(database_url: str) -> AsyncIterator[App]:
+    built = await build_app(Settings(database_url=database_url))
     yield built
     await built.close()
 
@@ -168,8 +156,8 @@ class Chat:
 
 
 @pytest.fixture
-def chat(sqlite_app: App) -> Chat:
-    return Chat(sqlite_app)
+def chat(app: App) -> Chat:
+    return Chat(app)
 
 
 @pytest.fixture
@@ -180,9 +168,9 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     await fake.stop()
 
 
-def bot_settings(db_url: str, fake: FakeTelegram, **extra: object) -> Settings:
+def bot_settings(database_url: str, fake: FakeTelegram, **extra: object) -> Settings:
     return replace(
-        Settings(database_url=db_url),
+        Settings(database_url=database_url),
         telegram_token=Secret(fake.token),
         telegram_api_url=fake.api_url,
         http_host="127.0.0.1",
@@ -214,7 +202,8 @@ class RunningBot:
 
 
 @pytest.fixture
-async def run_bot() -> AsyncIterator[object]:
+async def run_bot(database_url: str) -> AsyncIterator[object]:
+    # Depends on the database so bots stop before their database is dropped.
     bots: list[RunningBot] = []
 
     async def _run(settings: Settings) -> RunningBot:

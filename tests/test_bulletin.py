@@ -38,12 +38,10 @@ async def seed(url: str, n: int, region: str = "13", lang: str = "es") -> None:
             )
             user = await users.get_or_create(s, "telegram", str(tg), str(tg), NOW)
             user.role, user.region_code = "officer", reg
-        first = await s.scalar(select(User.id).order_by(User.id.desc()).limit(1)) or 0
         await s.execute(
             insert(User),
             [
                 {
-                    "id": first + 1 + i,
                     "channel": "telegram",
                     "external_id": str(BASE + i),
                     "chat_id": str(BASE + i),
@@ -55,11 +53,16 @@ async def seed(url: str, n: int, region: str = "13", lang: str = "es") -> None:
                 for i in range(n)
             ],
         )
+        ids = (
+            await s.execute(
+                select(User.id).where(User.external_id.in_([str(BASE + i) for i in range(n)]))
+            )
+        ).scalars().all()
         await s.execute(
             insert(Subscription),
             [
                 {
-                    "user_id": first + 1 + i,
+                    "user_id": ids[i],
                     "active": True,
                     "region_code": region,
                     "comuna_cut": None,
@@ -90,8 +93,8 @@ def test_long_bulletins_are_split_at_paragraphs():
     assert split("x" * 9000, limit=4000) == ["x" * 4000, "x" * 4000, "x" * 1000]
 
 
-async def test_subscribe_choose_comuna_and_leave(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_subscribe_choose_comuna_and_leave(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     user = 8100
     telegram.message(user, "/suscribir")
     first = await telegram.wait_text(user, "recibirás el boletín")
@@ -99,23 +102,23 @@ async def test_subscribe_choose_comuna_and_leave(telegram, run_bot, sqlite_url):
     await telegram.wait_text(user, "En qué comuna")
     telegram.message(user, "Quilicura")
     await telegram.wait_text(user, "para Quilicura")
-    [sub] = await rows(sqlite_url, Subscription)
+    [sub] = await rows(database_url, Subscription)
     assert sub.active and sub.comuna_cut == "13125" and sub.region_code == "13"
     telegram.message(user, "STOP")  # one word: opt-out
     await telegram.wait_text(user, "ya no recibirás")
-    [sub] = await rows(sqlite_url, Subscription)
+    [sub] = await rows(database_url, Subscription)
     assert not sub.active
     telegram.message(user, "/baja")
     await telegram.wait_text(user, "No estabas suscrita/o")
 
 
-async def test_broadcast_reaches_everyone_once_under_429_403_and_502(telegram, run_bot, sqlite_url):
+async def test_broadcast_reaches_everyone_once_under_429_403_and_502(telegram, run_bot, database_url):
     n = 400
-    await seed(sqlite_url, n)
+    await seed(database_url, n)
     telegram.rate_limit = 120  # the platform's global limit (per second)
     telegram.flaky = 0.05  # and 5% of calls fail with 502
     telegram.blocked = {BASE + i for i in range(0, n, 40)}  # 10 users blocked the bot
-    await run_bot(replace(bot_settings(sqlite_url, telegram), send_rate=150))  # over the limit
+    await run_bot(replace(bot_settings(database_url, telegram), send_rate=150))  # over the limit
     telegram.message(OFFICER, "/boletin")
     await telegram.wait_text(OFFICER, "Nuevo boletín")
     telegram.message(OFFICER, "Vacunación gratuita este sábado en el CESFAM.\n\nTraiga su carnet.")
@@ -139,19 +142,19 @@ async def test_broadcast_reaches_everyone_once_under_429_403_and_502(telegram, r
     assert set(received.values()) == {1}  # exactly once each
     assert telegram.rejected["429"] > 0 and telegram.rejected["502"] > 0
     blocked_ids = {str(b) for b in telegram.blocked}
-    subs = await rows(sqlite_url, User, User.external_id.in_(blocked_ids))
-    active = await rows(sqlite_url, Subscription, Subscription.user_id.in_([u.id for u in subs]))
+    subs = await rows(database_url, User, User.external_id.in_(blocked_ids))
+    active = await rows(database_url, Subscription, Subscription.user_id.in_([u.id for u in subs]))
     assert not any(s.active for s in active)
-    [bulletin] = await rows(sqlite_url, Bulletin)
+    [bulletin] = await rows(database_url, Bulletin)
     assert bulletin.status == "done" and bulletin.total == 400
 
 
 async def test_officer_bulletin_stays_in_region_and_baja_stops_a_scheduled_one(
-    telegram, run_bot, sqlite_url, capsys
+    telegram, run_bot, database_url, capsys
 ):
-    await seed(sqlite_url, 5, region="13")
-    await seed_other_region(sqlite_url)
-    await run_bot(bot_settings(sqlite_url, telegram))
+    await seed(database_url, 5, region="13")
+    await seed_other_region(database_url)
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(OFFICER_OTHER, "/boletin")
     await telegram.wait_text(OFFICER_OTHER, "Nuevo boletín")
     telegram.message(OFFICER_OTHER, "Aviso para Valparaíso")
@@ -167,11 +170,11 @@ async def test_officer_bulletin_stays_in_region_and_baja_stops_a_scheduled_one(
     later = (datetime.now(UTC) + timedelta(days=1)).astimezone().strftime("%Y-%m-%d %H:%M")
     telegram.message(OFFICER_OTHER, later)
     await telegram.wait_text(OFFICER_OTHER, "programado")
-    [pending] = await rows(sqlite_url, Outbox, Outbox.lane == "bulletin")
+    [pending] = await rows(database_url, Outbox, Outbox.lane == "bulletin")
     assert pending.chat_id == "9900" and pending.status == "pending"
     telegram.message(9900, "/baja")  # leaving takes effect at once, even for queued bulletins
     await telegram.wait_text(9900, "ya no recibirás")
-    [cancelled] = await rows(sqlite_url, Outbox, Outbox.lane == "bulletin")
+    [cancelled] = await rows(database_url, Outbox, Outbox.lane == "bulletin")
     assert cancelled.status == "cancelled"
     # Migrants cannot broadcast.
     telegram.message(BASE, "/boletin")
@@ -196,13 +199,13 @@ async def seed_other_region(url: str) -> None:
 
 
 async def test_cli_bulletin_goes_out_when_the_bot_starts(
-    telegram, run_bot, sqlite_url, tmp_path, monkeypatch, capsys
+    telegram, run_bot, database_url, tmp_path, monkeypatch, capsys
 ):
-    await seed(sqlite_url, 30, lang="fr")
-    await seed_other_region(sqlite_url)
+    await seed(database_url, 30, lang="fr")
+    await seed_other_region(database_url)
     text = tmp_path / "b.txt"
     text.write_text("Bulletin d'information\n\nDeuxième paragraphe.", encoding="utf-8")
-    monkeypatch.setenv("SELLO_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SELLO_DATABASE_URL", database_url)
     code = await asyncio.to_thread(
         main, ["bulletin", "send", "--text-file", str(text), "--region", "13", "--lang", "fr"]
     )
@@ -211,14 +214,14 @@ async def test_cli_bulletin_goes_out_when_the_bot_starts(
     bulletin_id = int(out.split()[1])
     await asyncio.to_thread(main, ["bulletin", "status", str(bulletin_id)])
     assert "pending 30, sent 0" in capsys.readouterr().out
-    await run_bot(bot_settings(sqlite_url, telegram))  # no bot was running: it goes out now
+    await run_bot(bot_settings(database_url, telegram))  # no bot was running: it goes out now
     await asyncio.to_thread(
         main, ["bulletin", "send", "--text-file", str(text), "--comuna", "05101", "--wait"]
     )
     waited = capsys.readouterr().out
     assert "1/1" in waited and "sent 1" in waited
     for _ in range(100):
-        [bulletin] = await rows(sqlite_url, Bulletin, Bulletin.id == bulletin_id)
+        [bulletin] = await rows(database_url, Bulletin, Bulletin.id == bulletin_id)
         if bulletin.status == "done":
             break
         await asyncio.sleep(0.1)
@@ -227,13 +230,13 @@ async def test_cli_bulletin_goes_out_when_the_bot_starts(
     assert await asyncio.to_thread(main, ["bulletin", "status", "999"]) == 2
 
 
-async def test_kill_9_in_the_middle_and_restart_loses_nobody(telegram, sqlite_url, tmp_path):
+async def test_kill_9_in_the_middle_and_restart_loses_nobody(telegram, database_url, tmp_path):
     n = 300
-    await seed(sqlite_url, n)
+    await seed(database_url, n)
     telegram.rate_limit = 60
     env = {
         **os.environ,
-        "SELLO_DATABASE_URL": sqlite_url,
+        "SELLO_DATABASE_URL": database_url,
         "SELLO_TELEGRAM_TOKEN": telegram.token,
         "SELLO_TELEGRAM_API_URL": telegram.api_url,
         "SELLO_HTTP_HOST": "127.0.0.1",

@@ -53,9 +53,9 @@ async def _seed(url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def world(telegram, run_bot, sqlite_url):
-    made = await _seed(sqlite_url)
-    bot = await run_bot(bot_settings(sqlite_url, telegram))
+async def world(telegram, run_bot, database_url):
+    made = await _seed(database_url)
+    bot = await run_bot(bot_settings(database_url, telegram))
     return made, bot
 
 
@@ -68,7 +68,7 @@ async def _state(url: str, model, *where):
         await engine.dispose()
 
 
-async def test_enrollment_fresh_used_expired_unknown_then_rate_limited(world, telegram, sqlite_url):
+async def test_enrollment_fresh_used_expired_unknown_then_rate_limited(world, telegram, database_url):
     made, _ = world
     for i, code in enumerate((made["used"], made["expired"], "NOSUCH99")):
         telegram.message(MIGRANT, f"/registro {code}")
@@ -80,9 +80,9 @@ async def test_enrollment_fresh_used_expired_unknown_then_rate_limited(world, te
     telegram.message(MIGRANT, f"/registro {made['fresh'].lower()}")
     done = (await telegram.wait_sent(MIGRANT, 5))[-1].text
     assert "La Florida" in done
-    [user] = await _state(sqlite_url, User, User.external_id == str(MIGRANT))
+    [user] = await _state(database_url, User, User.external_id == str(MIGRANT))
     assert (user.role, user.comuna_cut, user.region_code) == ("municipal", "13110", "13")
-    [code] = await _state(sqlite_url, EnrollmentCode, EnrollmentCode.code == made["fresh"])
+    [code] = await _state(database_url, EnrollmentCode, EnrollmentCode.code == made["fresh"])
     assert code.used_by == user.id
     # Someone guessing codes is stopped after 5 wrong tries in 15 minutes.
     guesser = MIGRANT + 50
@@ -92,7 +92,7 @@ async def test_enrollment_fresh_used_expired_unknown_then_rate_limited(world, te
     assert "Demasiados intentos" in sent[-1].text
 
 
-async def test_officer_issues_codes_only_for_own_region(world, telegram, sqlite_url):
+async def test_officer_issues_codes_only_for_own_region(world, telegram, database_url):
     telegram.message(OFFICER_13, "/codigo 13110")
     telegram.message(OFFICER_05, "/codigo 13110")
     telegram.message(MIGRANT, "/codigo 13110")
@@ -131,7 +131,7 @@ async def _open_case(telegram, user: int, description: str, urgency: str = "urge
     return telegram.to(user)
 
 
-async def test_full_case_life_cycle_with_both_sides_notified(world, telegram, sqlite_url):
+async def test_full_case_life_cycle_with_both_sides_notified(world, telegram, database_url):
     sent = await _open_case(
         telegram,
         CONTACT_FLORIDA,
@@ -141,7 +141,7 @@ async def test_full_case_life_cycle_with_both_sides_notified(world, telegram, sq
     opened = sent[-1].text
     year = datetime.now(UTC).year
     assert f"SM-{year}-00001" in opened
-    [case] = await _state(sqlite_url, Case)
+    [case] = await _state(database_url, Case)
     assert "12.345.678" not in case.description and "AB1234567" not in case.description
     assert case.status == "abierto" and case.urgency == "urgente"
 
@@ -183,7 +183,7 @@ async def test_full_case_life_cycle_with_both_sides_notified(world, telegram, sq
     telegram.press(OFFICER_13, f"ofc:take:{case.id}")  # a stale button
     assert "ya está cerrado" in (await telegram.wait_sent(OFFICER_13, 8))[-1].text
 
-    events = await _state(sqlite_url, CaseEvent, CaseEvent.case_id == case.id)
+    events = await _state(database_url, CaseEvent, CaseEvent.case_id == case.id)
     kinds = [(e.kind, e.actor_role, e.status_to) for e in events]
     assert kinds == [
         ("opened", "municipal", "abierto"),
@@ -197,10 +197,10 @@ async def test_full_case_life_cycle_with_both_sides_notified(world, telegram, sq
 
 
 async def test_nobody_acts_beyond_their_role_by_typing_pressing_or_replaying(
-    world, telegram, sqlite_url
+    world, telegram, database_url
 ):
     await _open_case(telegram, CONTACT_FLORIDA, "Caso de prueba sobre matrícula escolar")
-    [case] = await _state(sqlite_url, Case)
+    [case] = await _state(database_url, Case)
     # A migrant cannot open or read cases, nor use officer buttons.
     telegram.message(MIGRANT, "/caso")
     telegram.message(MIGRANT, "/miscasos")
@@ -218,19 +218,19 @@ async def test_nobody_acts_beyond_their_role_by_typing_pressing_or_replaying(
     assert all("No encuentro" in r.text for r in await telegram.wait_sent(OFFICER_05, 2))
     telegram.press(OFFICER_13, "ofc:take:abc")  # malformed payload
     assert "No encuentro" in (await telegram.wait_sent(OFFICER_13, 2))[-1].text
-    [again] = await _state(sqlite_url, Case)
+    [again] = await _state(database_url, Case)
     assert again.status == "abierto" and again.assigned_to is None
 
 
-async def test_restart_in_the_middle_of_caso(telegram, run_bot, sqlite_url):
-    await _seed(sqlite_url)
-    first = await run_bot(bot_settings(sqlite_url, telegram))
+async def test_restart_in_the_middle_of_caso(telegram, run_bot, database_url):
+    await _seed(database_url)
+    first = await run_bot(bot_settings(database_url, telegram))
     telegram.message(CONTACT_FLORIDA, "/caso")
     await telegram.wait_sent(CONTACT_FLORIDA, 1)
     telegram.press(CONTACT_FLORIDA, "case:cat:vivienda")
     await telegram.wait_sent(CONTACT_FLORIDA, 2)
     await first.stop()
-    await run_bot(bot_settings(sqlite_url, telegram))
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(CONTACT_FLORIDA, "Familia en campamento necesita orientación")
     await telegram.wait_sent(CONTACT_FLORIDA, 3)
     telegram.message(CONTACT_FLORIDA, "esto no es un botón")
@@ -239,11 +239,11 @@ async def test_restart_in_the_middle_of_caso(telegram, run_bot, sqlite_url):
     await telegram.wait_sent(CONTACT_FLORIDA, 5)
     telegram.press(CONTACT_FLORIDA, "case:ok:yes")
     assert "abierto" in (await telegram.wait_sent(CONTACT_FLORIDA, 6))[-1].text
-    [case] = await _state(sqlite_url, Case)
+    [case] = await _state(database_url, Case)
     assert case.category == "vivienda" and "campamento" in case.description
 
 
-async def test_cancel_and_bad_input_in_caso(world, telegram, sqlite_url):
+async def test_cancel_and_bad_input_in_caso(world, telegram, database_url):
     telegram.message(CONTACT_FLORIDA, "/caso")
     await telegram.wait_sent(CONTACT_FLORIDA, 1)
     telegram.press(CONTACT_FLORIDA, "case:cat:nope")  # an unknown category
@@ -256,10 +256,10 @@ async def test_cancel_and_bad_input_in_caso(world, telegram, sqlite_url):
     await telegram.wait_sent(CONTACT_FLORIDA, 5)
     telegram.press(CONTACT_FLORIDA, "case:ok:yes")  # a stale confirmation
     assert "ya terminó" in (await telegram.wait_sent(CONTACT_FLORIDA, 6))[-1].text
-    assert await _state(sqlite_url, Case) == []
+    assert await _state(database_url, Case) == []
 
 
-async def test_relay_both_ways_with_buttons_and_reply_to(world, telegram, sqlite_url):
+async def test_relay_both_ways_with_buttons_and_reply_to(world, telegram, database_url):
     telegram.message(CONTACT_FLORIDA, "/encargado")
     card = (await telegram.wait_sent(CONTACT_FLORIDA, 1))[0]
     assert "Ana Ficticia" in card.text and "7001@example.org" in card.text
@@ -277,7 +277,7 @@ async def test_relay_both_ways_with_buttons_and_reply_to(world, telegram, sqlite
     # The officer answers by replying to the relayed message (Telegram's reply-to).
     message_id = None
     for _ in range(50):
-        rows = await _state(sqlite_url, __import__("storage.models").models.Outbox)
+        rows = await _state(database_url, __import__("storage.models").models.Outbox)
         message_id = next(
             (r.sent_message_id for r in rows if r.chat_id == str(OFFICER_13) and r.sent_message_id),
             None,
@@ -318,10 +318,10 @@ async def test_relay_both_ways_with_buttons_and_reply_to(world, telegram, sqlite
     assert "no está disponible" in (await telegram.wait_sent(MIGRANT, 1))[0].text
 
 
-async def test_cases_csv_export(world, telegram, sqlite_url, tmp_path, monkeypatch, capsys):
+async def test_cases_csv_export(world, telegram, database_url, tmp_path, monkeypatch, capsys):
     await _open_case(telegram, CONTACT_FLORIDA, "RUT 9.876.543-2 sin atención", urgency="normal")
     await _open_case(telegram, CONTACT_VALPO, "Consulta sobre vivienda", urgency="normal")
-    monkeypatch.setenv("SELLO_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SELLO_DATABASE_URL", database_url)
     out = tmp_path / "cases.csv"
     assert (
         await asyncio.to_thread(main, ["cases", "export", "--region", "13", "--csv", str(out)]) == 0

@@ -67,15 +67,15 @@ async def test_empty_and_whitespace_messages(chat: Chat):
     assert "pregunta" in await chat.say("   ")
 
 
-async def test_flow_expires_after_inactivity(sqlite_app):
+async def test_flow_expires_after_inactivity(app):
     clock = [datetime(2026, 11, 28, 10, 0, tzinfo=UTC)]
-    engine = Engine(sqlite_app.sessions, sqlite_app.engine.services, clock=lambda: clock[0])
+    engine = Engine(app.sessions, app.engine.services, clock=lambda: clock[0])
     user = Incoming("console", "9", "9", text="/idioma")
     await engine.handle(user)
     clock[0] += timedelta(hours=2)
     replies = await engine.handle(Incoming("console", "9", "9", text="english"))
     assert "expiró" in replies[0].text
-    async with sqlite_app.sessions() as s:
+    async with app.sessions() as s:
         stored = await s.scalar(select(User).where(User.external_id == "9"))
         assert stored is not None and stored.language is None
 

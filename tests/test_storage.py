@@ -17,8 +17,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def sessions(db_url):
-    engine = create_engine(db_url)
+async def sessions(database_url):
+    engine = create_engine(database_url)
     await upgrade(engine)
     yield session_factory(engine)
     await engine.dispose()
@@ -34,8 +34,8 @@ async def test_directory_is_seeded_from_the_official_list(sessions):
         assert (await directory.region(s, "01")) is not None
 
 
-async def test_upgrade_is_idempotent(db_url):
-    engine = create_engine(db_url)
+async def test_upgrade_is_idempotent(database_url):
+    engine = create_engine(database_url)
     await upgrade(engine)
     await upgrade(engine)
     async with session_factory(engine)() as s:

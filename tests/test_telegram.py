@@ -10,8 +10,8 @@ from tests.conftest import bot_settings
 USER = 5550001
 
 
-async def test_start_shows_greeting_and_menu_and_registers_commands(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_start_shows_greeting_and_menu_and_registers_commands(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "/start")
     sent = await telegram.wait_sent(USER, 2)
     assert "Sello Migrante" in sent[0].text
@@ -23,8 +23,8 @@ async def test_start_shows_greeting_and_menu_and_registers_commands(telegram, ru
     assert "idioma" in names and "ayuda" in names
 
 
-async def test_a_question_gets_a_sourced_answer(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_a_question_gets_a_sourced_answer(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "me atienden en el consultorio si no tengo papeles?")
     [answer] = await telegram.wait_sent(USER, 1)
     assert "FONASA" in answer.text
@@ -32,8 +32,8 @@ async def test_a_question_gets_a_sourced_answer(telegram, run_bot, sqlite_url):
     assert len(answer.text) <= 1000
 
 
-async def test_menu_button_then_topic_button(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_menu_button_then_topic_button(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     telegram.press(USER, "menu:derechos")
     [section] = await telegram.wait_sent(USER, 1)
     payloads = [b["callback_data"] for b in section.buttons]
@@ -43,16 +43,16 @@ async def test_menu_button_then_topic_button(telegram, run_bot, sqlite_url):
     assert "IPE" in sent[1].text
 
 
-async def test_unknown_button_is_answered_not_crashed(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_unknown_button_is_answered_not_crashed(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     telegram.press(USER, "kb:no.such.topic")
     telegram.press(USER, "zzz:whatever")
     sent = await telegram.wait_sent(USER, 2)
     assert all("ya no está disponible" in s.text for s in sent)
 
 
-async def test_language_switch_changes_replies(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_language_switch_changes_replies(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "/idioma")
     [picker] = await telegram.wait_sent(USER, 1)
     assert {b["callback_data"] for b in picker.buttons} == {
@@ -69,8 +69,8 @@ async def test_language_switch_changes_replies(telegram, run_bot, sqlite_url):
     assert "/menu" in sent[3].text and "language" in sent[3].text.lower()
 
 
-async def test_duplicate_update_is_handled_once(telegram, run_bot, sqlite_url):
-    bot = await run_bot(bot_settings(sqlite_url, telegram))
+async def test_duplicate_update_is_handled_once(telegram, run_bot, database_url):
+    bot = await run_bot(bot_settings(database_url, telegram))
     first = telegram.message(USER, "/menu")
     await telegram.wait_sent(USER, 1)
     # Telegram delivers the same update again (e.g. after a crash before confirming it).
@@ -97,9 +97,9 @@ async def test_duplicate_update_is_handled_once(telegram, run_bot, sqlite_url):
 
 
 async def test_a_flood_from_one_user_is_cut_and_others_still_answered(
-    telegram, run_bot, sqlite_url
+    telegram, run_bot, database_url
 ):
-    await run_bot(bot_settings(sqlite_url, telegram))
+    await run_bot(bot_settings(database_url, telegram))
     for i in range(100):
         telegram.message(USER, f"hola {i}")
     telegram.message(USER + 1, "/menu")
@@ -111,8 +111,8 @@ async def test_a_flood_from_one_user_is_cut_and_others_still_answered(
     assert any("muchos mensajes" in s.text for s in flood_replies)
 
 
-async def test_unsupported_media_gets_a_short_localized_reply(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_unsupported_media_gets_a_short_localized_reply(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     sticker = {
         "file_id": "f1",
         "file_unique_id": "u1",
@@ -134,15 +134,15 @@ async def test_unsupported_media_gets_a_short_localized_reply(telegram, run_bot,
     assert es.text != fr.text and es.text != en.text
 
 
-async def test_overlong_text_is_refused_politely(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_overlong_text_is_refused_politely(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "papeles " * 400)
     [reply] = await telegram.wait_sent(USER, 1)
     assert "muy largo" in reply.text
 
 
-async def test_group_chat_ignored_unless_addressed(telegram, run_bot, sqlite_url):
-    await run_bot(bot_settings(sqlite_url, telegram))
+async def test_group_chat_ignored_unless_addressed(telegram, run_bot, database_url):
+    await run_bot(bot_settings(database_url, telegram))
     group = -100123
     telegram.message(USER, "hola a todos", chat_id=group, chat_type="supergroup")
     telegram.message(
@@ -154,16 +154,16 @@ async def test_group_chat_ignored_unless_addressed(telegram, run_bot, sqlite_url
     assert "Registro Civil" in reply.text
 
 
-async def test_restart_in_the_middle_of_a_flow_keeps_the_state(telegram, run_bot, sqlite_url):
-    first = await run_bot(bot_settings(sqlite_url, telegram))
+async def test_restart_in_the_middle_of_a_flow_keeps_the_state(telegram, run_bot, database_url):
+    first = await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "/idioma")
     await telegram.wait_sent(USER, 1)
     await first.stop()
-    await run_bot(bot_settings(sqlite_url, telegram))
+    await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "français")
     sent = await telegram.wait_sent(USER, 3)
     assert "français" in sent[1].text.lower()
-    second_app = await _user(sqlite_url, USER)
+    second_app = await _user(database_url, USER)
     assert second_app.language == "fr" and second_app.flow is None
 
 
@@ -180,8 +180,8 @@ async def _user(url: str, user_id: int) -> User:
         await engine.dispose()
 
 
-async def test_updates_in_flight_finish_before_stop(telegram, run_bot, sqlite_url):
-    bot = await run_bot(bot_settings(sqlite_url, telegram))
+async def test_updates_in_flight_finish_before_stop(telegram, run_bot, database_url):
+    bot = await run_bot(bot_settings(database_url, telegram))
     for i in range(5):
         telegram.message(USER + i, "/menu")
     await telegram.wait_sent(USER, 1)

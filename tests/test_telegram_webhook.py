@@ -40,14 +40,14 @@ def update(update_id: int, text: str) -> dict:
 
 
 async def test_webhook_checks_the_secret_and_handles_each_update_once(
-    telegram, run_bot, sqlite_url
+    telegram, run_bot, database_url
 ):
     port = free_port()
     settings = replace(
-        bot_settings(sqlite_url, telegram),
+        bot_settings(database_url, telegram),
         http_port=port,
         telegram_webhook_url="https://bot.example.org/webhooks/telegram",
-        telegram_secret=replace(bot_settings(sqlite_url, telegram).telegram_token, value="s3cr3t"),
+        telegram_secret=replace(bot_settings(database_url, telegram).telegram_token, value="s3cr3t"),
     )
     await run_bot(settings)
     url = f"http://127.0.0.1:{port}/webhooks/telegram"
@@ -75,10 +75,10 @@ async def test_webhook_checks_the_secret_and_handles_each_update_once(
     assert len(telegram.to(USER)) == 1
 
 
-async def test_sigterm_finishes_in_flight_updates_and_exits_cleanly(telegram, sqlite_url):
+async def test_sigterm_finishes_in_flight_updates_and_exits_cleanly(telegram, database_url):
     env = {
         **os.environ,
-        "SELLO_DATABASE_URL": sqlite_url,
+        "SELLO_DATABASE_URL": database_url,
         "SELLO_TELEGRAM_TOKEN": telegram.token,
         "SELLO_TELEGRAM_API_URL": telegram.api_url,
         "SELLO_HTTP_HOST": "127.0.0.1",

@@ -121,8 +121,8 @@ class Hook:
 
 
 @pytest.fixture
-async def wa(graph, run_bot, sqlite_url):
-    settings = wa_settings(sqlite_url, graph)
+async def wa(graph, run_bot, database_url):
+    settings = wa_settings(database_url, graph)
     await run_bot(settings)
     hook = Hook(settings.http_port)
     for _ in range(50):
@@ -226,18 +226,18 @@ async def test_media_get_a_short_reply(wa, graph, kind):
     assert "texto" in text_of(reply)
 
 
-async def test_one_word_stop_unsubscribes_a_sentence_does_not(wa, graph, sqlite_url):
+async def test_one_word_stop_unsubscribes_a_sentence_does_not(wa, graph, database_url):
     await wa.say(PHONE, "suscribir")
     await graph.wait(PHONE, 1)
     await wa.say(PHONE, "no me digas stop por favor")
     await graph.wait(PHONE, 2)
-    assert (await _rows(sqlite_url, Subscription))[0].active
+    assert (await _rows(database_url, Subscription))[0].active
     await wa.say(PHONE, "STOP")
     assert "ya no recibirás" in text_of((await graph.wait(PHONE, 3))[-1])
-    assert not (await _rows(sqlite_url, Subscription))[0].active
+    assert not (await _rows(database_url, Subscription))[0].active
 
 
-async def test_business_scoped_user_id_is_the_key(wa, graph, sqlite_url):
+async def test_business_scoped_user_id_is_the_key(wa, graph, database_url):
     bsuid = "CL.13491208655302741918"
     # Before: known by phone only.
     await wa.say(PHONE, "hola")
@@ -254,14 +254,14 @@ async def test_business_scoped_user_id_is_the_key(wa, graph, sqlite_url):
     msg = message(None, text="menu", user_id=bsuid)
     await wa.post(envelope(value([msg], contacts=[{"profile": {"name": "P"}, "user_id": bsuid}])))
     await graph.wait(bsuid, 1)
-    found = await _rows(sqlite_url, User)
+    found = await _rows(database_url, User)
     assert [u.external_id for u in found] == [bsuid]  # one person, one user
 
 
-async def test_status_updates_are_recorded(wa, graph, sqlite_url):
+async def test_status_updates_are_recorded(wa, graph, database_url):
     await wa.say(PHONE, "suscribir")
     await graph.wait(PHONE, 1)
-    async with _session(sqlite_url) as s, s.begin():
+    async with _session(database_url) as s, s.begin():
         user = (await s.execute(select(User))).scalar_one()
         s.add(
             Outbox(
@@ -287,7 +287,7 @@ async def test_status_updates_are_recorded(wa, graph, sqlite_url):
     ]
     assert await wa.post(envelope(value([], contacts=[], statuses=statuses))) == 200
     for _ in range(50):
-        [row] = [r for r in await _rows(sqlite_url, Outbox) if r.sent_message_id == "wamid.OUT99"]
+        [row] = [r for r in await _rows(database_url, Outbox) if r.sent_message_id == "wamid.OUT99"]
         if row.receipt:
             break
         import asyncio
@@ -352,9 +352,9 @@ async def _seed_cross(url: str) -> None:
     await engine.dispose()
 
 
-async def test_case_opened_on_whatsapp_answered_on_telegram(graph, telegram, run_bot, sqlite_url):
-    await _seed_cross(sqlite_url)
-    settings = wa_settings(sqlite_url, graph, telegram)
+async def test_case_opened_on_whatsapp_answered_on_telegram(graph, telegram, run_bot, database_url):
+    await _seed_cross(database_url)
+    settings = wa_settings(database_url, graph, telegram)
     await run_bot(settings)
     hook = Hook(settings.http_port)
     import asyncio
@@ -382,7 +382,7 @@ async def test_case_opened_on_whatsapp_answered_on_telegram(graph, telegram, run
 
     # A late answer (outside the 24-hour window): the "you have a reply" template, and
     # the full answer as soon as the contact writes back.
-    async with _session(sqlite_url) as s, s.begin():
+    async with _session(database_url) as s, s.begin():
         await s.execute(
             update(User)
             .where(User.channel == "whatsapp")
@@ -394,19 +394,19 @@ async def test_case_opened_on_whatsapp_answered_on_telegram(graph, telegram, run
     sent = await graph.wait(PHONE, 7)
     assert sent[-1]["type"] == "template"
     assert sent[-1]["template"]["name"] == "tienes_respuesta"
-    [held] = [r for r in await _rows(sqlite_url, Outbox) if r.status == "held"]
+    [held] = [r for r in await _rows(database_url, Outbox) if r.status == "held"]
     await hook.say(PHONE, "hola, vi el aviso")
     for _ in range(100):
         if any("el lunes 9:00" in text_of(p) for p in graph.to(PHONE)):
             break
         await asyncio.sleep(0.1)
     assert any("el lunes 9:00" in text_of(p) for p in graph.to(PHONE))
-    [case] = await _rows(sqlite_url, Case)
+    [case] = await _rows(database_url, Case)
     assert case.status == "respondido"
 
 
-async def test_bulletin_uses_the_template_outside_the_window(graph, run_bot, sqlite_url):
-    engine = create_engine(sqlite_url)
+async def test_bulletin_uses_the_template_outside_the_window(graph, run_bot, database_url):
+    engine = create_engine(database_url)
     await upgrade(engine)
     now = datetime.now(UTC)
     async with session_factory(engine)() as s, s.begin():
@@ -418,18 +418,18 @@ async def test_bulletin_uses_the_template_outside_the_window(graph, run_bot, sql
             user.last_inbound_at, user.language = last, "fr"
             s.add(Subscription(user_id=user.id, active=True, created_at=now, updated_at=now))
     await engine.dispose()
-    settings = wa_settings(sqlite_url, graph)
+    settings = wa_settings(database_url, graph)
     await run_bot(settings)
     import asyncio
 
     from bot.cli import main
 
     text = "Bulletin: vaccination gratuite samedi.\n\nApportez votre carte."
-    path = __import__("pathlib").Path(sqlite_url.split("///")[1]).with_name("b.txt")
+    path = __import__("pathlib").Path(database_url.split("///")[1]).with_name("b.txt")
     path.write_text(text, encoding="utf-8")
     import os
 
-    os.environ["SELLO_DATABASE_URL"] = sqlite_url
+    os.environ["SELLO_DATABASE_URL"] = database_url
     try:
         assert await asyncio.to_thread(main, ["bulletin", "send", "--text-file", str(path)]) == 0
     finally:

@@ -25,6 +25,7 @@ async def question(ctx: Context) -> list[Reply]:
             )
         ]
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
+    ctx.services.observer.matched(match.kind.value)
     lang = choose(ctx.user.language, text, ctx.incoming.language_hint, match.lang)
     ctx.t = texts(lang)
     if match.kind is MatchKind.FULL and match.topic:

@@ -1,0 +1,79 @@
+"""Prometheus metrics: messages in and out, answer latency, match results, outbox backlog."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from intents.observer import Observer
+from storage.models import Outbox
+
+
+class Metrics(Observer):
+    """The engine's observer, with its own registry (several apps in one test process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.messages_in = Counter(
+            "sello_messages_in", "Incoming messages handled", ["channel"], registry=self.registry
+        )
+        self.replies_out = Counter(
+            "sello_replies_out", "Direct replies sent", ["channel"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "sello_answer_seconds",
+            "Time to handle one incoming message",
+            ["channel"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.questions = Counter(
+            "sello_questions",
+            "Questions by match result (full, partial, none)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.unanswered_ratio = Gauge(
+            "sello_unanswered_ratio",
+            "Share of questions not answered in full",
+            registry=self.registry,
+        )
+        self.backlog = Gauge(
+            "sello_outbox_backlog", "Outbox messages waiting", ["lane"], registry=self.registry
+        )
+        self.delivered = Counter(
+            "sello_outbox_delivered",
+            "Outbox deliveries by outcome",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self._results: Tally[str] = Tally()
+
+    def handled(self, channel: str, seconds: float, replies: int) -> None:
+        self.messages_in.labels(channel).inc()
+        self.replies_out.labels(channel).inc(replies)
+        self.latency.labels(channel).observe(seconds)
+
+    def matched(self, kind: str) -> None:
+        self.questions.labels(kind).inc()
+        self._results[kind] += 1
+        total = sum(self._results.values())
+        self.unanswered_ratio.set((total - self._results["full"]) / total)
+
+    def delivery(self, channel: str, outcome: str) -> None:
+        self.delivered.labels(channel, outcome).inc()
+
+    async def render(self, sessions: async_sessionmaker[AsyncSession]) -> bytes:
+        async with sessions() as session:
+            rows = await session.execute(
+                select(Outbox.lane, func.count())
+                .where(Outbox.status.in_(("pending", "sending", "held")))
+                .group_by(Outbox.lane)
+            )
+            found = dict(rows.all())
+        for lane in ("notify", "bulletin"):
+            self.backlog.labels(lane).set(found.get(lane, 0))
+        return generate_latest(self.registry)
