@@ -405,7 +405,9 @@ async def test_case_opened_on_whatsapp_answered_on_telegram(graph, telegram, run
     assert case.status == "respondido"
 
 
-async def test_bulletin_uses_the_template_outside_the_window(graph, run_bot, database_url):
+async def test_bulletin_uses_the_template_outside_the_window(
+    graph, run_bot, database_url, tmp_path, monkeypatch
+):
     engine = create_engine(database_url)
     await upgrade(engine)
     now = datetime.now(UTC)
@@ -425,15 +427,10 @@ async def test_bulletin_uses_the_template_outside_the_window(graph, run_bot, dat
     from bot.cli import main
 
     text = "Bulletin: vaccination gratuite samedi.\n\nApportez votre carte."
-    path = __import__("pathlib").Path(database_url.split("///")[1]).with_name("b.txt")
+    path = tmp_path / "b.txt"
     path.write_text(text, encoding="utf-8")
-    import os
-
-    os.environ["SELLO_DATABASE_URL"] = database_url
-    try:
-        assert await asyncio.to_thread(main, ["bulletin", "send", "--text-file", str(path)]) == 0
-    finally:
-        del os.environ["SELLO_DATABASE_URL"]
+    monkeypatch.setenv("SELLO_DATABASE_URL", database_url)
+    assert await asyncio.to_thread(main, ["bulletin", "send", "--text-file", str(path)]) == 0
     inside = (await graph.wait("56955555555", 1))[0]
     outside = (await graph.wait("56966666666", 1))[0]
     assert inside["type"] == "text" and "Apportez" in inside["text"]["body"]
