@@ -11,7 +11,7 @@ from aiohttp import web
 from telegram import Update
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel, TelegramSender, register_commands
+from bot.channels.telegram import TelegramChannel, register_commands
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
 from bot.delivery import build_dispatcher
 from bot.dispatcher import Sender
@@ -54,8 +54,8 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     )
     whatsapp = _whatsapp(app, settings)
     senders: dict[str, Sender] = {}
-    if token:
-        senders["telegram"] = TelegramSender(token, settings.telegram_api_url)
+    if telegram is not None:
+        senders["telegram"] = telegram.sender
     if whatsapp is not None:
         senders["whatsapp"] = whatsapp[1]
     dispatcher = build_dispatcher(settings, app.engine, senders, app.metrics, app.db)
@@ -80,6 +80,9 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     try:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(runner.cleanup)
+            # Closed last: the channels' in-flight work below still sends with them.
+            for sender in senders.values():
+                stack.push_async_callback(sender.close)  # type: ignore[attr-defined]
             if telegram is not None:
                 application = telegram.application
                 await stack.enter_async_context(application)
@@ -89,8 +92,6 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
             await site.start()
             log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
             dispatching = asyncio.create_task(dispatcher.run(stop))
-            for sender in senders.values():
-                stack.push_async_callback(sender.close)  # type: ignore[attr-defined]
             if whatsapp is not None:
                 stack.push_async_callback(whatsapp[0].drain)
                 log.info("WhatsApp: webhook at /webhooks/whatsapp")

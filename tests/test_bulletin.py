@@ -54,10 +54,14 @@ async def seed(url: str, n: int, region: str = "13", lang: str = "es") -> None:
             ],
         )
         ids = (
-            await s.execute(
-                select(User.id).where(User.external_id.in_([str(BASE + i) for i in range(n)]))
+            (
+                await s.execute(
+                    select(User.id).where(User.external_id.in_([str(BASE + i) for i in range(n)]))
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         await s.execute(
             insert(Subscription),
             [
@@ -112,7 +116,9 @@ async def test_subscribe_choose_comuna_and_leave(telegram, run_bot, database_url
     await telegram.wait_text(user, "No estabas suscrita/o")
 
 
-async def test_broadcast_reaches_everyone_once_under_429_403_and_502(telegram, run_bot, database_url):
+async def test_broadcast_reaches_everyone_once_under_429_403_and_502(
+    telegram, run_bot, database_url
+):
     n = 400
     await seed(database_url, n)
     telegram.rate_limit = 120  # the platform's global limit (per second)

@@ -68,7 +68,9 @@ async def _state(url: str, model, *where):
         await engine.dispose()
 
 
-async def test_enrollment_fresh_used_expired_unknown_then_rate_limited(world, telegram, database_url):
+async def test_enrollment_fresh_used_expired_unknown_then_rate_limited(
+    world, telegram, database_url
+):
     made, _ = world
     for i, code in enumerate((made["used"], made["expired"], "NOSUCH99")):
         telegram.message(MIGRANT, f"/registro {code}")

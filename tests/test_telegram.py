@@ -10,7 +10,9 @@ from tests.conftest import bot_settings
 USER = 5550001
 
 
-async def test_start_shows_greeting_and_menu_and_registers_commands(telegram, run_bot, database_url):
+async def test_start_shows_greeting_and_menu_and_registers_commands(
+    telegram, run_bot, database_url
+):
     await run_bot(bot_settings(database_url, telegram))
     telegram.message(USER, "/start")
     sent = await telegram.wait_sent(USER, 2)

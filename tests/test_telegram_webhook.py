@@ -47,7 +47,9 @@ async def test_webhook_checks_the_secret_and_handles_each_update_once(
         bot_settings(database_url, telegram),
         http_port=port,
         telegram_webhook_url="https://bot.example.org/webhooks/telegram",
-        telegram_secret=replace(bot_settings(database_url, telegram).telegram_token, value="s3cr3t"),
+        telegram_secret=replace(
+            bot_settings(database_url, telegram).telegram_token, value="s3cr3t"
+        ),
     )
     await run_bot(settings)
     url = f"http://127.0.0.1:{port}/webhooks/telegram"

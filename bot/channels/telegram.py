@@ -166,9 +166,13 @@ class TelegramChannel:
         api_url: str | None = None,
         webhook: bool = False,
         concurrency: int = 64,
+        sender: TelegramSender | None = None,
     ) -> None:
         self.engine = engine
         self._locks = UserLocks()
+        # Text replies go through the lean aiohttp sender (see TelegramSender); PTB keeps
+        # receiving updates, answering button presses and sending files.
+        self.sender = sender or TelegramSender(token, api_url)
         builder: ApplicationBuilder = Application.builder().token(token)  # type: ignore[assignment]
         if api_url:
             base = api_url.rstrip("/")
@@ -209,15 +213,28 @@ class TelegramChannel:
                         reply_markup=markup(reply),
                     )
                     continue
-                await context.bot.send_message(
-                    chat_id=int(chat_id),
-                    text=reply.text,
-                    reply_markup=markup(reply),
-                    disable_web_page_preview=True,
-                )
             except Forbidden:
                 log.info("user blocked the bot; reply dropped")
                 return
+            if not await self._send_text(chat_id, reply):
+                return
+
+    async def _send_text(self, chat_id: str, reply: Reply, attempts: int = 4) -> bool:
+        """Send one reply, honouring retry_after on 429 and retrying transient errors;
+        False when the user blocked the bot (the rest of the replies is dropped)."""
+        for attempt in range(attempts):
+            result = await self.sender.send(Delivery(chat_id, reply))
+            if result.outcome is Outcome.SENT:
+                return True
+            if result.outcome is Outcome.BLOCKED:
+                log.info("user blocked the bot; reply dropped")
+                return False
+            if result.outcome is Outcome.PERMANENT:
+                log.warning("reply refused by Telegram: %s", result.error)
+                return True
+            await asyncio.sleep(result.retry_after or min(0.5 * 2**attempt, 5.0))
+        log.warning("reply not delivered after %d attempts", attempts)
+        return True
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)

@@ -61,6 +61,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
+        self._sent_cond = asyncio.Condition()
+        self._count_by_chat: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._window: list[float] = []
@@ -172,9 +174,15 @@ class FakeTelegram:
             return 502, {"description": "Bad Gateway"}
         return None
 
-    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
-        self.sent.append(Sent("sendMessage", params))
+    async def _record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+        self._count_by_chat[sent.chat_id] = self._count_by_chat.get(sent.chat_id, 0) + 1
         self._new_sent.set()
+        async with self._sent_cond:
+            self._sent_cond.notify_all()
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
+        await self._record(Sent("sendMessage", params))
         chat_id = int(params["chat_id"])
         return {
             "message_id": next(self._message_ids),
@@ -187,10 +195,9 @@ class FakeTelegram:
     async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
         document = params.get("document")
         content = document.file.read() if hasattr(document, "file") else b""
-        self.sent.append(
+        await self._record(
             Sent("sendDocument", {**params, "document": content, "text": params.get("caption", "")})
         )
-        self._new_sent.set()
         chat_id = int(params["chat_id"])
         return {
             "message_id": next(self._message_ids),
@@ -269,19 +276,14 @@ class FakeTelegram:
 
     async def wait_sent(self, chat_id: int, count: int, timeout: float = 10.0) -> list[Sent]:
         """Wait until `count` messages were sent to `chat_id`; return them."""
-        deadline = time.monotonic() + timeout
-        while len(self.to(chat_id)) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"expected {count} messages to {chat_id}, got {len(self.to(chat_id))}: "
-                    f"{[s.text[:60] for s in self.to(chat_id)]}"
-                )
-            self._new_sent.clear()
-            try:
-                await asyncio.wait_for(self._new_sent.wait(), min(remaining, 0.2))
-            except TimeoutError:
-                pass
+        try:
+            async with asyncio.timeout(timeout), self._sent_cond:
+                await self._sent_cond.wait_for(lambda: self._count_by_chat.get(chat_id, 0) >= count)
+        except TimeoutError:
+            raise AssertionError(
+                f"expected {count} messages to {chat_id}, got {len(self.to(chat_id))}: "
+                f"{[s.text[:60] for s in self.to(chat_id)]}"
+            ) from None
         return self.to(chat_id)
 
     async def wait_text(self, chat_id: int, needle: str, timeout: float = 10.0) -> Sent:
