@@ -12,8 +12,8 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
-from telegram.ext import Application
 
+from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel, signature_ok
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
@@ -21,7 +21,7 @@ from bot.metrics import Metrics
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 DB_KEY = web.AppKey("db", AsyncEngine)
-TELEGRAM_KEY = web.AppKey("telegram", Application)
+TELEGRAM_KEY = web.AppKey("telegram", TelegramChannel)
 SECRET_KEY = web.AppKey("telegram_secret", str)
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
 METRICS_KEY = web.AppKey("metrics", Metrics)
@@ -70,16 +70,22 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return web.Response(status=403)
+    channel = request.app[TELEGRAM_KEY]
     try:
         async with asyncio.timeout(10):
             data = json.loads(await request.read())
-        application = request.app[TELEGRAM_KEY]
-        update = Update.de_json(data, application.bot)
-    except (ValueError, TypeError, KeyError):
+        update = Update.de_json(data, channel.application.bot)
+    except (ValueError, TypeError, KeyError, AttributeError):
         return web.Response(status=400)
     if update is None:
         return web.Response(status=400)
-    await application.update_queue.put(update)
+    # Handled before answering: if this worker fails or dies, Telegram gets no 200 and
+    # delivers the update again (deduplicated, with unsent replies journaled).
+    try:
+        await channel.handle(update)
+    except Exception:
+        log.exception("error while handling a Telegram webhook update")
+        return web.Response(status=500)
     return web.Response(status=200)
 
 
@@ -122,7 +128,7 @@ def make_server(
     dispatcher: Dispatcher | None = None,
     metrics: Metrics | None = None,
     sessions: async_sessionmaker[AsyncSession] | None = None,
-    telegram: Application | None = None,  # type: ignore[type-arg]
+    telegram: TelegramChannel | None = None,
     telegram_secret: str | None = None,
     whatsapp: WhatsAppChannel | None = None,
     whatsapp_app_secret: str = "",

@@ -64,7 +64,7 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         dispatcher=dispatcher,
         metrics=app.metrics,
         sessions=app.sessions,
-        telegram=telegram.application if telegram is not None and webhook else None,
+        telegram=telegram if telegram is not None and webhook else None,
         telegram_secret=settings.telegram_secret.value if settings.telegram_secret else None,
         whatsapp=whatsapp[0] if whatsapp else None,
         whatsapp_app_secret=settings.whatsapp_app_secret.value

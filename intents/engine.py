@@ -26,7 +26,7 @@ from intents.flows import (
     subscription,
 )
 from intents.i18n import supported, texts
-from intents.messages import Incoming, Reply
+from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
 from storage import outbox, updates
@@ -126,6 +126,12 @@ class Engine:
                     await updates.claim(session, incoming.channel, incoming.update_id, now)
                 except AlreadyHandled:
                     log.info("duplicate update %s:%s ignored", incoming.channel, incoming.update_id)
+                    if incoming.durable:
+                        # Handled, but maybe never answered (a worker died in between).
+                        unsent = await updates.unsent_replies(
+                            session, incoming.channel, incoming.update_id
+                        )
+                        return load_replies(unsent) if unsent else []
                     return []
             user = await users_repo.get_or_create(
                 session,
@@ -151,9 +157,21 @@ class Engine:
                 match=match,
             )
             try:
-                return await self._route(ctx)
+                replies = await self._route(ctx)
             except DomainError as exc:
-                return [Reply(exc.message)]
+                replies = [Reply(exc.message)]
+            if incoming.durable and incoming.update_id is not None:
+                await updates.journal(
+                    session, incoming.channel, incoming.update_id, dump_replies(replies)
+                )
+            return replies
+
+    async def confirm_sent(self, incoming: Incoming) -> None:
+        """The replies of a durable update reached the platform: drop them from the journal."""
+        if not incoming.durable or incoming.update_id is None:
+            return
+        async with self.sessions() as session, session.begin():
+            await updates.confirm_sent(session, incoming.channel, incoming.update_id, self.clock())
 
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

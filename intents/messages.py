@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_CALLBACK_BYTES = 64
 
@@ -34,6 +35,8 @@ class Incoming:
     display_name: str | None = None
     reply_to: str | None = None  # platform id of the bot's message this one replies to
     alias: str | None = None  # an older id of the same sender (WhatsApp: phone before BSUID)
+    # The platform redelivers until acknowledged: journal the replies until they are sent.
+    durable: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,23 @@ class Reply:
 
 def rows(buttons: list[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def dump_replies(replies: list[Reply]) -> list[dict[str, Any]]:
+    return [
+        {"text": r.text, "buttons": [[[b.label, b.payload] for b in row] for row in r.buttons]}
+        for r in replies
+    ]
+
+
+def load_replies(data: list[dict[str, Any]]) -> list[Reply]:
+    return [
+        Reply(
+            d["text"],
+            tuple(
+                tuple(Button(label, payload) for label, payload in row)
+                for row in d.get("buttons", [])
+            ),
+        )
+        for d in data
+    ]

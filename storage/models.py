@@ -98,6 +98,10 @@ class HandledUpdate(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # For platforms that redeliver until acknowledged: the replies, kept until sent, so a
+    # worker that died after committing but before replying is covered by the redelivery.
+    replies: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class UnansweredQuestion(Base):

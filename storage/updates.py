@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import AlreadyHandled
@@ -26,3 +27,27 @@ async def claim(session: AsyncSession, channel: str, key: str, now: datetime) ->
 async def purge_older_than(session: AsyncSession, when: datetime) -> int:
     result = await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < when))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def unsent_replies(session: AsyncSession, channel: str, key: str) -> list[Any] | None:
+    """The journaled replies of a handled update that were never confirmed as sent."""
+    row = await session.get(HandledUpdate, (channel, key))
+    if row is None or row.replied_at is not None:
+        return None
+    return row.replies
+
+
+async def journal(session: AsyncSession, channel: str, key: str, replies: list[Any]) -> None:
+    await session.execute(
+        update(HandledUpdate)
+        .where(HandledUpdate.channel == channel, HandledUpdate.update_key == key)
+        .values(replies=replies)
+    )
+
+
+async def confirm_sent(session: AsyncSession, channel: str, key: str, now: datetime) -> None:
+    await session.execute(
+        update(HandledUpdate)
+        .where(HandledUpdate.channel == channel, HandledUpdate.update_key == key)
+        .values(replied_at=now, replies=None)
+    )

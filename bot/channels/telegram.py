@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeDefault,
     InlineKeyboardButton,
@@ -61,7 +62,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
+def to_incoming(update: Update, bot_username: str | None, durable: bool = False) -> Incoming | None:
     """The engine's view of an update; None for updates the bot does not act on."""
     user = update.effective_user
     chat = update.effective_chat
@@ -76,6 +77,7 @@ def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
             payload=update.callback_query.data or "",
             update_id=str(update.update_id),
             language_hint=hint,
+            durable=durable,
         )
     message = update.message
     if message is None:  # edits, channel posts, member updates...
@@ -100,6 +102,7 @@ def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
         reply_to=str(replied.message_id)
         if replied is not None and replied.from_user is not None and replied.from_user.is_bot
         else None,
+        durable=durable,
     )
 
 
@@ -169,6 +172,7 @@ class TelegramChannel:
         sender: TelegramSender | None = None,
     ) -> None:
         self.engine = engine
+        self.webhook = webhook
         self._locks = UserLocks()
         # Text replies go through the lean aiohttp sender (see TelegramSender); PTB keeps
         # receiving updates, answering button presses and sending files.
@@ -185,7 +189,14 @@ class TelegramChannel:
         self.application.add_error_handler(self.on_error)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        incoming = to_incoming(update, context.bot.username)
+        """Polling mode: PTB calls this for each update."""
+        await self.handle(update)
+
+    async def handle(self, update: Update) -> None:
+        """One update, start to end; raises on failure (in webhook mode the caller then
+        answers 500 and Telegram delivers the update again)."""
+        bot = self.application.bot
+        incoming = to_incoming(update, bot.username, durable=self.webhook)
         if incoming is None:
             return
         # Take the sender's lock before any await, so their updates run in arrival order.
@@ -196,15 +207,14 @@ class TelegramChannel:
                 except TelegramError:
                     log.debug("callback answer failed", exc_info=True)
             replies = await self.engine.handle(incoming)
-            await self.send(context, incoming.chat_id, replies)
+            await self.send(bot, incoming.chat_id, replies)
+            await self.engine.confirm_sent(incoming)
 
-    async def send(
-        self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Iterable[Reply]
-    ) -> None:
+    async def send(self, bot: Bot, chat_id: str, replies: Iterable[Reply]) -> None:
         for reply in replies:
             try:
                 if reply.attachment is not None:
-                    await context.bot.send_document(
+                    await bot.send_document(
                         chat_id=int(chat_id),
                         document=InputFile(
                             reply.attachment.content, filename=reply.attachment.filename
