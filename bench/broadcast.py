@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert  # noqa: E402
 
 from bot.channels.telegram import TelegramSender  # noqa: E402
-from bot.dispatcher import Dispatcher  # noqa: E402
+from bot.dispatcher import Delivery, Dispatcher  # noqa: E402
 from intents.bulletin import create  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -121,6 +121,46 @@ async def run(url: str, port: int, rate: float, stop_after: float | None) -> tup
     return sent, elapsed
 
 
+async def interactive(url: str, port: int, during_broadcast: bool, n: int = 200) -> list[float]:
+    """Latency of questions (engine + reply) while idle, or while a broadcast runs at 25/s."""
+    from bot.app import build_app
+    from bot.settings import Settings
+    from intents.messages import Incoming
+
+    app = await build_app(Settings(database_url=url))
+    sender = TelegramSender(TOKEN, f"http://127.0.0.1:{port}/bot")
+    stop = asyncio.Event()
+    runner = None
+    if during_broadcast:
+        async with app.sessions() as s, s.begin():
+            await create(s, "Boletín.", Audience(), None, datetime.now(UTC))
+        dispatcher = Dispatcher(
+            app.sessions, {"telegram": sender}, lambda: datetime.now(UTC), rate=25
+        )
+        runner = asyncio.create_task(dispatcher.run(stop))
+        await asyncio.sleep(2)  # the broadcast is in full swing
+    timings = []
+    for i in range(n):
+        started = time.perf_counter()
+        incoming = Incoming(
+            "telegram",
+            str(9_000_000 + i),
+            str(9_000_000 + i),
+            text="como saco el carnet chileno",
+            update_id=f"q{during_broadcast}{i}",
+        )
+        for reply in await app.engine.handle(incoming):
+            await sender.send(Delivery(incoming.chat_id, reply))
+        timings.append(time.perf_counter() - started)
+        await asyncio.sleep(0.02)  # people chatting, not a flood
+    stop.set()
+    if runner is not None:
+        await runner
+    await sender.close()
+    await app.close()
+    return sorted(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=100_000)
@@ -149,6 +189,25 @@ def main() -> None:
             f"({100 * rate / 30:.0f}% of the limit)"
         )
         fake.terminate()
+
+        fake, port = start_fake(30)
+        url_c = f"sqlite+aiosqlite:///{tmp}/broadcast_c.db"
+        asyncio.run(seed(url_c, 3_000))
+        idle = asyncio.run(interactive(url_c, port, during_broadcast=False))
+        busy = asyncio.run(interactive(url_c, port, during_broadcast=True))
+        fake.terminate()
+
+        def p95(xs: list[float]) -> float:
+            return 1000 * xs[int(len(xs) * 0.95) - 1]
+
+        print(
+            "(c) questions answered while idle vs during a broadcast at 25/s "
+            "(fake server limited to 30/s)"
+        )
+        print(
+            f"  p95 idle {p95(idle):.1f} ms, during broadcast {p95(busy):.1f} ms "
+            f"({p95(busy) / p95(idle):.2f}x)"
+        )
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

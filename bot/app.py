@@ -58,7 +58,13 @@ async def build_app(
     async with sessions() as session:
         comunas = [(c.cut, c.name) for c in await directory.all_comunas(session)]
     metrics = Metrics()
-    services = Services(kb=kb, matcher=matcher, comuna_names=tuple(comunas), observer=metrics)
+    services = Services(
+        kb=kb,
+        matcher=matcher,
+        comuna_names=tuple(comunas),
+        observer=metrics,
+        log_retention_days=settings.retention_days,
+    )
     return App(
         settings=settings,
         db=db,

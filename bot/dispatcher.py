@@ -156,10 +156,14 @@ class Dispatcher:
         """New rows were committed: look now instead of at the next poll."""
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, grace: float = 20.0) -> None:
+        """Until `stop`; then each channel finishes the round it is in (its batch is sent and
+        recorded, so a clean stop repeats nothing), or is cancelled after `grace` seconds."""
         workers = [asyncio.create_task(self._worker(channel, stop)) for channel in self.senders]
         try:
             await stop.wait()
+            self._wake.set()  # idle workers notice the stop at once
+            await asyncio.wait(workers, timeout=grace)
         finally:
             for worker in workers:
                 worker.cancel()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from contextlib import AsyncExitStack
 
 from aiohttp import web
 from telegram import Update
@@ -16,6 +15,7 @@ from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
 from bot.delivery import build_dispatcher
 from bot.dispatcher import Sender
 from bot.http import make_server
+from bot.retention import run_daily
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,30 +77,42 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     runner = web.AppRunner(server, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    tasks: list[asyncio.Task[None]] = []
+    started_telegram = False
     try:
-        async with AsyncExitStack() as stack:
-            stack.push_async_callback(runner.cleanup)
-            # Closed last: the channels' in-flight work below still sends with them.
-            for sender in senders.values():
-                stack.push_async_callback(sender.close)  # type: ignore[attr-defined]
-            if telegram is not None:
-                application = telegram.application
-                await stack.enter_async_context(application)
-                await application.start()
-                stack.push_async_callback(_stop_telegram, telegram)
-                await register_commands(application)
-            await site.start()
-            log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
-            dispatching = asyncio.create_task(dispatcher.run(stop))
-            if whatsapp is not None:
-                stack.push_async_callback(whatsapp[0].drain)
-                log.info("WhatsApp: webhook at /webhooks/whatsapp")
-            if telegram is not None:
-                await _start_telegram(telegram, settings)
-            await stop.wait()
-            log.info("stopping: finishing in-flight work")
-            await dispatching
+        if telegram is not None:
+            await telegram.application.initialize()
+            await telegram.application.start()
+            started_telegram = True
+            await register_commands(telegram.application)
+        await site.start()
+        log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
+        tasks.append(asyncio.create_task(dispatcher.run(stop)))
+        tasks.append(
+            asyncio.create_task(
+                run_daily(app.sessions, settings.retention_days, app.engine.clock, stop)
+            )
+        )
+        if whatsapp is not None:
+            log.info("WhatsApp: webhook at /webhooks/whatsapp")
+        if telegram is not None:
+            await _start_telegram(telegram, settings)
+        await stop.wait()
+        log.info("stopping: finishing in-flight work")
     finally:
+        # In this order: stop taking requests (webhook requests under way complete), let
+        # the channels finish what they accepted, then the dispatcher's current round, and
+        # only then close the senders they all use.
+        await runner.cleanup()
+        if whatsapp is not None:
+            await whatsapp[0].drain()
+        if telegram is not None and started_telegram:
+            await _stop_telegram(telegram)
+            await telegram.application.shutdown()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sender in senders.values():
+            await sender.close()  # type: ignore[attr-defined]
         await app.close()
         log.info("stopped")
 

@@ -57,6 +57,7 @@ class Settings:
     http_port: int = 8080
     send_rate: int = 25
     outbox_stale_seconds: int = 30
+    retention_days: int = 180
     db_pool_size: int = 10
     db_max_overflow: int = 10
     log_level: str = "INFO"
@@ -81,6 +82,7 @@ class Settings:
             http_host=env.get("SELLO_HTTP_HOST", "").strip() or cls.http_host,
             http_port=_int(env, "SELLO_HTTP_PORT", cls.http_port),
             send_rate=_int(env, "SELLO_SEND_RATE", cls.send_rate),
+            retention_days=_int(env, "SELLO_RETENTION_DAYS", cls.retention_days),
             outbox_stale_seconds=_int(env, "SELLO_OUTBOX_STALE_SECONDS", cls.outbox_stale_seconds),
             db_pool_size=_int(env, "SELLO_DB_POOL_SIZE", cls.db_pool_size),
             db_max_overflow=_int(env, "SELLO_DB_MAX_OVERFLOW", cls.db_max_overflow),

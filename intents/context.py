@@ -28,6 +28,7 @@ class Services:
     max_text: int = 1000
     comuna_names: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (cut, name)
     observer: Observer = field(default_factory=Observer)
+    log_retention_days: int = 180
 
 
 @dataclass

@@ -22,6 +22,7 @@ from intents.flows import (
     language,
     menu,
     officer_cases,
+    privacy,
     relay,
     subscription,
 )
@@ -46,6 +47,7 @@ FLOWS: tuple[Flow, ...] = (
     relay.FLOW,
     subscription.FLOW,
     bulletin.FLOW,
+    privacy.FLOW,
     faq.FLOW,
 )
 

@@ -61,7 +61,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
-        self._sent_cond = asyncio.Condition()
+        self._chat_events: dict[int, asyncio.Event] = {}
         self._count_by_chat: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -178,8 +178,9 @@ class FakeTelegram:
         self.sent.append(sent)
         self._count_by_chat[sent.chat_id] = self._count_by_chat.get(sent.chat_id, 0) + 1
         self._new_sent.set()
-        async with self._sent_cond:
-            self._sent_cond.notify_all()
+        event = self._chat_events.get(sent.chat_id)
+        if event is not None:
+            event.set()
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         await self._record(Sent("sendMessage", params))
@@ -276,14 +277,20 @@ class FakeTelegram:
 
     async def wait_sent(self, chat_id: int, count: int, timeout: float = 10.0) -> list[Sent]:
         """Wait until `count` messages were sent to `chat_id`; return them."""
-        try:
-            async with asyncio.timeout(timeout), self._sent_cond:
-                await self._sent_cond.wait_for(lambda: self._count_by_chat.get(chat_id, 0) >= count)
-        except TimeoutError:
-            raise AssertionError(
-                f"expected {count} messages to {chat_id}, got {len(self.to(chat_id))}: "
-                f"{[s.text[:60] for s in self.to(chat_id)]}"
-            ) from None
+        event = self._chat_events.setdefault(chat_id, asyncio.Event())
+        deadline = time.monotonic() + timeout
+        while self._count_by_chat.get(chat_id, 0) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"expected {count} messages to {chat_id}, got {len(self.to(chat_id))}: "
+                    f"{[s.text[:60] for s in self.to(chat_id)]}"
+                )
+            event.clear()
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                pass
         return self.to(chat_id)
 
     async def wait_text(self, chat_id: int, needle: str, timeout: float = 10.0) -> Sent:

@@ -1,0 +1,302 @@
+"""Repository of a person's rights over their data (Ley 19.628, Ley 21.719): access, erasure,
+and the purge of logs kept longer than the retention period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Attempt,
+    Bulletin,
+    Case,
+    CaseEvent,
+    Comuna,
+    EnrollmentCode,
+    HandledUpdate,
+    Outbox,
+    Region,
+    RelayMessage,
+    Subscription,
+    UnansweredQuestion,
+    User,
+)
+
+# Outbox rows still on their way (held: waiting for WhatsApp's 24-hour window to reopen).
+UNDELIVERED = ("pending", "sending", "held")
+# Outbox rows whose story is over: only these are purged, a queued message never is.
+FINISHED = ("sent", "failed", "blocked", "cancelled")
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Stored times are UTC; SQLite hands them back naive."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.isoformat()
+
+
+async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """Everything stored about one user, as JSON-ready data (empty if there is no such user).
+
+    Other people appear only as roles ("officer", "contact"), never by id or name.
+    """
+    user = await session.get(User, user_id)
+    if user is None:
+        return {}
+    comuna = await session.get(Comuna, user.comuna_cut) if user.comuna_cut else None
+    region = await session.get(Region, user.region_code) if user.region_code else None
+    profile: dict[str, Any] = {
+        "id": user.id,
+        "channel": user.channel,
+        "external_id": user.external_id,
+        "chat_id": user.chat_id,
+        "language": user.language,
+        "client_language": user.client_language,
+        "role": user.role,
+        "comuna": {"cut": comuna.cut, "name": comuna.name} if comuna else None,
+        "region": {"code": region.code, "name": region.name} if region else None,
+        "created_at": _iso(user.created_at),
+        "last_seen_at": _iso(user.last_seen_at),
+        "last_inbound_at": _iso(user.last_inbound_at),
+        "current_flow": (
+            {
+                "flow": user.flow,
+                "step": user.flow_step,
+                "data": user.flow_data,
+                "updated_at": _iso(user.flow_updated_at),
+            }
+            if user.flow
+            else None
+        ),
+    }
+
+    subscription = await session.get(Subscription, user_id)
+    subscribed = (
+        {
+            "active": subscription.active,
+            "comuna_cut": subscription.comuna_cut,
+            "region_code": subscription.region_code,
+            "created_at": _iso(subscription.created_at),
+            "updated_at": _iso(subscription.updated_at),
+        }
+        if subscription is not None
+        else None
+    )
+
+    opened = (
+        (await session.execute(select(Case).where(Case.opened_by == user_id).order_by(Case.id)))
+        .scalars()
+        .all()
+    )
+    cases = [
+        {
+            "number": case.number,
+            "comuna_cut": case.comuna_cut,
+            "region_code": case.region_code,
+            "category": case.category,
+            "urgency": case.urgency,
+            "status": case.status,
+            "referred_to": case.referred_to,
+            "description": case.description,
+            "opened_at": _iso(case.opened_at),
+            "updated_at": _iso(case.updated_at),
+        }
+        for case in opened
+    ]
+
+    authored = (
+        await session.execute(
+            select(CaseEvent, Case.number)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.actor_id == user_id)
+            .order_by(CaseEvent.id)
+        )
+    ).all()
+    events = [
+        {
+            "case_number": number,
+            "kind": event.kind,
+            "role": event.actor_role,
+            "body": event.body,
+            "status_from": event.status_from,
+            "status_to": event.status_to,
+            "at": _iso(event.at),
+        }
+        for event, number in authored
+    ]
+
+    relayed = (
+        (
+            await session.execute(
+                select(RelayMessage)
+                .where(or_(RelayMessage.contact_id == user_id, RelayMessage.officer_id == user_id))
+                .order_by(RelayMessage.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    relay = [
+        {
+            # Which side of the conversation this user was on.
+            "as": "contact" if message.contact_id == user_id else "officer",
+            "direction": message.direction,
+            "region_code": message.region_code,
+            "body": message.body,
+            "at": _iso(message.at),
+        }
+        for message in relayed
+    ]
+
+    used_codes = (
+        (
+            await session.execute(
+                select(EnrollmentCode)
+                .where(EnrollmentCode.used_by == user_id)
+                .order_by(EnrollmentCode.used_at)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    issued_codes = await session.scalar(
+        select(func.count()).select_from(EnrollmentCode).where(EnrollmentCode.created_by == user_id)
+    )
+    attempts = (
+        await session.execute(
+            select(Attempt.kind, Attempt.at).where(Attempt.user_id == user_id).order_by(Attempt.at)
+        )
+    ).all()
+    bulletins = (
+        (
+            await session.execute(
+                select(Bulletin).where(Bulletin.author_id == user_id).order_by(Bulletin.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.user_id == user_id, Outbox.status.in_(UNDELIVERED))
+    )
+
+    return {
+        "profile": profile,
+        "subscription": subscribed,
+        "cases_opened": cases,
+        "case_events": events,
+        "relay_messages": relay,
+        "enrollment_codes_used": [
+            {"comuna_cut": code.comuna_cut, "used_at": _iso(code.used_at)} for code in used_codes
+        ],
+        "enrollment_codes_issued": int(issued_codes or 0),
+        "rate_limited_attempts": [{"kind": kind, "at": _iso(at)} for kind, at in attempts],
+        "bulletins_authored": [
+            {
+                "id": bulletin.id,
+                "text": bulletin.text,
+                "status": bulletin.status,
+                "recipients": bulletin.total,
+                "created_at": _iso(bulletin.created_at),
+            }
+            for bulletin in bulletins
+        ],
+        "pending_outbox_messages": int(pending or 0),
+    }
+
+
+async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict[str, int]:
+    """Delete a user's personal data and the user; returns how many rows of each kind went.
+
+    Cases and their events stay, with the person pseudonymized (their ids become NULL), so
+    the audit trail of what SERMIG did is kept. The references are cleared here rather than
+    left to the foreign keys' ON DELETE, so the outcome does not depend on the database
+    enforcing them, and objects already in the session see the change.
+
+    `now` is the time of the erasure. Nothing records it on purpose: a log of who asked to be
+    erased would itself be personal data.
+    """
+    await session.flush()  # the unit of work's pending changes to this user go first
+    counts: dict[str, int] = {}
+
+    async def run(key: str, statement: Any) -> None:
+        result = await session.execute(statement)
+        counts[key] = counts.get(key, 0) + int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # Codes keep used_at, so a used code stays used; only who used or issued it is forgotten.
+    await run(
+        "enrollment_codes",
+        update(EnrollmentCode).where(EnrollmentCode.used_by == user_id).values(used_by=None),
+    )
+    await run(
+        "enrollment_codes",
+        update(EnrollmentCode).where(EnrollmentCode.created_by == user_id).values(created_by=None),
+    )
+    await run("attempts", delete(Attempt).where(Attempt.user_id == user_id))
+    await run("outbox", delete(Outbox).where(Outbox.user_id == user_id))
+    await run("subscription", delete(Subscription).where(Subscription.user_id == user_id))
+    # What the person wrote to their officer goes; the officer's answers stay, addressed to
+    # nobody, as the officer's side of the record.
+    await run(
+        "relay_messages",
+        delete(RelayMessage).where(
+            RelayMessage.contact_id == user_id, RelayMessage.direction == "to_officer"
+        ),
+    )
+    await run(
+        "relay_messages_pseudonymized",
+        update(RelayMessage).where(RelayMessage.contact_id == user_id).values(contact_id=None),
+    )
+    await run(
+        "relay_messages_pseudonymized",
+        update(RelayMessage).where(RelayMessage.officer_id == user_id).values(officer_id=None),
+    )
+    await run(
+        "cases_pseudonymized",
+        update(Case).where(Case.opened_by == user_id).values(opened_by=None),
+    )
+    await run(
+        "cases_pseudonymized",
+        update(Case).where(Case.assigned_to == user_id).values(assigned_to=None),
+    )
+    await run(
+        "case_events_pseudonymized",
+        update(CaseEvent).where(CaseEvent.actor_id == user_id).values(actor_id=None),
+    )
+    await run(
+        "bulletins_pseudonymized",
+        update(Bulletin).where(Bulletin.author_id == user_id).values(author_id=None),
+    )
+    user = await session.get(User, user_id)
+    if user is not None:
+        await session.delete(user)
+        await session.flush()
+    counts["user"] = 1 if user is not None else 0
+    return counts
+
+
+async def purge_logs(session: AsyncSession, older_than: datetime) -> dict[str, int]:
+    """Delete logs kept past the retention period; returns how many rows of each kind went.
+
+    Unanswered questions, handled-update keys, rate-limit attempts and outbox rows whose
+    delivery is over (sent, failed, blocked, cancelled). Undelivered rows are never purged.
+    """
+    statements = {
+        "unanswered_questions": delete(UnansweredQuestion).where(
+            UnansweredQuestion.asked_at < older_than
+        ),
+        "handled_updates": delete(HandledUpdate).where(HandledUpdate.handled_at < older_than),
+        "attempts": delete(Attempt).where(Attempt.at < older_than),
+        "outbox": delete(Outbox).where(Outbox.status.in_(FINISHED), Outbox.created_at < older_than),
+    }
+    counts: dict[str, int] = {}
+    for key, statement in statements.items():
+        result = await session.execute(statement.execution_options(synchronize_session=False))
+        counts[key] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return counts
