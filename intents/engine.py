@@ -177,6 +177,15 @@ class Engine:
 
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming
+        if any(has_control_characters(x) for x in (incoming.text, incoming.payload) if x):
+            return [
+                Reply(
+                    ctx.t._(
+                        "Tu mensaje tiene caracteres que no puedo leer. Escríbelo de "
+                        "nuevo con texto normal."
+                    )
+                )
+            ]
         if incoming.media:
             return [
                 Reply(

@@ -92,3 +92,16 @@ class Router:
 
     def command_words(self) -> list[str]:
         return sorted({word for flow in self.flows for word in flow.commands})
+
+
+MAX_ID = 2**53  # ids in button payloads fit any database's integer column
+
+
+def parse_id(raw: object) -> int | None:
+    """An id from a button payload or flow data; None unless plain ASCII digits in range
+    ("²" is a digit to str.isdigit, and a 30-digit number overflows SQLite)."""
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or len(text) > 15:
+        return None
+    value = int(text)
+    return value if 0 < value < MAX_ID else None

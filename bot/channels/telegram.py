@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -111,12 +112,12 @@ def _addressed_text(message: Message, bot_username: str | None) -> str | None:
     text = message.text
     if not text:
         return None
-    mention = f"@{bot_username}" if bot_username else None
-    if mention and mention.lower() in text.lower():
-        start = text.lower().index(mention.lower())
+    found = re.search(re.escape(f"@{bot_username}"), text, re.IGNORECASE) if bot_username else None
+    if found is not None:
         if text.startswith("/"):
             return text  # "/menu@SelloBot": the command parser strips the suffix
-        return (text[:start] + text[start + len(mention) :]).strip()
+        # Cut on the original string (lower-casing can change lengths: "İ" -> "i̇").
+        return (text[: found.start()] + text[found.end() :]).strip()
     replied = message.reply_to_message
     if (
         replied is not None

@@ -10,7 +10,7 @@ from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
 from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
-from intents.router import Flow
+from intents.router import Flow, parse_id
 from storage import cases, directory, relays
 from storage.models import Case
 
@@ -180,7 +180,8 @@ async def my_cases(ctx: Context) -> list[Reply]:
 async def _own_case(ctx: Context, raw_id: str) -> Case:
     """The case, if it belongs to the contact's comuna (never reveal others' cases)."""
     comuna_cut = _municipal(ctx)
-    case = await cases.get(ctx.session, int(raw_id)) if raw_id.isdigit() else None
+    case_id = parse_id(raw_id)
+    case = await cases.get(ctx.session, case_id) if case_id else None
     if case is None or case.comuna_cut != comuna_cut:
         raise NotFound(ctx.t._("No encuentro ese caso entre los de tu comuna."))
     return case

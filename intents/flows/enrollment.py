@@ -71,7 +71,8 @@ async def issue_code(ctx: Context) -> list[Reply]:
     cut = ctx.args.strip()
     if not cut:
         raise InvalidInput(t._("Escribe el código CUT de la comuna, por ejemplo: /codigo 13110"))
-    comuna = await directory.comuna(ctx.session, cut.zfill(5)) if cut.isdigit() else None
+    plain = cut.isascii() and cut.isdigit() and len(cut) <= 5
+    comuna = await directory.comuna(ctx.session, cut.zfill(5)) if plain else None
     if comuna is None:
         raise InvalidInput(t._("No encuentro una comuna con el código {cut}.").format(cut=cut[:10]))
     if ctx.user.role != ADMIN and comuna.region_code != ctx.user.region_code:

@@ -10,7 +10,7 @@ from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
 from intents.roles import ADMIN, OFFICER, require
-from intents.router import Flow
+from intents.router import Flow, parse_id
 from storage import cases, directory, users
 from storage.models import Case
 
@@ -46,7 +46,8 @@ async def list_cases(ctx: Context) -> list[Reply]:
 
 async def _case(ctx: Context, raw_id: str) -> Case:
     region = _region(ctx)
-    case = await cases.get(ctx.session, int(raw_id)) if raw_id.isdigit() else None
+    case_id = parse_id(raw_id)
+    case = await cases.get(ctx.session, case_id) if case_id else None
     if case is None or (region is not None and case.region_code != region):
         raise NotFound(ctx.t._("No encuentro ese caso entre los de tu región."))
     return case

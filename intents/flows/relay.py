@@ -15,7 +15,7 @@ from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
 from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
-from intents.router import Flow
+from intents.router import Flow, parse_id
 from storage import attempts, directory, officers, outbox, relays, users
 from storage.models import RelayMessage
 
@@ -138,7 +138,8 @@ async def close(ctx: Context) -> list[Reply]:
 
 async def _message_for_officer(ctx: Context, raw_id: str) -> RelayMessage:
     require(ctx, OFFICER)
-    message = await relays.get(ctx.session, int(raw_id)) if raw_id.isdigit() else None
+    message_id = parse_id(raw_id)
+    message = await relays.get(ctx.session, message_id) if message_id else None
     if message is None or (ctx.user.role != ADMIN and message.region_code != ctx.user.region_code):
         raise NotFound(ctx.t._("Ese mensaje no es de tu región."))
     return message
@@ -183,9 +184,9 @@ async def _to_contact(ctx: Context, message: RelayMessage) -> list[Reply]:
 async def quoted_reply(ctx: Context, quoted_ref: str) -> list[Reply] | None:
     """A reply (Telegram's reply-to) to a relayed message: route it like a button press."""
     kind, _, raw_id = quoted_ref.partition(":")
-    if kind != "relay" or not raw_id.isdigit() or not ctx.text:
+    if kind != "relay" or parse_id(raw_id) is None or not ctx.text:
         return None
-    message = await relays.get(ctx.session, int(raw_id))
+    message = await relays.get(ctx.session, parse_id(raw_id) or 0)
     if message is None:
         return None
     if ctx.user.role in (OFFICER, ADMIN) and message.direction == "to_officer":
