@@ -59,6 +59,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("suscribir", N_("Recibir el boletín")),
     ("baja", N_("Dejar de recibir el boletín")),
     ("privacidad", N_("Qué datos guardo y por qué")),
+    ("misdatos", N_("Recibir una copia de tus datos")),
+    ("borrar", N_("Borrar tus datos")),
     ("cancelar", N_("Salir de lo que estés haciendo")),
 )
 
