@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import re
 
-# RUN/RUT: 7-8 digits (optionally with thousands dots) + verifier digit or K.
-_RUT = re.compile(
-    r"(?<![\w.])\d{1,2}(?:\.?\d{3}){2}\s*-\s*[\dkK](?![\w])|(?<![\w.])\d{7,8}[-‐][\dkK]\b"
-)
-# Passport-like: an optional 1-3 letter prefix and 6-10 digits, or long digit runs
-# (identity cards, DNI, phone numbers are personal data too).
-_DOCUMENT = re.compile(r"\b[A-Za-z]{0,3}\d{6,12}[A-Za-z]?\b")
+_DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212"
+# RUN/RUT: 7-8 digits (optionally grouped with dots or spaces) + a dash + verifier digit or K,
+# also when glued to letters ("rut12.345.678-9").
+_RUT = re.compile(rf"(?<!\d)\d{{1,2}}(?:[.\s]?\d{{3}}){{2}}\s*[{_DASH}]\s*[\dkK](?![\dkK])")
+# Passport-like and other long numbers: an optional 1-3 letter prefix and 6 or more digits
+# (identity cards, DNI, passports, card numbers are personal data too).
+_DOCUMENT = re.compile(r"(?<![A-Za-z\d])[A-Za-z]{0,3}\d{6,}[A-Za-z]?(?![A-Za-z\d])|\d{6,}")
 
 MASK = "[dato oculto]"
 
 
 def mask_identifiers(text: str) -> tuple[str, int]:
-    """The text with identity numbers replaced, and how many were masked."""
-    masked, n_rut = _RUT.subn(MASK, text)
-    masked, n_doc = _DOCUMENT.subn(MASK, masked)
-    return masked, n_rut + n_doc
+    """The text with identity numbers replaced, and how many were masked.
+
+    Repeated until nothing changes: masking one number can expose the edge of a number
+    glued to it ("1.000.000-k1000000-0"), so a single pass is not enough to be idempotent.
+    """
+    total = 0
+    for _ in range(5):
+        masked, n_rut = _RUT.subn(MASK, text)
+        masked, n_doc = _DOCUMENT.subn(MASK, masked)
+        if n_rut + n_doc == 0:
+            break
+        total += n_rut + n_doc
+        text = masked
+    return text, total

@@ -58,8 +58,17 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     constant time."""
     if not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    given = header.removeprefix("sha256=").encode("utf-8", "replace")
+    return hmac.compare_digest(expected, given)  # bytes: any header compares, none raises
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
@@ -75,17 +84,18 @@ def parse(body: dict[str, Any]) -> tuple[list[Incoming], list[Receipt]]:
     receipts: list[Receipt] = []
     if body.get("object") != "whatsapp_business_account":
         raise ValueError("not a WhatsApp Business Account webhook")
-    for entry in body.get("entry") or []:
-        for change in entry.get("changes") or []:
+    # One malformed item is skipped; it does not reject the other messages of the call.
+    for entry in map(_dict, _list(body.get("entry"))):
+        for change in map(_dict, _list(entry.get("changes"))):
             if change.get("field") != "messages":
                 continue
-            value = change.get("value") or {}
-            contacts = value.get("contacts") or []
-            for message in value.get("messages") or []:
+            value = _dict(change.get("value"))
+            contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+            for message in map(_dict, _list(value.get("messages"))):
                 incoming = _incoming(message, contacts)
                 if incoming is not None:
                     messages.append(incoming)
-            for status in value.get("statuses") or []:
+            for status in map(_dict, _list(value.get("statuses"))):
                 if status.get("id") and status.get("status"):
                     receipts.append(
                         Receipt(str(status["id"]), str(status["status"]), _when(status))
@@ -114,16 +124,16 @@ def _incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Incomi
     kind = message.get("type")
     text = payload = media = None
     if kind == "text":
-        text = str((message.get("text") or {}).get("body", ""))
+        text = str(_dict(message.get("text")).get("body", ""))
     elif kind == "interactive":
-        interactive = message.get("interactive") or {}
-        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+        interactive = _dict(message.get("interactive"))
+        reply = _dict(interactive.get("button_reply")) or _dict(interactive.get("list_reply"))
         payload = str(reply.get("id", ""))
     elif kind == "button":  # a template's quick-reply button
-        payload = str((message.get("button") or {}).get("payload", ""))
+        payload = str(_dict(message.get("button")).get("payload", ""))
     else:
-        media = kind if kind in MEDIA else "other"
-    context = message.get("context") or {}
+        media = kind if isinstance(kind, str) and kind in MEDIA else "other"
+    context = _dict(message.get("context"))
     return Incoming(
         channel=CHANNEL,
         user_id=str(key),
