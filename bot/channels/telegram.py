@@ -24,6 +24,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.posting import JsonPoster
 from bot.dispatcher import Delivery, Outcome, SendResult
 from intents.engine import Engine
 from intents.i18n import LANGUAGES, N_, texts
@@ -284,21 +285,10 @@ class TelegramSender:
 
     def __init__(self, token: str, api_url: str | None = None, *, pool: int = 64) -> None:
         base = (api_url or "https://api.telegram.org/bot").rstrip("/")
-        self.url = f"{base}{token}/sendMessage"
-        self.pool = pool
-        self._http: aiohttp.ClientSession | None = None
-
-    async def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.pool),
-                timeout=aiohttp.ClientTimeout(total=20),
-            )
-        return self._http
+        self.client = JsonPoster(f"{base}{token}/sendMessage", pool=pool)
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self.client.close()
 
     async def send(self, delivery: Delivery) -> SendResult:
         reply = delivery.reply
@@ -310,14 +300,8 @@ class TelegramSender:
         keyboard = markup(reply)
         if keyboard is not None:
             payload["reply_markup"] = keyboard.to_dict()
-        http = await self._session()
         try:
-            async with http.post(self.url, json=payload) as response:
-                status = response.status
-                try:
-                    body = await response.json(content_type=None)
-                except ValueError:
-                    body = {}
+            status, body = await self.client.post(payload)
         except (TimeoutError, aiohttp.ClientError) as exc:
             return SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
         if status == 200 and body.get("ok"):

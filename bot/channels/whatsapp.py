@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.posting import JsonPoster
 from bot.channels.telegram import UserLocks
 from bot.dispatcher import Delivery, Outcome, SendResult
 from intents.bulletin import split
@@ -256,35 +257,20 @@ class WhatsAppSender:
         reply_template: str | None = None,
         pool: int = 64,
     ) -> None:
-        self.url = f"{api_url.rstrip('/')}/{phone_id}/messages"
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.client = JsonPoster(
+            f"{api_url.rstrip('/')}/{phone_id}/messages",
+            {"Authorization": f"Bearer {token}"},
+            pool=pool,
+        )
         self.bulletin_template = bulletin_template
         self.reply_template = reply_template
-        self.pool = pool
-        self._http: aiohttp.ClientSession | None = None
-
-    async def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.pool),
-                timeout=aiohttp.ClientTimeout(total=20),
-                headers=self.headers,
-            )
-        return self._http
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self.client.close()
 
     async def post(self, payload: dict[str, Any]) -> SendResult:
-        http = await self._session()
         try:
-            async with http.post(self.url, json=payload) as response:
-                status = response.status
-                try:
-                    body = await response.json(content_type=None)
-                except ValueError:
-                    body = {}
+            status, body = await self.client.post(payload)
         except (TimeoutError, aiohttp.ClientError) as exc:
             return SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
         if status == 200 and body.get("messages"):
