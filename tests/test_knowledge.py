@@ -136,7 +136,7 @@ def test_comuna_found_in_free_text():
 DEV = SHARED / "eval" / "dev.jsonl"
 # Floors at the figures reached (see README); a drop below them fails the suite.
 FLOORS = {"es": 0.93, "ht": 0.97, "fr": 0.93, "en": 0.95}
-OOS_RECALL_FLOOR = 0.85
+OOS_RECALL_FLOOR = 0.90
 OOS_PRECISION_FLOOR = 0.95
 
 
