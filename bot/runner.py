@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -41,10 +42,9 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():
-        try:
+        # Not available off the main thread or on Windows: then Ctrl-C/terminate as usual.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-            pass
     token = settings.telegram_token.value if settings.telegram_token is not None else ""
     webhook = settings.telegram_webhook_url is not None
     telegram = (
