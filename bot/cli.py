@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_check = kb_sub.add_parser("check", help="validate the content against the contract")
     kb_check.add_argument("--topics", type=Path, help="topics.yaml contract (default: shipped)")
+    kb_check.add_argument(
+        "--eval",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.jsonl",
+        help="also fail on phrasings copied from this evaluation file (repeatable)",
+    )
     kb_unanswered = kb_sub.add_parser("unanswered", help="logged unanswered questions, grouped")
     kb_unanswered.add_argument("--since", type=_date, help="only questions since YYYY-MM-DD")
 
@@ -216,8 +224,21 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {lang}: {len(pending)} entries need native review")
     for error in report.errors:
         print(f"ERROR {error}")
-    print("OK" if report.ok else f"{len(report.errors)} problems")
-    return 0 if report.ok else 1
+    problems = len(report.errors)
+    if args.eval:
+        from knowledge.evaluation import load_items
+
+        sentences = [str(item["text"]) for path in args.eval for item in load_items(path)]
+        found = checks.leaks(kb, sentences)
+        for leak in found:
+            print(
+                f"ERROR {leak.label}.{leak.lang}: phrasing {leak.phrasing!r} is "
+                f"{leak.similarity:.0f}% the evaluation sentence {leak.sentence!r}"
+            )
+        print(f"  {len(sentences)} evaluation sentences: {len(found)} copied into the content")
+        problems += len(found)
+    print("OK" if not problems else f"{problems} problems")
+    return 0 if not problems else 1
 
 
 async def _unanswered(settings: Settings, args: argparse.Namespace) -> int:

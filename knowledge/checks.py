@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+from rapidfuzz import fuzz, process
 
 from knowledge.content import LANGUAGES, KnowledgeBase
 from knowledge.normalize import fold
@@ -82,3 +83,51 @@ def check(kb: KnowledgeBase, required: list[str] | None = None) -> Report:
         "out_of_scope": sum(len(v) for v in kb.out_of_scope.values()),
     }
     return report
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A phrasing of the content that is (nearly) a sentence of an evaluation file."""
+
+    label: str  # topic id, or "out_of_scope"
+    lang: str
+    phrasing: str
+    sentence: str
+    similarity: float
+
+
+LEAK_MIN_WORDS = 5  # shorter texts ("hola buenas tardes", a programme's name) coincide by nature
+LEAK_SIMILARITY = 85.0
+
+
+def leaks(kb: KnowledgeBase, sentences: list[str]) -> list[Leak]:
+    """Phrasings copied from, or near-copies of, evaluation sentences.
+
+    An evaluation file measures how the matcher does on questions it has never seen; a
+    phrasing within `LEAK_SIMILARITY` (rapidfuzz ratio of the folded texts) of one of its
+    sentences, or contained word for word in one, makes the figure meaningless.
+    """
+    folded = [fold(s) for s in sentences]
+    padded = [f" {s} " for s in folded]
+    # A short sentence is a name or a greeting: only a sentence can be copied.
+    long = [s if len(s.split()) >= LEAK_MIN_WORDS else "" for s in folded]
+    found: list[Leak] = []
+    own: list[tuple[str, str, str]] = [
+        (topic.id, lang, text)
+        for topic in kb.topics.values()
+        for lang, entry in topic.entries.items()
+        for text in entry.phrasings
+    ]
+    own += [("out_of_scope", lang, text) for lang, texts in kb.out_of_scope.items() for text in texts]
+    for label, lang, text in own:
+        key = fold(text)
+        if len(key.split()) < LEAK_MIN_WORDS:
+            continue
+        best = process.extractOne(key, long, scorer=fuzz.ratio, score_cutoff=LEAK_SIMILARITY)
+        if best is not None:
+            found.append(Leak(label, lang, text, sentences[best[2]], float(best[1])))
+            continue
+        inside = next((i for i, s in enumerate(padded) if f" {key} " in s), None)
+        if inside is not None:
+            found.append(Leak(label, lang, text, sentences[inside], 100.0))
+    return found

@@ -140,6 +140,51 @@ OOS_RECALL_FLOOR = 0.90
 OOS_PRECISION_FLOOR = 0.95
 
 
+def test_leak_check_finds_copied_and_contained_sentences():
+    sentences = [
+        "¿Cómo renuevo mi pasaporte en el consulado de mi país en Santiago?",  # contains one
+        "Mi hijo nació en Chile, ¿puedo pedir residencia por él?",  # near-copy of one
+        "hola buenas tardes",  # short: a greeting coincides by nature
+    ]
+    kb = content.KnowledgeBase(
+        topics={
+            "x.one": content.Topic(
+                id="x.one",
+                source="https://example.org",
+                source_name="x",
+                reviewed=KB.topic("bot.saludo").reviewed,
+                entries={
+                    "es": content.Entry(
+                        "es",
+                        "t",
+                        "a",
+                        (
+                            "mi hijo nacio en chile puedo pedir residencia por el po",
+                            "hola buenas tardes",
+                            "quiero saber cuanto cuesta la residencia definitiva",
+                        ),
+                    )
+                },
+            )
+        },
+        out_of_scope={"es": ("renuevo mi pasaporte en el consulado de mi pais",)},
+    )
+    found = {(leak.label, leak.phrasing) for leak in checks.leaks(kb, sentences)}
+    assert found == {
+        ("x.one", "mi hijo nacio en chile puedo pedir residencia por el po"),
+        ("out_of_scope", "renuevo mi pasaporte en el consulado de mi pais"),
+    }
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="the shared dev set is not beside the repo")
+def test_no_phrasing_is_copied_from_the_dev_set():
+    """The dev set measures the matcher on questions it has not seen; the content must not
+    contain its sentences (the acceptance set is held out anyway: copying would only hide
+    how the matcher generalizes)."""
+    leaks = checks.leaks(KB, [item["text"] for item in load_items(DEV)])
+    assert leaks == []
+
+
 @pytest.mark.skipif(not DEV.exists(), reason="the shared dev set is not beside the repo")
 def test_retrieval_quality_does_not_regress():
     summary = evaluate(MATCHER, load_items(DEV))["summary"]
