@@ -560,6 +560,26 @@ def test_whatsapp_parse_rejects_malformed_bodies_with_value_error_only(body: dic
 
 @PURE
 @given(body=wa_body(corrupt=False))
+@example(  # found by Hypothesis: a timestamp past the C time range raised OSError
+    body={
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "statuses": [
+                                {"id": "0", "timestamp": 6.77680361916768e16, "status": "sent"}
+                            ]
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+)
 def test_whatsapp_parse_gives_every_message_a_sender_and_an_id(body: dict[str, Any]):
     messages, _ = whatsapp.parse(body)
     for incoming in messages:

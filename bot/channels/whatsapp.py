@@ -107,7 +107,7 @@ def parse(body: dict[str, Any]) -> tuple[list[Incoming], list[Receipt]]:
 def _when(item: dict[str, Any]) -> datetime:
     try:
         return datetime.fromtimestamp(int(item.get("timestamp", 0)), UTC)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):  # OSError: out of the C range
         return datetime.now(UTC)
 
 
