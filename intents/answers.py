@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from intents.context import Context
+from intents.i18n import N_
 from intents.messages import Button, Reply, rows
+from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER
 from knowledge.content import Topic
 from knowledge.places import find_comuna
 from storage import directory, officers
 
 MAX_MESSAGE = 1000
+
+# Next steps a topic may offer as buttons (its `actions`): command -> (label, roles that may
+# use it; empty = everyone). The command still checks the role when pressed.
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "caso": (N_("Abrir un caso Sello"), (MUNICIPAL,)),
+    "miscasos": (N_("Ver mis casos"), (MUNICIPAL,)),
+    "encargado": (N_("Contactar encargado"), (MUNICIPAL,)),
+    "suscribir": (N_("Recibir el boletín"), ()),
+    "baja": (N_("Dejar el boletín"), ()),
+    "privacidad": (N_("Privacidad y datos"), ()),
+    "misdatos": (N_("Descargar mis datos"), ()),
+    "idioma": (N_("Cambiar idioma"), ()),
+    "menu": (N_("Menú principal"), ()),
+    "registro": (N_("Registro municipal"), (MIGRANT,)),
+}
 
 
 def topic_button(ctx: Context, topic_id: str) -> Button:
@@ -33,7 +50,21 @@ async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> 
         body = body[: max(room - 1, 0)].rstrip() + "…"
     text = "\n\n".join(part for part in (body, extra, tail) if part)
     related = [topic_button(ctx, r) for r in topic.related if r in ctx.services.kb]
-    return [Reply(text, rows(related[:3]))]
+    return [Reply(text, rows(related[:3] + action_buttons(ctx, topic.actions)))]
+
+
+def action_buttons(ctx: Context, actions: tuple[str, ...]) -> list[Button]:
+    """Buttons for the topic's next steps in the bot that this user's role may take."""
+    buttons = []
+    for action in actions:
+        found = ACTIONS.get(action.lstrip("/"))
+        if found is None:
+            continue
+        label, roles = found
+        if roles and ctx.user.role not in roles:
+            continue
+        buttons.append(Button(ctx.t._(label), f"cmd:{action.lstrip('/')}"))
+    return buttons
 
 
 async def _dynamic_part(ctx: Context, topic: Topic, question: str) -> str:
@@ -41,6 +72,10 @@ async def _dynamic_part(ctx: Context, topic: Topic, question: str) -> str:
         return await _adhesion_status(ctx, question)
     if topic.id == "sello.encargado_regional":
         return await _regional_officers(ctx, question)
+    if topic.id == "bot.ayuda":
+        from intents.flows.menu import help_text  # the menu imports this module
+
+        return help_text(ctx)
     return ""
 
 
@@ -76,7 +111,12 @@ async def _adhesion_status(ctx: Context, question: str) -> str:
 
 
 async def _regional_officers(ctx: Context, question: str) -> str:
+    """The officers of the user's region: for municipal contacts and SERMIG staff only (a
+    migrant finds the regional directorate in the static text; the officers serve the
+    municipalities)."""
     t = ctx.t
+    if ctx.user.role not in (MUNICIPAL, OFFICER, ADMIN):
+        return ""
     region_code = ctx.user.region_code
     if region_code is None and ctx.user.comuna_cut:
         comuna = await directory.comuna(ctx.session, ctx.user.comuna_cut)

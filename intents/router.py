@@ -48,6 +48,9 @@ def parse_command(text: str | None) -> Command | None:
     return Command(word=word, args=rest.strip(), slash=slash)
 
 
+COMMAND_BUTTON = "cmd"
+
+
 class Router:
     """Resolves commands, buttons and flow steps across the flows, in priority order."""
 
@@ -82,7 +85,12 @@ class Router:
         return found[1]
 
     def button(self, payload: str) -> tuple[Handler | None, str]:
+        """The handler of a button payload and its argument; "cmd:WORD" runs the command
+        WORD (a next-step button), exactly as if it had been typed with "/"."""
         prefix, _, rest = payload.partition(":")
+        if prefix == COMMAND_BUTTON:
+            found = self._commands.get(rest) if rest and rest == fold(rest) else None
+            return (found[1] if found else None), ""
         return self._buttons.get(prefix), rest
 
     def step(self, flow: str | None, step: str | None) -> Handler | None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from intents.engine import Engine
-from intents.messages import Incoming
+from intents.messages import Incoming, Reply
 from storage import directory, officers
 from storage.models import UnansweredQuestion, User
 from tests.conftest import Chat
@@ -117,5 +117,63 @@ async def test_dynamic_officer_answer_reads_the_officers_table(chat: Chat):
                 s, "console", "1", "1", datetime(2026, 1, 1, tzinfo=UTC)
             )
         user.comuna_cut = "05101"  # Valparaíso
+    # A migrant who lives there gets the way to the regional directorate, not the officer's
+    # own contact: the officers serve the municipalities.
+    out = await chat.press("kb:sello.encargado_regional")
+    assert "Rosa Inventada" not in out and "rosa@example.org" not in out
+    assert "serviciomigraciones.cl" in out
+    await set_role(chat, "municipal")
     out = await chat.press("kb:sello.encargado_regional")
     assert "Rosa Inventada" in out and "rosa@example.org" in out
+
+
+async def set_role(chat: Chat, role: str, comuna: str | None = None) -> None:
+    async with chat.app.sessions() as s, s.begin():
+        user = await s.scalar(select(User).where(User.external_id == chat.console.user))
+        assert user is not None
+        user.role = role
+        if comuna:
+            user.comuna_cut = comuna
+
+
+async def press(chat: Chat, payload: str) -> list[Reply]:
+    return await chat.app.engine.handle(
+        Incoming("console", chat.console.user, chat.console.user, payload=payload)
+    )
+
+
+def payloads(replies: list[Reply]) -> list[str]:
+    return [b.payload for r in replies for b in r.flat_buttons]
+
+
+async def test_next_step_buttons_follow_the_role(chat: Chat):
+    topic = next(t for t in chat.app.engine.services.kb.topics.values() if "/caso" in t.actions)
+    await chat.say("hola")
+    replies = await press(chat, f"kb:{topic.id}")
+    assert "cmd:caso" not in payloads(replies)  # a migrant cannot open cases
+    # A replayed or forged next-step button still meets the server-side role check.
+    assert "no está disponible para tu perfil" in (await press(chat, "cmd:caso"))[0].text
+    await set_role(chat, "municipal", comuna="13110")
+    replies = await press(chat, f"kb:{topic.id}")
+    assert "cmd:caso" in payloads(replies)
+    started = await press(chat, "cmd:caso")
+    assert "Nuevo caso Sello" in started[0].text  # the case flow began, as with /caso
+    assert "Listo" in await chat.say("/cancelar")
+
+
+async def test_next_step_buttons_for_everyone_and_unknown_ones(chat: Chat):
+    topic = next(
+        t for t in chat.app.engine.services.kb.topics.values() if "/suscribir" in t.actions
+    )
+    replies = await press(chat, f"kb:{topic.id}")
+    assert "cmd:suscribir" in payloads(replies)
+    for forged in ("cmd:", "cmd:volar", "cmd:CASO", "cmd:caso extra"):
+        assert "ya no está disponible" in (await press(chat, forged))[0].text
+
+
+async def test_help_topic_lists_the_commands_of_the_role(chat: Chat):
+    out = await answer(chat, "que cosas sabes hacer tu?", topic="bot.ayuda")
+    assert "/idioma" in out and "/caso" not in out and "/casos" not in out
+    await set_role(chat, "municipal", comuna="13110")
+    out = await answer(chat, "que cosas sabes hacer tu?", topic="bot.ayuda")
+    assert "/caso" in out and "/encargado" in out and "/boletin" not in out
