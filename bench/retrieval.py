@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from knowledge import content  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
 from knowledge.normalize import fold  # noqa: E402
+from storage.directory import seed_place_names  # noqa: E402
 
 FILLER = ["por favor", "hola", "una consulta", "oiga", "necesito saber", "urgente", "gracias"]
 
@@ -121,7 +122,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     kb = content.load()
-    matcher = Matcher(kb)
+    matcher = Matcher(kb, places=seed_place_names())
     build = time.perf_counter() - t0
     phrasings = [p for t in kb.topics.values() for e in t.entries.values() for p in e.phrasings]
     queries = [perturb(rng.choice(phrasings), rng) for _ in range(args.queries)]

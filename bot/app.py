@@ -22,7 +22,7 @@ from storage.migrate import upgrade
 def default_matcher() -> tuple[content.KnowledgeBase, Matcher]:
     """The shipped knowledge base, loaded and indexed once per process."""
     kb = content.load()
-    return kb, Matcher(kb)
+    return kb, Matcher(kb, places=directory.seed_place_names())
 
 
 @dataclass

@@ -35,7 +35,7 @@ class Classifier:
         labels: Sequence[str],
         tokens: Callable[[str], list[str]],
         *,
-        c: float = 50.0,
+        c: float = 8.0,
     ) -> None:
         self._tokens = tokens
         words = TfidfVectorizer(analyzer=lambda t: _with_bigrams(tokens(t)), sublinear_tf=True)

@@ -79,10 +79,16 @@ class Matcher:
     COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
 
     def __init__(
-        self, kb: KnowledgeBase, thresholds: Thresholds | None = None, *, learn: bool = True
+        self,
+        kb: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        *,
+        learn: bool = True,
+        places: Iterable[str] = (),
     ) -> None:
+        """`places`: names of comunas and regions, matched as one "a place" token."""
         self.thresholds = thresholds or Thresholds()
-        self.normalizer = Normalizer(kb.synonyms)
+        self.normalizer = Normalizer(kb.synonyms, places)
         self._sources: list[tuple[str, str, str]] = []
         docs: list[_Doc] = []
         for topic in kb.topics.values():

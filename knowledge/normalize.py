@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"(.)\1{2,}")
@@ -32,6 +32,73 @@ STOP_WORDS = frozenset(
 )
 
 
+# Chat shorthand, expanded before the lexicon so that "en q va" meets "en que va".
+# Only forms that mean one thing in every language the bot reads ("d" is French "d'", "k"
+# is Kreyòl "ki"/"ka").
+SHORTHAND = {
+    "q": "que",
+    "ke": "que",
+    "xq": "porque",
+    "pq": "porque",
+    "porq": "porque",
+    "tb": "tambien",
+    "tmb": "tambien",
+    "xfa": "por favor",
+    "xfavor": "por favor",
+    "pls": "please",
+    "plz": "please",
+    "bn": "bien",
+    "info": "informacion",
+}
+
+# A named place (a comuna or region of the directory) becomes this one token: the matcher
+# learns "is <place> adhered?" from a few examples instead of learning each name as a topic
+# word (and "Lampa" in one situational phrasing does not pull every Lampa question there).
+PLACE = "nombrelugar"
+# Directory names that are also everyday words or people's names: kept as words.
+AMBIGUOUS_PLACES = frozenset(
+    """
+    nacimiento independencia colina coronel cabildo camarones laja navidad primavera porvenir
+    olivar placilla canela corral retiro nogales pica pinto molina castro lautaro freire
+    victoria florida concepcion salamanca caldera
+    """.split()
+) | {
+    "la granja", "el bosque", "lo espejo", "la reina", "la union", "los angeles",
+    "santo domingo", "la cruz", "la estrella", "el carmen", "sagrada familia", "el monte",
+    "rio claro", "rio negro", "rio verde", "yerbas buenas", "villa alegre", "la higuera",
+    "santa cruz", "santa maria", "san pedro", "san pablo", "san carlos",
+}
+
+
+# Countries: "paisdestino" (lexicon class of other destination countries) and "mercosur"
+# (the Mercosur members, a residence route to Chile) mean different things by direction:
+# "soy boliviano" or "vengo desde México" is about coming to Chile; "residencia en Argentina"
+# or "visa para Estados Unidos" is about going elsewhere, which the bot does not cover.
+FOREIGN_DESTINATION = "paisdestino"
+COUNTRY_OF_ORIGIN = "paisorigen"
+_COUNTRY_CLASSES = frozenset({FOREIGN_DESTINATION, "mercosur"})
+_TOWARDS = frozenset("a al para hacia en to in into au aux pour pou nan ir".split())
+_FROM = frozenset(
+    "desde from soy somos nacionalidad nationality ciudadano ciudadana citizen vengo "
+    "venimos depi soti".split()
+)
+_BORN = frozenset("naci nacio nacido nacida nacidos born ne nee fet".split())
+
+
+def _directions(words: list[str]) -> list[str]:
+    out = list(words)
+    for i, word in enumerate(words):
+        if word not in _COUNTRY_CLASSES or i == 0:
+            continue
+        before = words[i - 1]
+        born = i >= 2 and words[i - 2] in _BORN
+        if before in _FROM or born:
+            out[i] = COUNTRY_OF_ORIGIN if word == FOREIGN_DESTINATION else word
+        elif before in _TOWARDS:
+            out[i] = FOREIGN_DESTINATION
+    return out
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: 'Ñuñoa ¿Cédula?' -> 'nunoa cedula'."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -57,10 +124,17 @@ def stem(token: str) -> str:
 class Normalizer:
     """Turns text into the content tokens the matcher indexes."""
 
-    def __init__(self, synonyms: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, synonyms: Mapping[str, str] | None = None, places: Iterable[str] = ()
+    ) -> None:
         self._phrases: dict[str, str] = {}
         self._words: dict[str, str] = {}
-        for variant, canonical in (synonyms or {}).items():
+        lexicon = dict(synonyms or {})
+        for place in places:
+            folded = fold(place)
+            if len(folded) >= 4 and folded not in AMBIGUOUS_PLACES:
+                lexicon.setdefault(folded, PLACE)
+        for variant, canonical in lexicon.items():
             folded_variant, folded_canonical = fold(variant), fold(canonical)
             if " " in folded_variant:
                 self._phrases[folded_variant] = folded_canonical
@@ -75,14 +149,13 @@ class Normalizer:
         )
 
     def tokens(self, text: str) -> list[str]:
-        folded = fold(text)
+        folded = " ".join(SHORTHAND.get(word, word) for word in fold(text).split())
         if self._pattern is not None:
             folded = self._pattern.sub(lambda m: self._phrases[m.group(0)], folded)
+        words = [part for word in folded.split() for part in self._words.get(word, word).split()]
         out: list[str] = []
-        for word in folded.split():
-            word = self._words.get(word, word)
-            for part in word.split():
-                if part in STOP_WORDS or (len(part) < 2 and not part.isdigit()):
-                    continue
-                out.append(stem(part))
+        for part in _directions(words):
+            if part in STOP_WORDS or (len(part) < 2 and not part.isdigit()):
+                continue
+            out.append(stem(part))
         return out

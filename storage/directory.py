@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from datetime import date
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Comuna, Region
+
+SEED = Path(__file__).parent / "data" / "comunas.csv"
+
+
+@cache
+def seed_place_names() -> tuple[str, ...]:
+    """Every comuna and region name of the seed directory (the matcher treats them as
+    places), with the regions' short names ("Biobío" for the region of Biobío)."""
+    names: set[str] = set()
+    with SEED.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            names.add(row["comuna"])
+            region = row["region_name"]
+            names.add(region)
+            for prefix in ("Metropolitana de ", "Libertador General Bernardo "):
+                region = region.removeprefix(prefix)
+            names.add(region.split(" del ")[0].split(" y de ")[0].split(" y ")[0])
+    names.update(("Región Metropolitana", "Santiago de Chile"))
+    return tuple(sorted(names))
 
 
 async def comuna(session: AsyncSession, cut: str) -> Comuna | None:

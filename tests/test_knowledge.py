@@ -63,6 +63,22 @@ def test_fold_and_normalize():
     assert "cedula" in tokens and "como" not in tokens
 
 
+def test_chat_shorthand_places_and_direction_of_countries():
+    n = MATCHER.normalizer
+    assert "estado" in n.tokens("kiero saber en q va mi tramite")  # "en que va"
+    # Comunas and regions become one "a place" token; everyday words that are also comuna
+    # names ("Nacimiento", "Independencia") stay words.
+    assert n.tokens("la florida esta adherida al sello") == n.tokens("quilicura esta adherida al sello")
+    assert "nombrel" in n.tokens("vivo en la region de biobio")
+    assert "nombrel" not in n.tokens("certificado de nacimiento")
+    # A country one comes from (a route to Chile) vs. one one goes to (out of scope).
+    assert "mercosu" in n.tokens("soy boliviano y quiero la residencia")
+    assert "paisdes" in n.tokens("requisitos de residencia en argentina")
+    assert "paisori" in n.tokens("necesito visa si vengo desde mexico")
+    assert "paisdes" in n.tokens("visa para mexico")
+    assert "mercosu" in n.tokens("naci en argentina")
+
+
 @pytest.mark.parametrize(
     ("question", "topic"),
     [
