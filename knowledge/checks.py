@@ -118,7 +118,9 @@ def leaks(kb: KnowledgeBase, sentences: list[str]) -> list[Leak]:
         for lang, entry in topic.entries.items()
         for text in entry.phrasings
     ]
-    own += [("out_of_scope", lang, text) for lang, texts in kb.out_of_scope.items() for text in texts]
+    own += [
+        ("out_of_scope", lang, text) for lang, texts in kb.out_of_scope.items() for text in texts
+    ]
     for label, lang, text in own:
         key = fold(text)
         if len(key.split()) < LEAK_MIN_WORDS:

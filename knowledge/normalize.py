@@ -63,10 +63,29 @@ AMBIGUOUS_PLACES = frozenset(
     victoria florida concepcion salamanca caldera
     """.split()
 ) | {
-    "la granja", "el bosque", "lo espejo", "la reina", "la union", "los angeles",
-    "santo domingo", "la cruz", "la estrella", "el carmen", "sagrada familia", "el monte",
-    "rio claro", "rio negro", "rio verde", "yerbas buenas", "villa alegre", "la higuera",
-    "santa cruz", "santa maria", "san pedro", "san pablo", "san carlos",
+    "la granja",
+    "el bosque",
+    "lo espejo",
+    "la reina",
+    "la union",
+    "los angeles",
+    "santo domingo",
+    "la cruz",
+    "la estrella",
+    "el carmen",
+    "sagrada familia",
+    "el monte",
+    "rio claro",
+    "rio negro",
+    "rio verde",
+    "yerbas buenas",
+    "villa alegre",
+    "la higuera",
+    "santa cruz",
+    "santa maria",
+    "san pedro",
+    "san pablo",
+    "san carlos",
 }
 
 

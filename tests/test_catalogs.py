@@ -25,5 +25,7 @@ def test_a_gap_is_reported(tmp_path, monkeypatch):
     first = next(m for m in cat if m.id and isinstance(m.id, str))
     first.string = ""
     po.write_bytes(catalogs._dump(cat))
-    monkeypatch.setattr(catalogs, "po_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
+    monkeypatch.setattr(
+        catalogs, "po_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po"
+    )
     assert catalogs.untranslated("fr") == [first.id]

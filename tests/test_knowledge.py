@@ -68,7 +68,9 @@ def test_chat_shorthand_places_and_direction_of_countries():
     assert "estado" in n.tokens("kiero saber en q va mi tramite")  # "en que va"
     # Comunas and regions become one "a place" token; everyday words that are also comuna
     # names ("Nacimiento", "Independencia") stay words.
-    assert n.tokens("la florida esta adherida al sello") == n.tokens("quilicura esta adherida al sello")
+    assert n.tokens("la florida esta adherida al sello") == n.tokens(
+        "quilicura esta adherida al sello"
+    )
     assert "nombrel" in n.tokens("vivo en la region de biobio")
     assert "nombrel" not in n.tokens("certificado de nacimiento")
     # A country one comes from (a route to Chile) vs. one one goes to (out of scope).
