@@ -174,7 +174,11 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from intents.language import choose, detect
     from knowledge.evaluation import evaluate, load_items, report
+
+    def language(text: str, matched: str | None) -> tuple[str | None, str]:
+        return detect(text)[0], choose(None, text, None, matched)
 
     _, matcher = default_matcher()
     try:
@@ -182,7 +186,7 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(matcher, items)
+    result = evaluate(matcher, items, language)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:

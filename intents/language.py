@@ -37,8 +37,10 @@ def choose(
     matched_lang: str | None = None,
 ) -> str:
     """The answer language: the user's choice (/idioma); else the message's language when
-    detected with confidence (or, for short messages, the language of the phrasing that
-    matched); else the client's language if supported; else Spanish."""
+    detected with confidence: py3langid on messages long enough for it, else `matched_lang`,
+    the language whose knowledge-base phrasings share the message's language-specific words
+    (Matcher.language: "fonasa sans rut?" is French, "visa consular ingreso" Spanish; None
+    when the words say nothing); else the client's language if supported; else Spanish."""
     if supported(chosen):
         return supported(chosen)  # type: ignore[return-value]
     if text:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +28,57 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def evaluate(matcher: Matcher, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+# (text, language of the best-matching phrasing) -> (language detected in the text or None,
+# language the answer is given in): how the bot picks the answer's language for a user who
+# has not chosen one (intents.language.choose, passed in by the caller).
+LanguageChoice = Callable[[str, str | None], tuple[str | None, str]]
+
+
+def evaluate(
+    matcher: Matcher, items: Sequence[dict[str, Any]], language: LanguageChoice | None = None
+) -> dict[str, Any]:
     rows = []
     for item in items:
         match = matcher.match(item["text"])
-        rows.append(
-            {
-                "text": item["text"],
-                "lang": item.get("lang", "es"),
-                "expected": item["topic"],
-                "predicted": match.best,
-                "kind": match.kind.value,
-                "score": round(match.score, 4),
-            }
-        )
-    return {"summary": summarize(rows), "items": rows}
+        row = {
+            "text": item["text"],
+            "lang": item.get("lang", "es"),
+            "expected": item["topic"],
+            "predicted": match.best,
+            "kind": match.kind.value,
+            "score": round(match.score, 4),
+        }
+        if language is not None:
+            row["detected"], row["answer_lang"] = language(item["text"], match.lang)
+        rows.append(row)
+    summary = summarize(rows)
+    if language is not None:
+        summary["language"] = summarize_language(rows)
+    return {"summary": summary, "items": rows}
+
+
+def summarize_language(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per language: how often detection named the message's language, abstained, or named
+    another one, and how often the answer came in the message's language."""
+    per_lang: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        stats = per_lang[row["lang"]]
+        stats["items"] += 1
+        detected = row.get("detected")
+        stats[
+            "detected" if detected == row["lang"] else "abstained" if detected is None else "wrong"
+        ] += 1
+        stats["answered"] += row.get("answer_lang") == row["lang"]
+    return {
+        lang: {
+            "items": s["items"],
+            "detected": _ratio(s["detected"], s["items"]),
+            "abstained": _ratio(s["abstained"], s["items"]),
+            "wrong": _ratio(s["wrong"], s["items"]),
+            "answered_in_it": _ratio(s["answered"], s["items"]),
+        }
+        for lang, s in sorted(per_lang.items())
+    }
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -99,6 +135,14 @@ def report(summary: dict[str, Any]) -> str:
         f"out of scope ({oos['items']} items): precision {_fmt(oos['precision'])}, "
         f"recall {_fmt(oos['recall'])}"
     )
+    if "language" in summary:
+        lines.append("answer language (no /idioma chosen, no client hint):")
+        for lang, s in summary["language"].items():
+            lines.append(
+                f"  {lang}: answered in {lang} {_fmt(s['answered_in_it'])}; detection: "
+                f"right {_fmt(s['detected'])}, abstained {_fmt(s['abstained'])}, "
+                f"wrong {_fmt(s['wrong'])}"
+            )
     return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ class Match:
     topic: str | None
     score: float
     suggestions: tuple[str, ...] = ()
-    lang: str | None = None  # language of the phrasing that matched best
+    lang: str | None = None  # language of the words of the question (see Matcher.language)
 
     @property
     def best(self) -> str | None:
@@ -142,6 +142,18 @@ class Matcher:
         self._idf = {t: math.log(1 + n / df) for t, df in label_df.items()}
         self._unknown_idf = math.log(1 + n) * 0.6
         self._doc_mass = [sum(self._idf[t] for t in set(d.tokens)) for d in self._docs]
+        # Which languages' phrasings use each word, as written (folded, before the lexicon):
+        # "kisa" only Kreyòl, "quoi" only French, "visa" all of them.
+        word_langs: dict[str, set[str]] = defaultdict(set)
+        for doc in docs:
+            for word in doc.folded.split():
+                word_langs[word].add(doc.lang)
+        n_langs = max(len({d.lang for d in docs}), 1)
+        self._word_langs = {
+            word: (frozenset(langs), math.log(1 + n_langs / len(langs)))
+            for word, langs in word_langs.items()
+            if len(langs) < n_langs
+        }
         self._vocab = sorted(self._idf)
         self._correct = lru_cache(maxsize=50_000)(self._correct_uncached)
 
@@ -261,19 +273,38 @@ class Matcher:
         vocab = self._label_vocab.get(label, set())
         return sum(w * s for t, w, s in known if t in vocab) / query_mass
 
+    def language(self, text: str) -> str | None:
+        """The language whose phrasings share the most language-specific words with `text`
+        (each word weighted by how few languages use it); None on a tie or no evidence.
+        Works on the short messages a general detector cannot judge ("fonasa sans rut?")."""
+        scores: dict[str, float] = defaultdict(float)
+        for word in set(fold(text).split()):
+            found = self._word_langs.get(word)
+            if found is not None:
+                langs, weight = found
+                for lang in langs:
+                    scores[lang] += weight
+        if not scores:
+            return None
+        ranked = sorted(scores.values(), reverse=True)
+        if len(ranked) > 1 and ranked[0] - ranked[1] < 1e-9:
+            return None
+        return max(scores, key=scores.__getitem__)
+
     def match(self, text: str) -> Match:
         ranked = self.rank(text)
         topics = [r for r in ranked if r[0] != OUT_OF_SCOPE]
         if not topics:
             return Match(MatchKind.NONE, None, 0.0)
-        top_label, top_score, top_lang = topics[0]
+        top_label, top_score, _ = topics[0]
+        lang = self.language(text)
         oos_score = next((s for label, s, _ in ranked if label == OUT_OF_SCOPE), 0.0)
         th = self.thresholds
         runner_up = topics[1][1] if len(topics) > 1 else 0.0
         if oos_score >= top_score or top_score < th.partial:
-            return Match(MatchKind.NONE, None, top_score, lang=top_lang)
+            return Match(MatchKind.NONE, None, top_score, lang=lang)
         if top_score >= th.full and top_score - runner_up >= th.margin:
-            return Match(MatchKind.FULL, top_label, top_score, lang=top_lang)
+            return Match(MatchKind.FULL, top_label, top_score, lang=lang)
         floor = max(th.partial, top_score - 0.15)
         suggestions = tuple(label for label, s, _ in topics[:3] if s >= floor)
-        return Match(MatchKind.PARTIAL, None, top_score, suggestions, lang=top_lang)
+        return Match(MatchKind.PARTIAL, None, top_score, suggestions, lang=lang)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.app import default_matcher
 from intents.language import choose, detect
+from knowledge.evaluation import evaluate
 from tests.conftest import Chat
+
+_, MATCHER = default_matcher()
 
 
 @pytest.mark.parametrize(
@@ -31,10 +35,50 @@ def test_choice_order():
     kreyol = "Mwen bezwen fè papye rezidans mwen, kisa pou m fè?"
     assert choose("fr", kreyol, "es") == "fr"  # the user's /idioma choice wins
     assert choose(None, kreyol, "es") == "ht"  # then a confidently detected language
-    assert choose(None, "mesi", "es", matched_lang="ht") == "ht"  # then the phrasing matched
+    # then the language of the message's words in the knowledge base
+    assert choose(None, "mesi", "es", matched_lang="ht") == "ht"
     assert choose(None, "ok", "en-US") == "en"  # then the client's language
     assert choose(None, "ok", "de") == "es"  # else Spanish
     assert choose(None, None, None) == "es"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # Too short for py3langid: the words the knowledge base uses in each language decide.
+        ("fonasa sans rut c possible ?", "fr"),
+        ("ki nimewo telefòn extranjeria?", "ht"),
+        ("mesi anpil", "ht"),
+        ("visa consular ingreso Chile", "es"),
+        ("postular residencia online", "es"),
+        ("ya gracias chao", "es"),
+        ("how much is the fee", "en"),
+        ("OIM ACNUR SUBDERE", None),  # names: no language to tell
+    ],
+)
+def test_language_of_short_messages_from_the_knowledge_base(text, lang):
+    assert MATCHER.language(text) == lang
+    assert MATCHER.match(text).lang == lang
+
+
+def test_eval_reports_the_answer_language():
+    items = [
+        {"text": "ki nimewo telefòn extranjeria?", "lang": "ht", "topic": "contacto.sermig"},
+        {"text": "OIM ACNUR SUBDERE", "lang": "fr", "topic": "sello.instituciones"},
+    ]
+
+    def language(text, matched):
+        return detect(text)[0], choose(None, text, None, matched)
+
+    summary = evaluate(MATCHER, items, language)["summary"]["language"]
+    assert summary["ht"]["answered_in_it"] == 1.0
+    assert summary["fr"] == {
+        "items": 1,
+        "detected": 0.0,
+        "abstained": 1.0,
+        "wrong": 0.0,
+        "answered_in_it": 0.0,  # no evidence: Spanish, the default
+    }
 
 
 async def test_a_kreyol_question_on_a_spanish_phone_gets_a_kreyol_answer(chat: Chat):
