@@ -155,6 +155,13 @@ class Matcher:
             if len(langs) < n_langs
         }
         self._vocab = sorted(self._idf)
+        # Typos are corrected towards the vocabulary and towards the lexicon's own variants.
+        self._variants = {
+            variant: token
+            for variant, token in self.normalizer.variant_stems().items()
+            if token in self._idf and variant not in self._idf
+        }
+        self._spellings = self._vocab + sorted(self._variants)
         self._correct = lru_cache(maxsize=50_000)(self._correct_uncached)
 
     # -- query side -------------------------------------------------------------------------
@@ -162,9 +169,9 @@ class Matcher:
         """The closest vocabulary word to an unknown token, with its similarity."""
         if len(token) < 4 or token.isdigit():
             return None
-        cutoff = 0.80 if len(token) < 7 else 0.75
+        cutoff = (0.80 if len(token) < 7 else 0.75) - 1e-6  # one edit in five letters passes
         found = process.extractOne(
-            token, self._vocab, scorer=Levenshtein.normalized_similarity, score_cutoff=cutoff
+            token, self._spellings, scorer=Levenshtein.normalized_similarity, score_cutoff=cutoff
         )
         if found is None:
             # A glued or truncated word: "residenciadefinitiva", "regulariz".
@@ -177,7 +184,7 @@ class Matcher:
                 best = max(prefix, key=len)
                 return best, 0.7
             return None
-        return found[0], float(found[1])
+        return self._variants.get(found[0], found[0]), float(found[1])
 
     def _query_terms(self, tokens: list[str]) -> list[tuple[str | None, float, float]]:
         """(vocabulary token or None, weight, similarity) for each distinct query token."""

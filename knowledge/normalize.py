@@ -167,6 +167,17 @@ class Normalizer:
             else None
         )
 
+    def variant_stems(self) -> dict[str, str]:
+        """One-word lexicon variants, as the matcher's tokens, and the token they stand for
+        ("hello" -> "hola"): a typo of a variant ("helo") can be corrected to its meaning
+        even though the variant itself never reaches the index."""
+        found: dict[str, str] = {}
+        for variant, canonical in self._words.items():
+            if " " in canonical or canonical in STOP_WORDS or variant in STOP_WORDS:
+                continue
+            found.setdefault(stem(variant), stem(canonical))
+        return found
+
     def tokens(self, text: str) -> list[str]:
         folded = " ".join(SHORTHAND.get(word, word) for word in fold(text).split())
         if self._pattern is not None:
