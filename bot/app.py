@@ -8,7 +8,7 @@ from functools import lru_cache
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.settings import Settings, cache_directory
 from intents.context import Services
 from intents.engine import Engine
 from knowledge import content
@@ -22,7 +22,7 @@ from storage.migrate import upgrade
 def default_matcher() -> tuple[content.KnowledgeBase, Matcher]:
     """The shipped knowledge base, loaded and indexed once per process."""
     kb = content.load()
-    return kb, Matcher(kb, places=directory.seed_place_names())
+    return kb, Matcher(kb, places=directory.seed_place_names(), cache=cache_directory())
 
 
 @dataclass

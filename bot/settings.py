@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from storage.db import DEFAULT_URL
 
@@ -96,3 +97,16 @@ class Settings:
     @property
     def whatsapp_enabled(self) -> bool:
         return self.whatsapp_token is not None and self.whatsapp_phone_id is not None
+
+
+def cache_directory(env: Mapping[str, str] | None = None) -> Path | None:
+    """Where the trained matcher is kept between starts: SELLO_CACHE_DIR, else the user's
+    cache directory (XDG_CACHE_HOME or ~/.cache) / sello-bot; SELLO_CACHE_DIR=off disables it."""
+    env = os.environ if env is None else env
+    raw = env.get("SELLO_CACHE_DIR", "").strip()
+    if raw.lower() in ("off", "none", "0"):
+        return None
+    if raw:
+        return Path(raw)
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "sello-bot"

@@ -8,15 +8,28 @@ their own. It learns which words tell close topics apart, which idf weights cann
 Training uses scikit-learn; scoring one question re-does the same arithmetic (tf-idf,
 l2 norm, linear scores, softmax) with numpy on the fitted weights, which is several times
 faster than going through sklearn's batch-oriented `transform`/`predict_proba` per call.
+
+Training takes several seconds, so the fitted numbers can be kept in a cache directory (plain
+numpy arrays, no pickle: a tampered file can change matching, never run code), keyed by a
+hash of everything that determines them: the phrasings, their labels, their tokens, the
+parameters, this module's source and scikit-learn's version. A second process (another
+worker, a restart) with the same content loads them instead of training.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
+import sklearn
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -28,6 +41,21 @@ def _with_bigrams(words: list[str]) -> list[str]:
     return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
 
 
+log = logging.getLogger(__name__)
+KEEP = 3  # cached fits kept in the cache directory
+
+
+def _char_vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        sublinear_tf=True,
+        preprocessor=fold,
+        min_df=2,
+        dtype=np.float32,
+    )
+
+
 class Classifier:
     def __init__(
         self,
@@ -36,28 +64,86 @@ class Classifier:
         tokens: Callable[[str], list[str]],
         *,
         c: float = 8.0,
+        cache: Path | None = None,
     ) -> None:
+        """Fit on (texts, labels), or load the fit from `cache` when it holds this one."""
         self._tokens = tokens
+        self._char_ngrams = _char_vectorizer().build_analyzer()
+        key = _key(texts, labels, tokens, c) if cache is not None else ""
+        path = cache / f"classifier-{key}.npz" if cache is not None else None
+        if path is not None and self._load(path):
+            return
+        self._fit(texts, labels, tokens, c)
+        if path is not None:
+            self._save(path)
+
+    def _fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        tokens: Callable[[str], list[str]],
+        c: float,
+    ) -> None:
         words = TfidfVectorizer(analyzer=lambda t: _with_bigrams(tokens(t)), sublinear_tf=True)
-        chars = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(2, 5),
-            sublinear_tf=True,
-            preprocessor=fold,
-            min_df=2,
-            dtype=np.float32,
-        )
+        chars = _char_vectorizer()
         features = hstack([words.fit_transform(texts), chars.fit_transform(texts)])
         model = LogisticRegression(C=c, max_iter=3000, tol=1e-3)
         model.fit(csr_matrix(features), list(labels))
         self.labels: list[str] = [str(label) for label in model.classes_]
-        self._char_ngrams = chars.build_analyzer()
         self._word_index = {term: i for term, i in words.vocabulary_.items()}
         offset = len(words.vocabulary_)
         self._char_index = {term: offset + i for term, i in chars.vocabulary_.items()}
         self._idf = np.concatenate([words.idf_, chars.idf_]).astype(np.float32)
         self._weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
         self._intercept = model.intercept_.astype(np.float32)
+
+    def _save(self, path: Path) -> None:
+        words = sorted(self._word_index, key=self._word_index.__getitem__)
+        chars = sorted(self._char_index, key=self._char_index.__getitem__)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(
+                    f,
+                    labels=np.array(self.labels),
+                    words=np.array(words),
+                    chars=np.array(chars),
+                    idf=self._idf,
+                    weights=self._weights,
+                    intercept=self._intercept,
+                )
+            os.replace(tmp, path)  # whole or not at all, even with two workers at once
+            stale = sorted(path.parent.glob("classifier-*.npz"), key=lambda p: p.stat().st_mtime)
+            for old in stale[:-KEEP]:  # older contents' fits (a few, for rolling upgrades)
+                old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("classifier cache not written (%s): %s", path, exc)
+
+    def _load(self, path: Path) -> bool:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                labels, words, chars = data["labels"], data["words"], data["chars"]
+                idf, weights, intercept = data["idf"], data["weights"], data["intercept"]
+        except (OSError, ValueError, KeyError) as exc:
+            if path.exists():
+                log.warning("classifier cache unreadable, training again (%s): %s", path, exc)
+            return False
+        n = len(words) + len(chars)
+        if (
+            idf.shape != (n,)
+            or weights.shape != (n, len(labels))
+            or intercept.shape != (len(labels),)
+        ):
+            log.warning("classifier cache inconsistent, training again: %s", path)
+            return False
+        self.labels = [str(label) for label in labels]
+        self._word_index = {str(term): i for i, term in enumerate(words)}
+        self._char_index = {str(term): len(words) + i for i, term in enumerate(chars)}
+        self._idf = idf.astype(np.float32)
+        self._weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self._intercept = intercept.astype(np.float32)
+        return True
 
     def _block(
         self, terms: Iterable[str], index: Mapping[str, int]
@@ -84,3 +170,16 @@ class Classifier:
             for label, p in zip(self.labels, probabilities, strict=True)
             if p >= 0.005
         }
+
+
+def _key(
+    texts: Sequence[str], labels: Sequence[str], tokens: Callable[[str], list[str]], c: float
+) -> str:
+    """What determines the fit: the data, its tokens (so a lexicon change counts), the
+    parameters, this module's code and scikit-learn's version."""
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(json.dumps([sklearn.__version__, c], ensure_ascii=False).encode())
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(json.dumps([label, text, tokens(text)], ensure_ascii=False).encode())
+    return digest.hexdigest()[:32]

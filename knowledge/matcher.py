@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -85,8 +86,10 @@ class Matcher:
         *,
         learn: bool = True,
         places: Iterable[str] = (),
+        cache: Path | None = None,
     ) -> None:
-        """`places`: names of comunas and regions, matched as one "a place" token."""
+        """`places`: names of comunas and regions, matched as one "a place" token;
+        `cache`: a directory where the trained re-ranker is kept between starts."""
         self.thresholds = thresholds or Thresholds()
         self.normalizer = Normalizer(kb.synonyms, places)
         self._sources: list[tuple[str, str, str]] = []
@@ -103,7 +106,7 @@ class Matcher:
         if learn:
             texts = [text for _, _, text in self._sources]
             labels = [label for label, _, _ in self._sources]
-            self._classifier = Classifier(texts, labels, self.normalizer.tokens)
+            self._classifier = Classifier(texts, labels, self.normalizer.tokens, cache=cache)
 
     @classmethod
     def from_phrasings(

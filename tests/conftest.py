@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
+# The trained matcher is cached between processes (the CLI and `sello-bot run` subprocesses the
+# tests start train it once, then load it); kept outside the user's own cache directory.
+os.environ.setdefault("SELLO_CACHE_DIR", str(Path(tempfile.gettempdir()) / "sello-bot-test-cache"))
+
+import pytest  # noqa: E402
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
