@@ -8,6 +8,7 @@ its topic explain, and the best candidates re-ranked with rapidfuzz's token-set 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -135,6 +137,7 @@ class Matcher:
                 postings[token].append(i)
             label_vocab[doc.label].update(doc.tokens)
         self._postings = dict(postings)
+        self._posting_arrays = {t: np.asarray(ids, dtype=np.int64) for t, ids in postings.items()}
         self._label_vocab = dict(label_vocab)
         # idf over labels (topics), not phrasings: a word used by every topic says nothing.
         label_df: dict[str, int] = defaultdict(int)
@@ -145,6 +148,7 @@ class Matcher:
         self._idf = {t: math.log(1 + n / df) for t, df in label_df.items()}
         self._unknown_idf = math.log(1 + n) * 0.6
         self._doc_mass = [sum(self._idf[t] for t in set(d.tokens)) for d in self._docs]
+        self._doc_mass_array = np.asarray(self._doc_mass, dtype=np.float64)
         # Which languages' phrasings use each word, as written (folded, before the lexicon):
         # "kisa" only Kreyòl, "quoi" only French, "visa" all of them.
         word_langs: dict[str, set[str]] = defaultdict(set)
@@ -178,11 +182,10 @@ class Matcher:
         )
         if found is None:
             # A glued or truncated word: "residenciadefinitiva", "regulariz".
-            prefix = [
-                w
-                for w in self._vocab
-                if len(w) >= 5 and (w.startswith(token) or token.startswith(w))
-            ]
+            start = bisect.bisect_left(self._vocab, token)
+            prefix = [w for w in self._vocab[start : start + 50] if w.startswith(token)]
+            prefix += [token[:n] for n in range(5, len(token)) if token[:n] in self._idf]
+            prefix = [w for w in prefix if len(w) >= 5]
             if len(token) >= 6 and prefix:
                 best = max(prefix, key=len)
                 return best, 0.7
@@ -238,25 +241,29 @@ class Matcher:
         if query_mass == 0:
             return []
         known = [(t, w, s) for t, w, s in terms if t is not None]
-        matched: dict[int, float] = defaultdict(float)
+        overlap_of = np.zeros(len(self._docs), dtype=np.float64)
+        touched = np.zeros(len(self._docs), dtype=bool)
         rare = [x for x in known if len(self._postings.get(x[0], ())) <= self.COMMON_DF]
         common = [x for x in known if x not in rare]
         for token, weight, similarity in rare or common:
-            for i in self._postings.get(token, ()):
-                matched[i] += weight * similarity
-        if rare:
+            ids = self._posting_arrays.get(token)
+            if ids is not None:
+                overlap_of[ids] += weight * similarity
+                touched[ids] = True
+        if rare:  # common words only add to documents a rarer word found
             for token, weight, similarity in common:
-                for i in self._postings.get(token, ()):
-                    if i in matched:
-                        matched[i] += weight * similarity
-        if not matched:
+                ids = self._posting_arrays.get(token)
+                if ids is not None:
+                    ids = ids[touched[ids]]
+                    overlap_of[ids] += weight * similarity
+        found = np.flatnonzero(touched)
+        if not len(found):
             return []
         # Pre-select by idf overlap, then re-rank the best with rapidfuzz.
-        pre = sorted(
-            matched.items(),
-            key=lambda kv: kv[1] / query_mass + 0.5 * kv[1] / self._doc_mass[kv[0]],
-            reverse=True,
-        )[: self.CANDIDATES]
+        overlaps = overlap_of[found]
+        keys = overlaps / query_mass + 0.5 * overlaps / self._doc_mass_array[found]
+        order = np.argsort(-keys, kind="stable")[: self.CANDIDATES]
+        pre = [(int(found[j]), float(overlaps[j])) for j in order]
         folded_query = fold(text)
         best: dict[str, tuple[float, str]] = {}
         for i, overlap in pre:
