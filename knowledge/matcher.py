@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -151,16 +151,25 @@ class Matcher:
         self._doc_mass_array = np.asarray(self._doc_mass, dtype=np.float64)
         # Which languages' phrasings use each word, as written (folded, before the lexicon):
         # "kisa" only Kreyòl, "quoi" only French, "visa" all of them.
-        word_langs: dict[str, set[str]] = defaultdict(set)
+        # Which languages' phrasings use each word, as written (folded, before the lexicon),
+        # and how much: "kisa" is Kreyòl only, "bonjou" Kreyòl but for one Spanish example
+        # ("¿qué significa bonjou?"), "visa" all of them (no evidence).
+        uses: dict[str, Counter[str]] = defaultdict(Counter)
         for doc in docs:
-            for word in doc.folded.split():
-                word_langs[word].add(doc.lang)
-        n_langs = max(len({d.lang for d in docs}), 1)
-        self._word_langs = {
-            word: (frozenset(langs), math.log(1 + n_langs / len(langs)))
-            for word, langs in word_langs.items()
-            if len(langs) < n_langs
-        }
+            for word in set(doc.folded.split()):
+                uses[word][doc.lang] += 1
+        size = Counter(doc.lang for doc in docs)
+        n_langs = max(len(size), 1)
+        self._word_langs: dict[str, dict[str, float]] = {}
+        for word, by_lang in uses.items():
+            if len(by_lang) == n_langs:
+                continue
+            rates = {lang: n / size[lang] for lang, n in by_lang.items()}
+            total = sum(rates.values())
+            specificity = math.log(1 + n_langs / len(by_lang))
+            self._word_langs[word] = {
+                lang: specificity * rate / total for lang, rate in rates.items()
+            }
         self._vocab = sorted(self._idf)
         # Typos are corrected towards the vocabulary and towards the lexicon's own variants.
         self._variants = {
@@ -292,15 +301,13 @@ class Matcher:
 
     def language(self, text: str) -> str | None:
         """The language whose phrasings share the most language-specific words with `text`
-        (each word weighted by how few languages use it); None on a tie or no evidence.
+        (each word weighted by how few languages use it, and shared among them by how often
+        each uses it); None on a tie or no evidence.
         Works on the short messages a general detector cannot judge ("fonasa sans rut?")."""
         scores: dict[str, float] = defaultdict(float)
         for word in set(fold(text).split()):
-            found = self._word_langs.get(word)
-            if found is not None:
-                langs, weight = found
-                for lang in langs:
-                    scores[lang] += weight
+            for lang, weight in self._word_langs.get(word, {}).items():
+                scores[lang] += weight
         if not scores:
             return None
         ranked = sorted(scores.values(), reverse=True)
