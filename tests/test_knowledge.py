@@ -34,18 +34,20 @@ def test_shipped_contract_is_the_shared_one():
     assert shipped == checks.contract_ids(SHARED / "knowledge" / "topics.yaml")
 
 
+def one_topic(entries, *, out_of_scope=None, **fields) -> content.KnowledgeBase:
+    """A knowledge base of one topic "x.one" (source https://example.org unless given)."""
+    values = {"source": "https://example.org", "source_name": "x"} | fields
+    values.setdefault("reviewed", KB.topic("bot.saludo").reviewed)
+    topic = content.Topic(id="x.one", entries=entries, **values)
+    return content.KnowledgeBase(topics={"x.one": topic}, out_of_scope=out_of_scope or {})
+
+
 def test_check_reports_problems():
-    broken = content.KnowledgeBase(
-        topics={
-            "x.one": content.Topic(
-                id="x.one",
-                source="ftp://nope",
-                source_name="",
-                reviewed=KB.topic("bot.saludo").reviewed,
-                entries={"es": content.Entry("es", "t" * 30, "a" * 900, ("hola hola",))},
-                related=("x.missing",),
-            ),
-        }
+    broken = one_topic(
+        {"es": content.Entry("es", "t" * 30, "a" * 900, ("hola hola",))},
+        source="ftp://nope",
+        source_name="",
+        related=("x.missing",),
     )
     report = checks.check(broken, ["x.one", "x.two"])
     text = "\n".join(report.errors)
@@ -233,25 +235,17 @@ def test_leak_check_finds_copied_and_contained_sentences():
         "Mi hijo nació en Chile, ¿puedo pedir residencia por él?",  # near-copy of one
         "hola buenas tardes",  # short: a greeting coincides by nature
     ]
-    kb = content.KnowledgeBase(
-        topics={
-            "x.one": content.Topic(
-                id="x.one",
-                source="https://example.org",
-                source_name="x",
-                reviewed=KB.topic("bot.saludo").reviewed,
-                entries={
-                    "es": content.Entry(
-                        "es",
-                        "t",
-                        "a",
-                        (
-                            "mi hijo nacio en chile puedo pedir residencia por el po",
-                            "hola buenas tardes",
-                            "quiero saber cuanto cuesta la residencia definitiva",
-                        ),
-                    )
-                },
+    kb = one_topic(
+        {
+            "es": content.Entry(
+                "es",
+                "t",
+                "a",
+                (
+                    "mi hijo nacio en chile puedo pedir residencia por el po",
+                    "hola buenas tardes",
+                    "quiero saber cuanto cuesta la residencia definitiva",
+                ),
             )
         },
         out_of_scope={"es": ("renuevo mi pasaporte en el consulado de mi pais",)},
