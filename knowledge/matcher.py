@@ -149,8 +149,6 @@ class Matcher:
         self._unknown_idf = math.log(1 + n) * 0.6
         self._doc_mass = [sum(self._idf[t] for t in set(d.tokens)) for d in self._docs]
         self._doc_mass_array = np.asarray(self._doc_mass, dtype=np.float64)
-        # Which languages' phrasings use each word, as written (folded, before the lexicon):
-        # "kisa" only Kreyòl, "quoi" only French, "visa" all of them.
         # Which languages' phrasings use each word, as written (folded, before the lexicon),
         # and how much: "kisa" is Kreyòl only, "bonjou" Kreyòl but for one Spanish example
         # ("¿qué significa bonjou?"), "visa" all of them (no evidence).
