@@ -65,15 +65,18 @@ class Classifier:
         *,
         c: float = 8.0,
         cache: Path | None = None,
+        known: Sequence[Sequence[str]] | None = None,
     ) -> None:
-        """Fit on (texts, labels), or load the fit from `cache` when it holds this one."""
+        """Fit on (texts, labels), or load the fit from `cache` when it holds this one.
+        `known`: the tokens of each text, when the caller has them already."""
         self._tokens = tokens
         self._char_ngrams = _char_vectorizer().build_analyzer()
-        key = _key(texts, labels, tokens, c) if cache is not None else ""
+        token_lists = [list(t) for t in known] if known is not None else [tokens(t) for t in texts]
+        key = _key(texts, labels, token_lists, c) if cache is not None else ""
         path = cache / f"classifier-{key}.npz" if cache is not None else None
         if path is not None and self._load(path):
             return
-        self._fit(texts, labels, tokens, c)
+        self._fit(texts, labels, token_lists, c)
         if path is not None:
             self._save(path)
 
@@ -81,12 +84,12 @@ class Classifier:
         self,
         texts: Sequence[str],
         labels: Sequence[str],
-        tokens: Callable[[str], list[str]],
+        token_lists: Sequence[list[str]],
         c: float,
     ) -> None:
-        words = TfidfVectorizer(analyzer=lambda t: _with_bigrams(tokens(t)), sublinear_tf=True)
+        words = TfidfVectorizer(analyzer=_with_bigrams, sublinear_tf=True)
         chars = _char_vectorizer()
-        features = hstack([words.fit_transform(texts), chars.fit_transform(texts)])
+        features = hstack([words.fit_transform(token_lists), chars.fit_transform(texts)])
         model = LogisticRegression(C=c, max_iter=3000, tol=1e-3)
         model.fit(csr_matrix(features), list(labels))
         self.labels: list[str] = [str(label) for label in model.classes_]
@@ -173,13 +176,13 @@ class Classifier:
 
 
 def _key(
-    texts: Sequence[str], labels: Sequence[str], tokens: Callable[[str], list[str]], c: float
+    texts: Sequence[str], labels: Sequence[str], token_lists: Sequence[list[str]], c: float
 ) -> str:
     """What determines the fit: the data, its tokens (so a lexicon change counts), the
     parameters, this module's code and scikit-learn's version."""
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
     digest.update(json.dumps([sklearn.__version__, c], ensure_ascii=False).encode())
-    for text, label in zip(texts, labels, strict=True):
-        digest.update(json.dumps([label, text, tokens(text)], ensure_ascii=False).encode())
+    for text, label, tokens in zip(texts, labels, token_lists, strict=True):
+        digest.update(json.dumps([label, text, tokens], ensure_ascii=False).encode())
     return digest.hexdigest()[:32]

@@ -94,7 +94,7 @@ class Matcher:
         `cache`: a directory where the trained re-ranker is kept between starts."""
         self.thresholds = thresholds or Thresholds()
         self.normalizer = Normalizer(kb.synonyms, places)
-        self._sources: list[tuple[str, str, str]] = []
+        self._sources: list[tuple[str, str, tuple[str, ...]]] = []  # label, text, tokens
         docs: list[_Doc] = []
         for topic in kb.topics.values():
             for lang, entry in topic.entries.items():
@@ -106,9 +106,13 @@ class Matcher:
         self._build(docs)
         self._classifier: Classifier | None = None
         if learn:
-            texts = [text for _, _, text in self._sources]
-            labels = [label for label, _, _ in self._sources]
-            self._classifier = Classifier(texts, labels, self.normalizer.tokens, cache=cache)
+            self._classifier = Classifier(
+                [text for _, text, _ in self._sources],
+                [label for label, _, _ in self._sources],
+                self.normalizer.tokens,
+                known=[tokens for _, _, tokens in self._sources],
+                cache=cache,
+            )
 
     @classmethod
     def from_phrasings(
@@ -125,8 +129,9 @@ class Matcher:
         return self
 
     def _doc(self, label: str, lang: str, text: str) -> _Doc:
-        self._sources.append((label, lang, text))
-        return _Doc(label, lang, tuple(self.normalizer.tokens(text)), fold(text))
+        tokens = tuple(self.normalizer.tokens(text))
+        self._sources.append((label, text, tokens))
+        return _Doc(label, lang, tokens, fold(text))
 
     def _build(self, docs: list[_Doc]) -> None:
         self._docs = [d for d in docs if d.tokens]
