@@ -60,8 +60,13 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 
 
 async def _follow(app: App, bulletin_id: int, total: int, every: float = 0.5) -> int:
+    # In a terminal the bar is redrawn in place (a carriage return, no newline); into a file or
+    # a pipe each different state is one line, so a log reads as a timeline.
+    out = sys.stdout
+    tty = out.isatty()
     start = time.monotonic()
     first_done: int | None = None
+    last = ""
     while True:
         async with app.sessions() as session:
             counts = await bulletins.counts(session, bulletin_id)
@@ -72,14 +77,20 @@ async def _follow(app: App, bulletin_id: int, total: int, every: float = 0.5) ->
         rate = (finished - first_done) / elapsed
         left = (counts["pending"] / rate) if rate > 0 else float("inf")
         eta = "--:--" if left == float("inf") else f"{int(left // 60):02d}:{int(left % 60):02d}"
-        sys.stdout.write(
-            f"\\r{_bar(finished, total)} {finished}/{total} sent {counts['sent']} "
+        line = (
+            f"{_bar(finished, total)} {finished}/{total} sent {counts['sent']} "
             f"blocked {counts['blocked']} failed {counts['failed']} · {rate:.1f}/s · "
-            f"left {eta}   "
+            f"left {eta}"
         )
-        sys.stdout.flush()
+        if tty:
+            out.write(f"\r{line}   ")
+        elif line != last:
+            out.write(f"{line}\n")
+        last = line
+        out.flush()
         if counts["pending"] == 0:
-            sys.stdout.write("\\n")
+            if tty:
+                out.write("\n")
             return await status(app, bulletin_id)
         await asyncio.sleep(every)
 

@@ -185,3 +185,44 @@ def test_kb_unanswered_groups_similar_questions(capsys, database):
     first = out.splitlines()[1]
     assert first.strip().startswith("3") and "licencia" in first
     assert "0 unanswered" in run(capsys, "kb", "unanswered", "--since", "2026-11-02")[1]
+
+
+class _Terminal:
+    """A stand-in for a terminal: what the progress bar writes, and `isatty()` true."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bulletin_progress_bar_redraws_in_a_terminal(tmp_path, monkeypatch):
+    text = tmp_path / "boletin.txt"
+    text.write_text("Boletín de prueba", encoding="utf-8")
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    code = main(["bulletin", "send", "--text-file", str(text), "--wait"])
+    out = "".join(terminal.written)
+    assert code == 0
+    bar = next(chunk for chunk in terminal.written if "sent 0" in chunk)
+    # A real carriage return starts the bar, which is redrawn in place; never a literal "\r".
+    assert bar.startswith("\r") and "\n" not in bar
+    assert "\\r" not in out and "\\n" not in out
+    assert "0/0" in bar
+
+
+def test_bulletin_progress_without_a_terminal_prints_plain_lines(capsys, tmp_path):
+    text = tmp_path / "boletin.txt"
+    text.write_text("Boletín de prueba", encoding="utf-8")
+    code, out = run(capsys, "bulletin", "send", "--text-file", str(text), "--wait")
+    assert code == 0
+    assert "\r" not in out and "\\r" not in out
+    assert any(line.startswith("█") and "0/0" in line for line in out.splitlines())
