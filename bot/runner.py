@@ -39,6 +39,7 @@ def _whatsapp(app: App, settings: Settings) -> tuple[WhatsAppChannel, WhatsAppSe
 async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
     """Run until `stop` is set (or a stop signal arrives); in-flight work finishes first."""
     settings = app.settings
+    settings.check_channels()  # fail closed before anything listens (the CLI says it first)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():

@@ -664,6 +664,13 @@ def test_whatsapp_signature_rejects_every_other_header_without_raising(
     assert whatsapp.signature_ok(secret, body, tweaked) is (tweaked == good)
 
 
+@PURE
+@given(body=st.binary())
+def test_whatsapp_signature_refuses_anything_when_the_secret_is_empty(body: bytes):
+    """Anyone can compute an HMAC over an empty key: an empty secret authenticates nothing."""
+    assert not whatsapp.signature_ok("", body, sign("", body))
+
+
 # -- bulletins: split ---------------------------------------------------------------------
 
 split_text = st.lists(
