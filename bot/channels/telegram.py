@@ -136,6 +136,7 @@ def to_incoming(update: Update, bot_username: str | None, durable: bool = False)
             update_id=str(update.update_id),
             language_hint=hint,
             durable=durable,
+            private=chat.type == ChatType.PRIVATE,
         )
     message = update.message
     if message is None:  # edits, channel posts, member updates...
@@ -161,6 +162,7 @@ def to_incoming(update: Update, bot_username: str | None, durable: bool = False)
         if replied is not None and replied.from_user is not None and replied.from_user.is_bot
         else None,
         durable=durable,
+        private=chat.type == ChatType.PRIVATE,
     )
 
 
