@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, select, text, update
 
 from storage import bulletins, subscriptions, users
 from storage.db import create_engine, session_factory
+from storage.migrate import alembic_config, upgrade
 from storage.models import Outbox, User
 from storage.subscriptions import Audience
 from tests.conftest import bot_settings
@@ -149,3 +152,66 @@ async def test_a_bulletin_waits_for_a_subscriber_without_a_private_chat(
     telegram.message(GROUP_OFFICER, "/start")
     notice = await telegram.wait_text(GROUP_OFFICER, "Feria de servicios")
     assert notice.chat_id == GROUP_OFFICER
+
+
+def _before(connection: Connection, revision: str) -> None:
+    """Bring the schema back to just before `revision`."""
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    parent = ScriptDirectory.from_config(cfg).get_revision(revision).down_revision
+    command.upgrade(cfg, str(parent))  # a fresh database
+    command.downgrade(cfg, str(parent))  # one already at head (PostgreSQL's template)
+
+
+async def test_the_upgrade_takes_back_group_chats_stored_before_the_fix(database_url):
+    """Data stored before the fix: a user whose chat_id was overwritten by a group's, and an
+    undelivered notice addressed to that group. After the upgrade both wait for a private chat;
+    everyone else is untouched."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_before, "0011")
+        now = datetime.now(UTC)
+        async with engine.begin() as conn:
+            for key, chat, channel in (
+                ("7101", str(GROUP), "telegram"),  # overwritten by a group mention
+                ("7102", "7102", "telegram"),  # private chat: untouched
+                ("56900000001", "56900000001", "whatsapp"),
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (channel, external_id, chat_id, role, created_at, "
+                        "last_seen_at) VALUES (:c, :k, :chat, 'migrant', :now, :now)"
+                    ),
+                    {"c": channel, "k": key, "chat": chat, "now": now},
+                )
+            ids = dict((await conn.execute(text("SELECT external_id, id FROM users"))).all())
+            for user, chat, status in (
+                ("7101", str(GROUP), "pending"),
+                ("7101", str(GROUP), "sent"),  # history stays as it was
+                ("7102", "7102", "pending"),
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO outbox (user_id, channel, chat_id, lane, text, status, "
+                        "attempts, next_attempt_at, created_at) VALUES (:u, 'telegram', :chat, "
+                        "'notify', 'Caso SM-2026-00001', :st, 0, :now, :now)"
+                    ),
+                    {"u": ids[user], "chat": chat, "st": status, "now": now},
+                )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+            chats = dict((await conn.execute(text("SELECT external_id, chat_id FROM users"))).all())
+            rows = (
+                await conn.execute(text("SELECT user_id, chat_id, status FROM outbox ORDER BY id"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert version  # at head again
+    assert chats == {"7101": "", "7102": "7102", "56900000001": "56900000001"}
+    assert [tuple(r) for r in rows] == [
+        (ids["7101"], "", "held"),
+        (ids["7101"], str(GROUP), "sent"),
+        (ids["7102"], "7102", "pending"),
+    ]
