@@ -3,6 +3,7 @@ authenticates anything at the HTTP layer, whatever the settings say."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -184,3 +185,25 @@ async def test_telegram_update_with_an_empty_secret_is_refused(app: App, telegra
     finally:
         await channel.sender.close()
     assert "sendMessage" not in telegram.calls
+
+
+async def test_serving_in_process_also_refuses_incomplete_settings(database_url):
+    """Defence in depth for callers of serve() that skip the CLI: nothing starts listening."""
+    from dataclasses import replace
+
+    from bot.app import build_app
+    from bot.runner import serve
+
+    port = free_port()
+    settings = replace(
+        Settings.from_env(without(WHATSAPP, "SELLO_WHATSAPP_APP_SECRET")),
+        database_url=database_url,
+        http_host="127.0.0.1",
+        http_port=port,
+    )
+    app = await build_app(settings)
+    with pytest.raises(IncompleteSettings, match="SELLO_WHATSAPP_APP_SECRET"):
+        await asyncio.wait_for(serve(app, signals=False), 10)
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await http.get(f"http://127.0.0.1:{port}/healthz")
