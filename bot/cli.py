@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from bot.app import App, build_app, default_matcher
-from bot.settings import Settings
+from bot.settings import IncompleteSettings, Settings
 from intents.engine import utcnow
 from intents.i18n import LANGUAGES
 
@@ -197,6 +197,11 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runner import serve
 
+    try:
+        settings.check_channels()
+    except IncompleteSettings as exc:
+        print(f"sello-bot run: {exc}", file=sys.stderr)
+        return 2
     if not settings.telegram_enabled and not settings.whatsapp_enabled:
         print(
             "No channel is configured. Set SELLO_TELEGRAM_TOKEN (and optionally "

@@ -7,13 +7,13 @@ import hmac
 import json
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import TelegramChannel, telegram_update
 from bot.channels.whatsapp import WhatsAppChannel, signature_ok
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
@@ -65,20 +65,44 @@ async def prometheus(request: web.Request) -> web.Response:
     )
 
 
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a webhook body; ValueError for anything else: bad JSON or UTF-8,
+    another JSON type, or nesting deeper than the parser's recursion (RecursionError)."""
+    try:
+        data = json.loads(raw)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison; an empty secret matches nothing. aiohttp hands over header
+    bytes that are not UTF-8 as surrogate escapes: encoded back, they simply differ."""
+    return bool(expected) and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
+def refused(channel: str, exc: BaseException) -> web.Response:
+    """A 400 with one log line: a crafted body is the sender's problem, not a server error
+    (and a 500 would make Telegram deliver it again, in a loop)."""
+    log.info("%s webhook: malformed body refused (%s)", channel, exc)
+    return web.Response(status=400)
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
-    expected = request.app[SECRET_KEY]
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not same_secret(given, request.app[SECRET_KEY]):
         return web.Response(status=403)
     channel = request.app[TELEGRAM_KEY]
     try:
         async with asyncio.timeout(10):
-            data = json.loads(await request.read())
-        update = Update.de_json(data, channel.application.bot)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return web.Response(status=400)
-    if update is None:
-        return web.Response(status=400)
+            raw = await request.read()
+        update = telegram_update(json_object(raw), channel.application.bot)
+    except ValueError as exc:
+        return refused("Telegram", exc)
     # Handled before answering: if this worker fails or dies, Telegram gets no 200 and
     # delivers the update again (deduplicated, with unsent replies journaled).
     try:
@@ -94,11 +118,7 @@ async def whatsapp_verify(request: web.Request) -> web.Response:
     query = request.query
     expected = request.app[WA_VERIFY_KEY]
     token = query.get("hub.verify_token", "")
-    if (
-        query.get("hub.mode") == "subscribe"
-        and expected
-        and hmac.compare_digest(token.encode(), expected.encode())
-    ):
+    if query.get("hub.mode") == "subscribe" and same_secret(token, expected):
         return web.Response(text=query.get("hub.challenge", ""))
     return web.Response(status=403)
 
@@ -113,12 +133,9 @@ async def whatsapp_event(request: web.Request) -> web.Response:
     if not signature_ok(request.app[WA_SECRET_KEY], raw, header):
         return web.Response(status=403)
     try:
-        body = json.loads(raw)
-        if not isinstance(body, dict):
-            raise ValueError("not an object")
-        request.app[WHATSAPP_KEY].accept(body)
-    except (ValueError, TypeError, AttributeError, KeyError):
-        return web.Response(status=400)
+        request.app[WHATSAPP_KEY].accept(json_object(raw))
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        return refused("WhatsApp", exc)
     return web.Response(status=200)
 
 

@@ -17,7 +17,7 @@ from bot.delivery import build_dispatcher
 from bot.dispatcher import Sender
 from bot.http import make_server
 from bot.retention import run_daily
-from bot.settings import Settings
+from bot.settings import IncompleteSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ def _whatsapp(app: App, settings: Settings) -> tuple[WhatsAppChannel, WhatsAppSe
 async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
     """Run until `stop` is set (or a stop signal arrives); in-flight work finishes first."""
     settings = app.settings
+    try:
+        settings.check_channels()  # fail closed before anything listens (the CLI says it first)
+    except IncompleteSettings:
+        await app.close()
+        raise
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+class IncompleteSettings(ValueError):
+    """A channel is configured without everything that keeps it safe; the message is one line
+    naming the variable to set."""
+
+
+# What Telegram accepts as a webhook's secret_token.
+TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,44 @@ class Settings:
     @property
     def whatsapp_enabled(self) -> bool:
         return self.whatsapp_token is not None and self.whatsapp_phone_id is not None
+
+    def check_channels(self) -> None:
+        """Fail closed: a channel started without its secrets would accept forged events
+        (an HMAC over an empty key) or answer 403 to the real platform. Raises
+        IncompleteSettings naming the first missing or invalid variable."""
+        whatsapp = {
+            "SELLO_WHATSAPP_TOKEN": self.whatsapp_token,
+            "SELLO_WHATSAPP_PHONE_ID": self.whatsapp_phone_id,
+            "SELLO_WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "SELLO_WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        given = [name for name, value in whatsapp.items() if value]
+        missing = [name for name, value in whatsapp.items() if not value]
+        if given and missing:
+            raise IncompleteSettings(
+                f"WhatsApp is configured ({given[0]} is set) but {missing[0]} is not: "
+                "set it, or unset every SELLO_WHATSAPP_* variable"
+            )
+        webhook = self.telegram_webhook_url
+        if webhook and not self.telegram_token:
+            raise IncompleteSettings(
+                "SELLO_TELEGRAM_WEBHOOK_URL is set but SELLO_TELEGRAM_TOKEN is not"
+            )
+        if not webhook:
+            return
+        if not webhook.lower().startswith("https://"):
+            raise IncompleteSettings(
+                "SELLO_TELEGRAM_WEBHOOK_URL must be an https:// address (Telegram requires it)"
+            )
+        if not self.telegram_secret:
+            raise IncompleteSettings(
+                "Telegram webhook mode needs SELLO_TELEGRAM_SECRET (the secret token "
+                "Telegram sends with every update)"
+            )
+        if not TELEGRAM_SECRET.fullmatch(self.telegram_secret.value):
+            raise IncompleteSettings(
+                "SELLO_TELEGRAM_SECRET must be 1 to 256 characters among A-Z, a-z, 0-9, _ and -"
+            )
 
 
 def cache_directory(env: Mapping[str, str] | None = None) -> Path | None:

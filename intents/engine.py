@@ -139,7 +139,7 @@ class Engine:
                 session,
                 incoming.channel,
                 incoming.user_id,
-                incoming.chat_id,
+                incoming.chat_id if incoming.private else None,  # a group is never stored
                 now,
                 alias=incoming.alias,
             )
@@ -162,6 +162,16 @@ class Engine:
                 replies = await self._route(ctx)
             except DomainError as exc:
                 replies = [Reply(exc.message)]
+            if replies and not incoming.private and not users_repo.reachable(user):
+                # Notifications for them wait until they open a private chat: say so.
+                replies.append(
+                    Reply(
+                        ctx.t._(
+                            "Escríbeme en privado (abre un chat conmigo y envía /start) para "
+                            "recibir tus avisos: nunca los envío a un grupo."
+                        )
+                    )
+                )
             if incoming.durable and incoming.update_id is not None:
                 await updates.journal(
                     session, incoming.channel, incoming.update_id, dump_replies(replies)

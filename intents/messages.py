@@ -37,6 +37,9 @@ class Incoming:
     alias: str | None = None  # an older id of the same sender (WhatsApp: phone before BSUID)
     # The platform redelivers until acknowledged: journal the replies until they are sent.
     durable: bool = False
+    # A one-to-one chat with the sender. A group message never changes where the person is
+    # reached: notifications, relays and bulletins go to their private chat only.
+    private: bool = True
 
 
 @dataclass(frozen=True)

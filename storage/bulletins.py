@@ -48,7 +48,8 @@ async def create(
             "buttons": None,
             "ref": None,
             "bulletin_id": bulletin.id,
-            "status": "pending",
+            # A subscriber with no private chat yet gets it when they open one.
+            "status": "pending" if chat_id else "held",
             "attempts": 0,
             "next_attempt_at": when,
             "created_at": now,
@@ -76,7 +77,7 @@ async def counts(session: AsyncSession, bulletin_id: int) -> dict[str, int]:
     result = {
         key: found.get(key, 0) for key in ("pending", "sent", "blocked", "failed", "cancelled")
     }
-    result["pending"] += found.get("sending", 0)
+    result["pending"] += found.get("sending", 0) + found.get("held", 0)
     return result
 
 

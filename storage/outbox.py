@@ -35,7 +35,8 @@ def enqueue(
         buttons=buttons,
         ref=ref,
         bulletin_id=bulletin_id,
-        status="pending",
+        # No private chat yet (they only wrote in a group): wait for one, never the group.
+        status="pending" if recipient.chat_id else "held",
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -167,6 +168,16 @@ async def release_held(session: AsyncSession, user_id: int, now: datetime) -> in
         update(Outbox)
         .where(Outbox.user_id == user_id, Outbox.status == "held")
         .values(status="pending", next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def deliver_waiting(session: AsyncSession, user_id: int, chat_id: str, now: datetime) -> int:
+    """Messages held because the user had no private chat go to the one they now have."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.user_id == user_id, Outbox.status == "held", Outbox.chat_id == "")
+        .values(status="pending", chat_id=chat_id, next_attempt_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

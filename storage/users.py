@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.models import User
 from storage.upsert import insert_ignore_returning
 
@@ -30,15 +31,24 @@ async def get_by_id(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+# The chat_id of someone who has only written in groups: no private chat to reach them at
+# yet (a bot cannot start one); messages for them wait in the outbox ("held").
+NO_PRIVATE_CHAT = ""
+
+
 async def get_or_create(
     session: AsyncSession,
     channel: str,
     external_id: str,
-    chat_id: str,
+    chat_id: str | None,
     now: datetime,
     alias: str | None = None,
 ) -> User:
     """The user for this channel identity, created on first contact (race-safe).
+
+    `chat_id` is the user's private chat, or None when they wrote in a group: a group never
+    becomes where a person is reached. When a private chat appears for someone who had none,
+    the messages waiting for it become due.
 
     `alias` is an older identity of the same person (a WhatsApp phone number, once the
     business-scoped user id appears): that user is re-keyed instead of a new one created.
@@ -57,7 +67,7 @@ async def get_or_create(
             {
                 "channel": channel,
                 "external_id": external_id,
-                "chat_id": chat_id,
+                "chat_id": chat_id if chat_id is not None else NO_PRIVATE_CHAT,
                 "role": "migrant",
                 "created_at": now,
                 "last_seen_at": now,
@@ -71,9 +81,16 @@ async def get_or_create(
     last_seen = _aware(user.last_seen_at)
     if now - last_seen >= SEEN_RESOLUTION:
         user.last_seen_at = now
-    if user.chat_id != chat_id:
+    if chat_id is not None and user.chat_id != chat_id:
+        if user.chat_id == NO_PRIVATE_CHAT:
+            await outbox.deliver_waiting(session, user.id, chat_id, now)
         user.chat_id = chat_id
     return user
+
+
+def reachable(user: User) -> bool:
+    """Whether the user has a private chat that messages to them can go to."""
+    return user.chat_id != NO_PRIVATE_CHAT
 
 
 def _aware(value: datetime) -> datetime:

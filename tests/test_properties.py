@@ -6,6 +6,7 @@ function and a fresh user per hypothesis example; the adapters and helpers are p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -21,7 +22,8 @@ from telegram import Bot, Update
 
 from bot.app import App, default_matcher
 from bot.channels import whatsapp
-from bot.channels.telegram import to_incoming
+from bot.channels.telegram import MalformedUpdate, telegram_update, to_incoming
+from bot.http import json_object
 from intents.bulletin import split
 from intents.engine import FLOWS
 from intents.flood import FloodLimiter, Verdict
@@ -438,6 +440,83 @@ def test_telegram_to_incoming_takes_any_update(data: dict[str, Any], bot_usernam
     assert incoming.payload is None or isinstance(incoming.payload, str)
 
 
+# Crafted updates: fields the bot reads replaced with values of another JSON type.
+junk = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+CRAFTED_PATHS = (
+    ("update_id",),
+    ("message", "text"),
+    ("message", "chat", "id"),
+    ("message", "chat", "type"),
+    ("message", "from", "id"),
+    ("message", "from", "language_code"),
+    ("message", "from", "username"),
+    ("message", "reply_to_message", "message_id"),
+    ("message", "reply_to_message", "from", "id"),
+    ("callback_query", "data"),
+    ("callback_query", "from", "id"),
+    ("callback_query", "message", "chat", "id"),
+)
+
+
+@PURE
+@given(data=tg_update, crafted=st.lists(st.tuples(st.sampled_from(CRAFTED_PATHS), junk)))
+@example(data={"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "from": {"id": 1, "is_bot": False, "first_name": "P"}}}, crafted=[(("message", "text"), 123)])  # fmt: skip
+@example(data={"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "from": {"id": 1, "is_bot": False, "first_name": "P"}, "text": "hola"}}, crafted=[(("message", "chat", "id"), "abc")])  # fmt: skip
+def test_telegram_crafted_updates_are_refused_or_well_typed(
+    data: dict[str, Any], crafted: list[tuple[tuple[str, ...], Any]]
+):
+    """Ill-typed fields make a MalformedUpdate (the webhook's 400), never another exception;
+    whatever passes reaches the engine with the types it expects."""
+    for path, value in crafted:
+        parent: Any = data
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict):
+            parent[path[-1]] = value
+    try:
+        update = telegram_update(data, BOT)
+        incoming = to_incoming(update, "SelloBot")
+    except MalformedUpdate:
+        return
+    if incoming is not None:
+        for field in (incoming.user_id, incoming.chat_id, incoming.update_id):
+            assert isinstance(field, str) and field.lstrip("-").isdigit()
+        assert incoming.text is None or isinstance(incoming.text, str)
+        assert incoming.payload is None or isinstance(incoming.payload, str)
+        assert incoming.language_hint is None or isinstance(incoming.language_hint, str)
+
+
+nesting = st.tuples(
+    st.sampled_from(((b"[", b"]"), (b'{"a": ', b"}"), (b'{"message": ', b"}"))),
+    st.integers(1, 120_000),
+    st.sampled_from((b"1", b"[]", b"{}", b'"x"')),
+).map(lambda t: t[0][0] * t[1] + t[2] + t[0][1] * t[1])
+
+
+@PURE
+@given(raw=st.one_of(nesting, st.binary(max_size=64)))
+@example(raw=b"[" * 100_000 + b"]" * 100_000)
+@example(raw=b"\xff\xfe{}")
+def test_webhook_bodies_of_any_depth_or_bytes_give_value_error_only(raw: bytes):
+    """Any body either parses or raises ValueError (the webhooks' 400), never RecursionError."""
+    try:
+        body = json_object(raw)
+    except ValueError:
+        return
+    with contextlib.suppress(MalformedUpdate):
+        telegram_update(body, BOT)
+    with contextlib.suppress(ValueError):
+        whatsapp.parse(body)
+
+
 no_at = st.text(chars, max_size=20).filter(lambda s: "@" not in s)
 
 
@@ -662,6 +741,13 @@ def test_whatsapp_signature_rejects_every_other_header_without_raising(
         "flip": good[:-1] + ("0" if good[-1] != "0" else "1"),
     }[tweak]
     assert whatsapp.signature_ok(secret, body, tweaked) is (tweaked == good)
+
+
+@PURE
+@given(body=st.binary())
+def test_whatsapp_signature_refuses_anything_when_the_secret_is_empty(body: bytes):
+    """Anyone can compute an HMAC over an empty key: an empty secret authenticates nothing."""
+    assert not whatsapp.signature_ok("", body, sign("", body))
 
 
 # -- bulletins: split ---------------------------------------------------------------------

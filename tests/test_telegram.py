@@ -150,10 +150,12 @@ async def test_group_chat_ignored_unless_addressed(telegram, run_bot, database_u
     telegram.message(
         USER, "@SelloTestBot como saco el carnet?", chat_id=group, chat_type="supergroup"
     )
-    [reply] = await telegram.wait_sent(group, 1)
+    # The answer, then (this user never wrote to the bot privately) where notices will go.
+    reply, note = await telegram.wait_sent(group, 2)
     await telegram.settle()
-    assert len(telegram.to(group)) == 1
+    assert len(telegram.to(group)) == 2
     assert "Registro Civil" in reply.text
+    assert "Escríbeme en privado" in note.text and not telegram.to(USER)
 
 
 async def test_restart_in_the_middle_of_a_flow_keeps_the_state(telegram, run_bot, database_url):

@@ -66,8 +66,62 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
+class MalformedUpdate(ValueError):
+    """An update whose fields do not have the Bot API's types: only a crafted request sends
+    one (python-telegram-bot builds its objects without checking types)."""
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def check_types(update: Update) -> None:
+    """Raise MalformedUpdate when a field the bot reads has the wrong type (an id that is
+    not an integer, a text that is a number or an object...)."""
+    user, chat, message = update.effective_user, update.effective_chat, update.message
+    query = update.callback_query
+    wrong = [
+        name
+        for name, ok in (
+            ("update_id", _whole(update.update_id)),
+            ("from.id", user is None or _whole(user.id)),
+            ("from.language_code", user is None or _text(user.language_code)),
+            ("from.username", user is None or _text(user.username)),
+            ("chat.id", chat is None or _whole(chat.id)),
+            ("chat.type", chat is None or isinstance(chat.type, str)),
+            ("message.text", message is None or _text(message.text)),
+            ("callback_query.data", query is None or _text(query.data)),
+        )
+        if not ok
+    ]
+    replied = message.reply_to_message if message is not None else None
+    if replied is not None and not _whole(replied.message_id):
+        wrong.append("reply_to_message.message_id")
+    if wrong:
+        raise MalformedUpdate("wrong type: " + ", ".join(wrong))
+
+
+def telegram_update(data: dict[str, Any], bot: Bot) -> Update:
+    """The update of a webhook body; MalformedUpdate (a ValueError) for a body the bot cannot
+    act on safely: not an update, nested beyond the library's recursion, ill-typed fields."""
+    try:
+        update = Update.de_json(data, bot)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise MalformedUpdate(f"not a Telegram update ({type(exc).__name__})") from exc
+    if update is None:
+        raise MalformedUpdate("empty update")
+    check_types(update)
+    return update
+
+
 def to_incoming(update: Update, bot_username: str | None, durable: bool = False) -> Incoming | None:
-    """The engine's view of an update; None for updates the bot does not act on."""
+    """The engine's view of an update; None for updates the bot does not act on. Raises
+    MalformedUpdate for an update with fields of the wrong type."""
+    check_types(update)
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot:
@@ -82,6 +136,7 @@ def to_incoming(update: Update, bot_username: str | None, durable: bool = False)
             update_id=str(update.update_id),
             language_hint=hint,
             durable=durable,
+            private=chat.type == ChatType.PRIVATE,
         )
     message = update.message
     if message is None:  # edits, channel posts, member updates...
@@ -107,6 +162,7 @@ def to_incoming(update: Update, bot_username: str | None, durable: bool = False)
         if replied is not None and replied.from_user is not None and replied.from_user.is_bot
         else None,
         durable=durable,
+        private=chat.type == ChatType.PRIVATE,
     )
 
 
@@ -292,8 +348,12 @@ class TelegramSender:
 
     async def send(self, delivery: Delivery) -> SendResult:
         reply = delivery.reply
+        try:
+            chat_id = int(delivery.chat_id)
+        except ValueError:  # never a Telegram chat: no retry can deliver it
+            return SendResult(Outcome.PERMANENT, error="chat id is not an integer")
         payload: dict[str, Any] = {
-            "chat_id": int(delivery.chat_id),
+            "chat_id": chat_id,
             "text": reply.text,
             "link_preview_options": {"is_disabled": True},
         }

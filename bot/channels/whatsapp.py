@@ -56,8 +56,10 @@ MEDIA = (
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """X-Hub-Signature-256: sha256=<hex HMAC of the exact bytes received>, compared in
-    constant time."""
-    if not header or not header.startswith("sha256="):
+    constant time. An empty secret refuses everything: anyone can compute an HMAC over an
+    empty key, so it would let any forged event through (defence in depth: the settings
+    already refuse to start without the secret)."""
+    if not secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
     given = header.removeprefix("sha256=").encode("utf-8", "replace")
