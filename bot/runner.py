@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 
 from aiohttp import web
 from telegram import Update
@@ -33,7 +34,13 @@ def _whatsapp(app: App, settings: Settings) -> tuple[WhatsAppChannel, WhatsAppSe
         bulletin_template=settings.whatsapp_bulletin_template,
         reply_template=settings.whatsapp_reply_template,
     )
-    return WhatsAppChannel(app.engine, sender), sender
+    channel = WhatsAppChannel(
+        app.engine,
+        sender,
+        retries=settings.reply_attempts,
+        stale_after=timedelta(seconds=settings.outbox_stale_seconds),
+    )
+    return channel, sender
 
 
 async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
@@ -48,7 +55,13 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     token = settings.telegram_token.value if settings.telegram_token is not None else ""
     webhook = settings.telegram_webhook_url is not None
     telegram = (
-        TelegramChannel(app.engine, token, api_url=settings.telegram_api_url, webhook=webhook)
+        TelegramChannel(
+            app.engine,
+            token,
+            api_url=settings.telegram_api_url,
+            webhook=webhook,
+            reply_attempts=settings.reply_attempts,
+        )
         if token
         else None
     )
@@ -78,6 +91,8 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     tasks: list[asyncio.Task[None]] = []
+    inbox_stop = asyncio.Event()  # set once no more webhook calls can arrive
+    inbox_task: asyncio.Task[None] | None = None
     started_telegram = False
     try:
         if telegram is not None:
@@ -94,6 +109,8 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
             )
         )
         if whatsapp is not None:
+            # Calls stored before a crash or stop are taken up again at once.
+            inbox_task = asyncio.create_task(whatsapp[0].inbox.run(inbox_stop))
             log.info("WhatsApp: webhook at /webhooks/whatsapp")
         if telegram is not None:
             await _start_telegram(telegram, settings)
@@ -104,8 +121,9 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         # the channels finish what they accepted, then the dispatcher's current round, and
         # only then close the senders they all use.
         await runner.cleanup()
-        if whatsapp is not None:
-            await whatsapp[0].drain()
+        inbox_stop.set()
+        if inbox_task is not None:
+            await asyncio.gather(inbox_task, return_exceptions=True)
         if telegram is not None and started_telegram:
             await _stop_telegram(telegram)
             await telegram.application.shutdown()
