@@ -36,7 +36,7 @@ class Inbox:
         clock: Callable[[], datetime],
         *,
         stale_after: timedelta = timedelta(seconds=30),
-        concurrency: int = 16,
+        concurrency: int = 4,
         poll: float = 0.5,
         max_attempts: int = 5,
         store_timeout: float = 5.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from datetime import timedelta
@@ -87,6 +88,11 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         if settings.whatsapp_verify_token
         else "",
     )
+    # What was loaded at start (the knowledge base, the matcher's arrays and vocabularies)
+    # lives as long as the process: kept out of the collector's full passes, which would
+    # otherwise walk it all and pause the event loop (and every webhook's 200) for a while.
+    gc.collect()
+    gc.freeze()
     runner = web.AppRunner(server, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)

@@ -344,13 +344,22 @@ class WhatsAppChannel:
         *,
         retries: int = 4,
         stale_after: timedelta = timedelta(seconds=30),
+        concurrency: int = 4,
     ) -> None:
+        """`concurrency`: calls processed at once. Four keep up with 100 messages a second
+        (the database and the matcher are the limits, not waiting) and leave the event loop
+        free enough for the webhook's 200 to stay fast (bench/webhook_ack.py)."""
         self.engine = engine
         self.sender = sender
         self.retries = retries
         self._locks = UserLocks()
         self.inbox = Inbox(
-            engine.sessions, CHANNEL, self.process, engine.clock, stale_after=stale_after
+            engine.sessions,
+            CHANNEL,
+            self.process,
+            engine.clock,
+            stale_after=stale_after,
+            concurrency=concurrency,
         )
 
     async def accept(self, raw: bytes) -> None:
