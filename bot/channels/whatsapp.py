@@ -344,11 +344,16 @@ class WhatsAppChannel:
         *,
         retries: int = 4,
         stale_after: timedelta = timedelta(seconds=30),
-        concurrency: int = 4,
+        concurrency: int | None = None,
     ) -> None:
-        """`concurrency`: calls processed at once. Four keep up with 100 messages a second
-        (the database and the matcher are the limits, not waiting) and leave the event loop
-        free enough for the webhook's 200 to stay fast (bench/webhook_ack.py)."""
+        """`concurrency`: calls processed at once; by default four on PostgreSQL and two on
+        SQLite (one writer: more would only queue on its one connection, in front of the
+        webhook's own write). That keeps up with 100 messages a second (the database and the
+        matcher are the limits, not waiting) and leaves the event loop free enough for the
+        webhook's 200 to stay fast (bench/webhook_ack.py)."""
+        if concurrency is None:
+            bind = engine.sessions.kw.get("bind")
+            concurrency = 2 if bind is not None and bind.dialect.name == "sqlite" else 4
         self.engine = engine
         self.sender = sender
         self.retries = retries
