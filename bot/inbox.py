@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -38,7 +37,7 @@ class Inbox:
         stale_after: timedelta = timedelta(seconds=30),
         concurrency: int = 4,
         poll: float = 0.5,
-        max_attempts: int = 5,
+        max_attempts: int = 10,
         store_timeout: float = 5.0,
     ) -> None:
         self.sessions = sessions
@@ -52,7 +51,6 @@ class Inbox:
         self.store_timeout = store_timeout
         self._wake = asyncio.Event()
         self._working: dict[int, asyncio.Task[None]] = {}
-        self.alive_at = time.monotonic()
 
     async def store(self, body: str) -> None:
         """Commit one call, or raise (TimeoutError when the database is too slow to answer
@@ -68,7 +66,6 @@ class Inbox:
         heartbeat = asyncio.create_task(self._keep_claimed())
         try:
             while not stop.is_set():
-                self.alive_at = time.monotonic()
                 self._wake.clear()  # before claiming: a call stored meanwhile wakes us
                 claimed = await self._claim()
                 if not claimed:
@@ -120,21 +117,22 @@ class Inbox:
             await self.process(body)
         except Exception:
             if attempts < self.max_attempts:
+                # Left claimed, no longer refreshed: taken up again once stale, which spaces
+                # the tries out (a database that fails now may be back by then). What was
+                # already handled is not handled twice.
                 log.exception(
                     "inbox call %s failed (attempt %s); it will be retried", row_id, attempts
                 )
-                await self._finish(row_id, release=True)
+                self._working.pop(row_id, None)
+                self._wake.set()
                 return
             log.exception("inbox call %s failed %s times; dropped", row_id, attempts)
-        await self._finish(row_id, release=False)
+        await self._finish(row_id)
 
-    async def _finish(self, row_id: int, *, release: bool) -> None:
+    async def _finish(self, row_id: int) -> None:
         try:
             async with self.sessions() as session, session.begin():
-                if release:
-                    await inbox.release(session, [row_id])
-                else:
-                    await inbox.done(session, row_id)
+                await inbox.done(session, row_id)
         except Exception:
             # Left claimed: taken over when stale, and its messages are deduplicated then.
             log.exception("could not record the end of inbox call %s", row_id)

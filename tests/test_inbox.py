@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from storage import inbox
 from storage.db import create_engine, session_factory
@@ -162,5 +162,56 @@ async def test_claims_are_exclusive_and_stale_ones_are_taken_over(database_url):
             await inbox.done(s, second[0])
         async with sessions() as s:
             assert await inbox.backlog(s) == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_a_call_whose_processing_fails_is_tried_again_later_and_a_stop_hands_back_the_rest(
+    database_url,
+):
+    from bot.inbox import Inbox
+
+    await upgrade_only(database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    done: list[str] = []
+    failures = 0
+    gate = asyncio.Event()
+
+    async def process(body: str) -> None:
+        nonlocal failures
+        if body == "fails once" and not failures:
+            failures += 1
+            raise RuntimeError("database unavailable")
+        if body == "slow":
+            await gate.wait()  # still working when the worker is stopped
+        done.append(body)
+
+    worker = Inbox(
+        sessions,
+        "whatsapp",
+        process,
+        lambda: datetime.now(UTC),
+        stale_after=timedelta(seconds=0.6),
+        poll=0.05,
+    )
+    stop = asyncio.Event()
+    try:
+        for body in ("fails once", "fine"):
+            await worker.store(body)
+        running = asyncio.create_task(worker.run(stop, grace=0.2))
+        for _ in range(100):
+            if len(done) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert done == ["fine", "fails once"]  # tried again once its claim went stale
+        assert failures == 1
+        await worker.store("slow")
+        await asyncio.sleep(0.2)
+        stop.set()
+        await running
+        async with sessions() as s:
+            [left] = (await s.execute(select(InboxEvent))).scalars().all()
+        assert left.body == "slow" and left.status == "pending"  # handed back, not lost
     finally:
         await engine.dispose()

@@ -371,7 +371,10 @@ class WhatsAppChannel:
         """Check the call's shape (a malformed one raises ValueError: the caller answers 400),
         then store it durably; raises when it cannot be stored (the caller answers 503, and
         WhatsApp delivers the call again)."""
-        body = json.loads(raw)
+        try:
+            body = json.loads(raw)
+        except RecursionError as exc:  # nested beyond the parser's depth: malformed
+            raise ValueError("JSON nested too deeply") from exc
         if not isinstance(body, dict):
             raise ValueError("not an object")
         messages, receipts = parse(body)
