@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.metrics import Metrics
 from bot.settings import Settings, cache_directory
+from intents import language
 from intents.context import Services
 from intents.engine import Engine
 from knowledge import content
@@ -55,6 +56,7 @@ async def build_app(
     sessions = session_factory(db)
     if kb is None or matcher is None:
         kb, matcher = default_matcher()
+    language.load()
     async with sessions() as session:
         comunas = [(c.cut, c.name) for c in await directory.all_comunas(session)]
     metrics = Metrics()

@@ -124,7 +124,8 @@ async def whatsapp_verify(request: web.Request) -> web.Response:
 
 
 async def whatsapp_event(request: web.Request) -> web.Response:
-    """Verify the signature on the raw bytes, acknowledge at once, process in background."""
+    """Verify the signature on the raw bytes, store the call, then acknowledge it: WhatsApp
+    never delivers a call again after a 200, so one that cannot be stored gets a 503."""
     async with asyncio.timeout(10):  # a slow sender cannot hold a connection forever
         raw = await request.read()
     header = request.headers.get("X-Hub-Signature-256")
@@ -133,9 +134,12 @@ async def whatsapp_event(request: web.Request) -> web.Response:
     if not signature_ok(request.app[WA_SECRET_KEY], raw, header):
         return web.Response(status=403)
     try:
-        request.app[WHATSAPP_KEY].accept(json_object(raw))
+        await request.app[WHATSAPP_KEY].accept(raw)
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         return refused("WhatsApp", exc)
+    except Exception:
+        log.exception("WhatsApp call not stored; answered 503 so that it is delivered again")
+        return web.Response(status=503)
     return web.Response(status=200)
 
 

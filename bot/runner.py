@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
+from datetime import timedelta
 
 from aiohttp import web
 from telegram import Update
@@ -33,7 +35,13 @@ def _whatsapp(app: App, settings: Settings) -> tuple[WhatsAppChannel, WhatsAppSe
         bulletin_template=settings.whatsapp_bulletin_template,
         reply_template=settings.whatsapp_reply_template,
     )
-    return WhatsAppChannel(app.engine, sender), sender
+    channel = WhatsAppChannel(
+        app.engine,
+        sender,
+        retries=settings.reply_attempts,
+        stale_after=timedelta(seconds=settings.outbox_stale_seconds),
+    )
+    return channel, sender
 
 
 async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
@@ -53,7 +61,13 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     token = settings.telegram_token.value if settings.telegram_token is not None else ""
     webhook = settings.telegram_webhook_url is not None
     telegram = (
-        TelegramChannel(app.engine, token, api_url=settings.telegram_api_url, webhook=webhook)
+        TelegramChannel(
+            app.engine,
+            token,
+            api_url=settings.telegram_api_url,
+            webhook=webhook,
+            reply_attempts=settings.reply_attempts,
+        )
         if token
         else None
     )
@@ -79,10 +93,17 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         if settings.whatsapp_verify_token
         else "",
     )
+    # What was loaded at start (the knowledge base, the matcher's arrays and vocabularies)
+    # lives as long as the process: kept out of the collector's full passes, which would
+    # otherwise walk it all and pause the event loop (and every webhook's 200) for a while.
+    gc.collect()
+    gc.freeze()
     runner = web.AppRunner(server, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     tasks: list[asyncio.Task[None]] = []
+    inbox_stop = asyncio.Event()  # set once no more webhook calls can arrive
+    inbox_task: asyncio.Task[None] | None = None
     started_telegram = False
     try:
         if telegram is not None:
@@ -99,6 +120,8 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
             )
         )
         if whatsapp is not None:
+            # Calls stored before a crash or stop are taken up again at once.
+            inbox_task = asyncio.create_task(whatsapp[0].inbox.run(inbox_stop))
             log.info("WhatsApp: webhook at /webhooks/whatsapp")
         if telegram is not None:
             await _start_telegram(telegram, settings)
@@ -109,8 +132,9 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         # the channels finish what they accepted, then the dispatcher's current round, and
         # only then close the senders they all use.
         await runner.cleanup()
-        if whatsapp is not None:
-            await whatsapp[0].drain()
+        inbox_stop.set()
+        if inbox_task is not None:
+            await asyncio.gather(inbox_task, return_exceptions=True)
         if telegram is not None and started_telegram:
             await _stop_telegram(telegram)
             await telegram.application.shutdown()

@@ -72,6 +72,8 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 10
     log_level: str = "INFO"
+    # Tries of a direct reply before it is left to the outbox (a platform outage).
+    reply_attempts: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +100,7 @@ class Settings:
             db_pool_size=_int(env, "SELLO_DB_POOL_SIZE", cls.db_pool_size),
             db_max_overflow=_int(env, "SELLO_DB_MAX_OVERFLOW", cls.db_max_overflow),
             log_level=env.get("SELLO_LOG_LEVEL", "").strip().upper() or cls.log_level,
+            reply_attempts=max(1, _int(env, "SELLO_REPLY_ATTEMPTS", cls.reply_attempts)),
         )
 
     @property

@@ -185,6 +185,34 @@ class Engine:
         async with self.sessions() as session, session.begin():
             await updates.confirm_sent(session, incoming.channel, incoming.update_id, self.clock())
 
+    async def defer(self, incoming: Incoming, replies: Sequence[Reply]) -> None:
+        """Replies the channel could not deliver (the platform failed for longer than the
+        channel's retries) go to the outbox, whose dispatcher retries with backoff until the
+        platform is back. In the same unit of work the update's journal is confirmed, so a
+        redelivery of the update does not send them a second time."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            user = await users_repo.get(session, incoming.channel, incoming.user_id)
+            for reply in replies:
+                outbox.enqueue_reply(
+                    session,
+                    incoming.channel,
+                    incoming.chat_id,
+                    user.id if user is not None else None,
+                    reply.text,
+                    now,
+                    buttons=[
+                        [{"label": b.label, "payload": b.payload} for b in row]
+                        for row in reply.buttons
+                    ]
+                    or None,
+                    ref=f"reply:{incoming.update_id}" if incoming.update_id else None,
+                )
+            if incoming.durable and incoming.update_id is not None:
+                await updates.confirm_sent(session, incoming.channel, incoming.update_id, now)
+        for listener in self.after_commit:
+            listener()
+
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming
         if any(has_control_characters(x) for x in (incoming.text, incoming.payload) if x):

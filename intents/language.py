@@ -20,6 +20,12 @@ def _identifier() -> LanguageIdentifier:
     return identifier
 
 
+def load() -> None:
+    """Load the detection model now: at start, rather than on the first long message (half a
+    second in which a worker's event loop would answer nothing, not even a webhook's 200)."""
+    _identifier()
+
+
 def detect(text: str) -> tuple[str | None, float]:
     """The message's language among es/ht/fr/en when detection is confident, else None."""
     letters = sum(c.isalpha() for c in fold(text))

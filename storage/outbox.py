@@ -45,6 +45,36 @@ def enqueue(
     return row
 
 
+def enqueue_reply(
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    user_id: int | None,
+    text: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    ref: str | None = None,
+) -> Outbox:
+    """A direct reply the channel could not deliver: sent to the chat it answers (a group,
+    say) by the dispatcher, with its backoff, once the platform is back."""
+    row = Outbox(
+        user_id=user_id,
+        channel=channel,
+        chat_id=chat_id,
+        lane=NOTIFY,
+        text=text,
+        buttons=buttons,
+        ref=ref[:64] if ref else None,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
 async def claim(
     session: AsyncSession,
     channel: str,

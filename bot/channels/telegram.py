@@ -230,9 +230,11 @@ class TelegramChannel:
         webhook: bool = False,
         concurrency: int = 64,
         sender: TelegramSender | None = None,
+        reply_attempts: int = 4,
     ) -> None:
         self.engine = engine
         self.webhook = webhook
+        self.reply_attempts = reply_attempts
         self._locks = UserLocks()
         # Text replies go through the lean aiohttp sender (see TelegramSender); PTB keeps
         # receiving updates, answering button presses and sending files.
@@ -267,11 +269,18 @@ class TelegramChannel:
                 except TelegramError:
                     log.debug("callback answer failed", exc_info=True)
             replies = await self.engine.handle(incoming)
-            await self.send(bot, incoming.chat_id, replies)
-            await self.engine.confirm_sent(incoming)
+            undelivered = await self.send(bot, incoming.chat_id, replies)
+            if undelivered:
+                await self.engine.defer(incoming, undelivered)
+            else:
+                await self.engine.confirm_sent(incoming)
 
-    async def send(self, bot: Bot, chat_id: str, replies: Iterable[Reply]) -> None:
-        for reply in replies:
+    async def send(self, bot: Bot, chat_id: str, replies: Iterable[Reply]) -> list[Reply]:
+        """Send in order; return the replies not delivered because Telegram kept failing
+        past the retry budget (the failing one and those after it, kept in order for the
+        outbox), or nothing when all went out or the user blocked the bot."""
+        pending = list(replies)
+        for index, reply in enumerate(pending):
             try:
                 if reply.attachment is not None:
                     await bot.send_document(
@@ -285,26 +294,38 @@ class TelegramChannel:
                     continue
             except Forbidden:
                 log.info("user blocked the bot; reply dropped")
-                return
-            if not await self._send_text(chat_id, reply):
-                return
+                return []
+            outcome = await self._send_text(chat_id, reply)
+            if outcome is Outcome.BLOCKED:
+                return []
+            if outcome is Outcome.TRANSIENT:
+                return pending[index:]
+        return []
 
-    async def _send_text(self, chat_id: str, reply: Reply, attempts: int = 4) -> bool:
-        """Send one reply, honouring retry_after on 429 and retrying transient errors;
-        False when the user blocked the bot (the rest of the replies is dropped)."""
-        for attempt in range(attempts):
+    async def _send_text(self, chat_id: str, reply: Reply) -> Outcome:
+        """Send one reply, honouring retry_after on 429 and retrying transient errors.
+
+        SENT also covers a reply Telegram refused for good (retrying cannot help); BLOCKED
+        when the user blocked the bot; TRANSIENT when the retries ran out.
+        """
+        retry_after = 0.0
+        for attempt in range(self.reply_attempts):
+            if attempt:
+                await asyncio.sleep(retry_after or min(0.5 * 2 ** (attempt - 1), 5.0))
             result = await self.sender.send(Delivery(chat_id, reply))
             if result.outcome is Outcome.SENT:
-                return True
+                return Outcome.SENT
             if result.outcome is Outcome.BLOCKED:
                 log.info("user blocked the bot; reply dropped")
-                return False
+                return Outcome.BLOCKED
             if result.outcome is Outcome.PERMANENT:
                 log.warning("reply refused by Telegram: %s", result.error)
-                return True
-            await asyncio.sleep(result.retry_after or min(0.5 * 2**attempt, 5.0))
-        log.warning("reply not delivered after %d attempts", attempts)
-        return True
+                return Outcome.SENT
+            retry_after = result.retry_after
+        log.warning(
+            "reply not delivered after %d attempts; left to the outbox", self.reply_attempts
+        )
+        return Outcome.TRANSIENT
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ import aiohttp
 from bot.channels.posting import JsonPoster
 from bot.channels.telegram import UserLocks
 from bot.dispatcher import Delivery, Outcome, SendResult
+from bot.inbox import Inbox
 from intents.bulletin import split
 from intents.engine import Engine
 from intents.i18n import texts
@@ -334,45 +336,82 @@ def _aware(value: datetime) -> datetime:
 
 
 class WhatsAppChannel:
-    """Handles verified webhook calls: each message through the engine, in the background."""
+    """Handles verified webhook calls: each is stored in the inbox before it is acknowledged,
+    then its messages go through the engine (deduplicated by wamid, replies journaled)."""
 
-    def __init__(self, engine: Engine, sender: WhatsAppSender, *, retries: int = 4) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        sender: WhatsAppSender,
+        *,
+        retries: int = 4,
+        stale_after: timedelta = timedelta(seconds=30),
+        concurrency: int | None = None,
+    ) -> None:
+        """`concurrency`: calls processed at once; by default four on PostgreSQL and two on
+        SQLite (one writer: more would only queue on its one connection, in front of the
+        webhook's own write). That keeps up with 100 messages a second (the database and the
+        matcher are the limits, not waiting) and leaves the event loop free enough for the
+        webhook's 200 to stay fast (bench/webhook_ack.py)."""
+        if concurrency is None:
+            bind = engine.sessions.kw.get("bind")
+            concurrency = 2 if bind is not None and bind.dialect.name == "sqlite" else 4
         self.engine = engine
         self.sender = sender
         self.retries = retries
         self._locks = UserLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.inbox = Inbox(
+            engine.sessions,
+            CHANNEL,
+            self.process,
+            engine.clock,
+            stale_after=stale_after,
+            concurrency=concurrency,
+        )
 
-    def accept(self, body: dict[str, Any]) -> None:
-        """Parse now (a malformed body raises ValueError), process in the background."""
+    async def accept(self, raw: bytes) -> None:
+        """Check the call's shape (a malformed one raises ValueError: the caller answers 400),
+        then store it durably; raises when it cannot be stored (the caller answers 503, and
+        WhatsApp delivers the call again)."""
+        try:
+            body = json.loads(raw)
+        except RecursionError as exc:  # nested beyond the parser's depth: malformed
+            raise ValueError("JSON nested too deeply") from exc
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
         messages, receipts = parse(body)
-        task = asyncio.create_task(self._process(messages, receipts))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if messages or receipts:
+            await self.inbox.store(raw.decode("utf-8"))
 
-    async def drain(self) -> None:
-        """Wait for messages being processed (at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def _process(self, messages: list[Incoming], receipts: list[Receipt]) -> None:
+    async def process(self, raw: str) -> None:
+        """Every message and receipt of one stored call; raises if any message failed (the
+        call is then processed again: what was already handled is not handled twice)."""
+        messages, receipts = parse(json.loads(raw))
+        results = await asyncio.gather(
+            *(self._one(message) for message in messages), return_exceptions=True
+        )
         if receipts:
             async with self.engine.sessions() as session, session.begin():
                 for receipt in receipts:
                     await outbox.record_receipt(
                         session, CHANNEL, receipt.message_id, receipt.status, receipt.at
                     )
-        await asyncio.gather(*(self._one(message) for message in messages))
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
 
     async def _one(self, incoming: Incoming) -> None:
-        try:
-            async with self._locks(incoming.user_id):
-                replies = await self.engine.handle(incoming)
-                lang = await self._language(incoming)
-                for reply in replies:
-                    await self._reply(incoming.chat_id, reply, lang)
-        except Exception:
-            log.exception("error while handling a WhatsApp message")
+        incoming = replace(incoming, durable=True)
+        async with self._locks(incoming.user_id):
+            replies = await self.engine.handle(incoming)
+            if not replies:
+                return
+            lang = await self._language(incoming)
+            for index, reply in enumerate(replies):
+                if not await self._reply(incoming.chat_id, reply, lang):
+                    await self.engine.defer(incoming, replies[index:])
+                    return
+            await self.engine.confirm_sent(incoming)
 
     async def _language(self, incoming: Incoming) -> str | None:
         from storage import users
@@ -381,13 +420,20 @@ class WhatsAppChannel:
             user = await users.get(session, CHANNEL, incoming.user_id)
             return (user.language or user.client_language) if user else None
 
-    async def _reply(self, to: str, reply: Reply, lang: str | None) -> None:
+    async def _reply(self, to: str, reply: Reply, lang: str | None) -> bool:
+        """Send one reply; False when the Graph API kept failing past the retries (the reply
+        is then left to the outbox). A refusal for good is logged and counts as done."""
         for payload in render(to, reply, lang):
+            result = SendResult(Outcome.TRANSIENT)
             for attempt in range(self.retries):
+                if attempt:
+                    await asyncio.sleep(min(result.retry_after or 0.5 * 2 ** (attempt - 1), 10))
                 result = await self.sender.post(payload)
-                if result.outcome in (Outcome.RETRY_AFTER, Outcome.TRANSIENT):
-                    await asyncio.sleep(min(result.retry_after or 0.5 * 2**attempt, 10))
-                    continue
-                if result.outcome is not Outcome.SENT:
-                    log.warning("WhatsApp reply not delivered: %s", result.error)
-                break
+                if result.outcome not in (Outcome.RETRY_AFTER, Outcome.TRANSIENT):
+                    break
+            else:
+                log.warning("WhatsApp reply not delivered after %d attempts", self.retries)
+                return False
+            if result.outcome is not Outcome.SENT:
+                log.warning("WhatsApp reply not delivered: %s", result.error)
+        return True

@@ -55,6 +55,8 @@ class FakeGraph:
     sent: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    down_until: float = 0.0  # time.monotonic() until which every send gets a 500 (an outage)
+    refused: int = 0  # sends answered with an error during an outage
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -86,6 +88,11 @@ class FakeGraph:
         if request.match_info["phone_id"] != PHONE_ID:
             return web.json_response({"error": {"code": 100, "message": "bad id"}}, status=400)
         payload = await request.json()
+        if time.monotonic() < self.down_until:
+            self.refused += 1
+            return web.json_response(
+                {"error": {"code": 1, "message": "An unknown error occurred"}}, status=500
+            )
         if self.fail_next:
             status, error = self.fail_next.pop(0)
             return web.json_response({"error": error}, status=status)
