@@ -269,3 +269,23 @@ class Bulletin(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Heartbeat(Base):
+    """A row the health check writes: proof that the database accepts writes (a full disk or a
+    read-only file answers a SELECT, not an INSERT)."""
+
+    __tablename__ = "heartbeats"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FloodBucket(Base):
+    """A sender's flood-limit token bucket, shared by every worker (PostgreSQL): `stamp` is
+    the database clock, in seconds, at the last refill."""
+
+    __tablename__ = "flood_buckets"
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float, index=True)
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
