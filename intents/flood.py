@@ -1,4 +1,7 @@
-"""Per-user flood limit: a token bucket per sender, so one user's burst cannot starve others."""
+"""Per-user flood limit: a token bucket per sender, so one user's burst cannot starve others.
+
+In memory for one process (SQLite); in the database, shared by every worker, on PostgreSQL
+(with two webhook workers an in-memory limit would let a sender through twice as fast)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import flood as buckets
 
 
 class Verdict(Enum):
@@ -22,7 +29,12 @@ class _Bucket:
 
 
 class FloodLimiter:
-    """`capacity` messages at once, refilled at `rate` per second, per user key."""
+    """`capacity` messages at once, refilled at `rate` per second, per user key.
+
+    `check` answers from this process's memory, before any database work; `take` is called
+    inside the unit of work and, on a database shared by several workers, answers from the
+    shared bucket instead.
+    """
 
     def __init__(
         self,
@@ -36,6 +48,10 @@ class FloodLimiter:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._max_keys = max_keys
+        # Set once `take` found a shared database: memory then only pre-filters (it sees a
+        # subset of the sender's messages, so it refuses only what the shared bucket would
+        # refuse too) and the warning is the shared bucket's to give, once.
+        self._shared = False
 
     def check(self, key: str) -> Verdict:
         now = self._clock()
@@ -50,7 +66,7 @@ class FloodLimiter:
             bucket.tokens -= 1
             bucket.warned = False
             return Verdict.ALLOW
-        if not bucket.warned:
+        if not bucket.warned and not self._shared:
             bucket.warned = True
             return Verdict.WARN
         return Verdict.DROP
@@ -63,3 +79,14 @@ class FloodLimiter:
         ]
         for key in full:
             del self._buckets[key]
+
+    async def take(self, session: AsyncSession, key: str) -> Verdict | None:
+        """The shared verdict inside the unit of work, or None when `check` already decided
+        (one process: its memory is the whole truth)."""
+        if not buckets.shared(session):
+            return None
+        self._shared = True
+        refused = await buckets.take(session, key, self.capacity, self.rate, time.time())
+        if refused == 0:
+            return Verdict.ALLOW
+        return Verdict.WARN if refused == 1 else Verdict.DROP

@@ -282,10 +282,11 @@ class Heartbeat(Base):
 
 class FloodBucket(Base):
     """A sender's flood-limit token bucket, shared by every worker (PostgreSQL): `stamp` is
-    the database clock, in seconds, at the last refill."""
+    the time of the last refill in seconds since the epoch, `refused` how many messages in a
+    row were over the limit (the first is warned, the next are dropped)."""
 
     __tablename__ = "flood_buckets"
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float, index=True)
-    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    refused: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import flood
 from storage.models import (
     Attempt,
     Bulletin,
@@ -305,6 +306,8 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
     )
     if user is not None:
         counts["officers_deactivated"] = await _forget_officer(session, user)
+        # The shared flood bucket is keyed by the sender's platform id.
+        counts["flood_buckets"] = await flood.forget(session, f"{user.channel}:{user.external_id}")
         await session.delete(user)
         await session.flush()
     counts["user"] = 1 if user is not None else 0

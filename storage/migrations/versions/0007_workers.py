@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=96), nullable=False),
         sa.Column("tokens", sa.Float(), nullable=False),
         sa.Column("stamp", sa.Float(), nullable=False),
-        sa.Column("warned", sa.Boolean(), nullable=False),
+        sa.Column("refused", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_flood_buckets")),
     )
     op.create_index(op.f("ix_flood_buckets_stamp"), "flood_buckets", ["stamp"], unique=False)
