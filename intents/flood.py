@@ -42,10 +42,13 @@ class FloodLimiter:
         rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self.capacity = capacity
         self.rate = rate
         self._clock = clock
+        # The shared buckets need a clock all workers agree on; a test clock serves both.
+        self._wall = wall or (time.time if clock is time.monotonic else clock)
         self._buckets: dict[str, _Bucket] = {}
         self._max_keys = max_keys
         # Set once `take` found a shared database: memory then only pre-filters (it sees a
@@ -66,9 +69,10 @@ class FloodLimiter:
             bucket.tokens -= 1
             bucket.warned = False
             return Verdict.ALLOW
-        if not bucket.warned and not self._shared:
+        if not bucket.warned:
             bucket.warned = True
-            return Verdict.WARN
+            # Shared: let the first one over reach the shared bucket, which warns once.
+            return Verdict.ALLOW if self._shared else Verdict.WARN
         return Verdict.DROP
 
     def _prune(self, now: float) -> None:
@@ -86,7 +90,7 @@ class FloodLimiter:
         if not buckets.shared(session):
             return None
         self._shared = True
-        refused = await buckets.take(session, key, self.capacity, self.rate, time.time())
+        refused = await buckets.take(session, key, self.capacity, self.rate, self._wall())
         if refused == 0:
             return Verdict.ALLOW
         return Verdict.WARN if refused == 1 else Verdict.DROP
