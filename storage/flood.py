@@ -37,11 +37,10 @@ async def take(session: AsyncSession, key: str, capacity: float, rate: float, no
     The bucket holds `capacity` tokens, refilled at `rate` per second since `stamp`; the row
     lock of the upsert makes concurrent takes by several workers wait for each other.
     """
-    table = FloodBucket.__table__
-    old = table.c
+    old = FloodBucket  # in ON CONFLICT DO UPDATE, the columns name the existing row
     refilled = func.least(capacity, old.tokens + (now - old.stamp) * rate)
     statement = (
-        postgresql.insert(table)
+        postgresql.insert(FloodBucket)
         .values(key=key, tokens=capacity - 1, stamp=now, refused=0)
         .on_conflict_do_update(
             index_elements=[old.key],

@@ -23,12 +23,11 @@ async def prove_writable(engine: AsyncEngine, name: str = "healthz") -> None:
     """
     dialect = engine.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Heartbeat.__table__
     now = datetime.now(UTC)
     statement = (
-        insert(table)
+        insert(Heartbeat)
         .values(name=name, at=now)
-        .on_conflict_do_update(index_elements=[table.c.name], set_={"at": now})
+        .on_conflict_do_update(index_elements=[Heartbeat.name], set_={"at": now})
     )
     async with engine.connect() as conn:
         if dialect == "sqlite":

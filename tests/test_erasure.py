@@ -83,8 +83,9 @@ async def fill_every_table(app: Any) -> dict[str, Any]:
     await say(engine, CONTACT, text=f"{RELAYED} {PHONE}")
     async with app.sessions() as s, s.begin():
         contact = await users.get(s, "telegram", CONTACT)
-        officer = await users.get(s, "telegram", OFFICER)
-        assert contact is not None and contact.role == "municipal" and officer is not None
+        found = await users.get(s, "telegram", OFFICER)
+        assert contact is not None and contact.role == "municipal" and found is not None
+        officer = found
         await subscriptions.subscribe(s, contact, now, "13110", "13")
         case = await cases.open_case(
             s,
