@@ -30,7 +30,6 @@ from intents.i18n import supported, texts
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
-from storage import flood as flood_buckets
 from storage import outbox, updates
 from storage import users as users_repo
 from storage.errors import AlreadyHandled
@@ -115,9 +114,8 @@ class Engine:
         if text and not text.startswith("/") and len(text) <= self.services.max_text:
             match = self.services.matcher.match(text)
         async with self.sessions() as session, session.begin():
-            # Several workers: one unit of work per sender at a time, in the order they ask
-            # (the database's lock queue), and one flood limit for all of them.
-            await flood_buckets.serialize_user(session, sender)
+            # Several workers (PostgreSQL): one unit of work per sender at a time, in the
+            # order they ask (the database's lock queue), and one flood limit for all.
             verdict = await self.flood.take(session, sender)
             refused = self._refused(incoming, verdict) if verdict is not None else None
             if refused is not None:

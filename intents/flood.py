@@ -86,11 +86,12 @@ class FloodLimiter:
 
     async def take(self, session: AsyncSession, key: str) -> Verdict | None:
         """The shared verdict inside the unit of work, or None when `check` already decided
-        (one process: its memory is the whole truth)."""
+        (one process: its memory is the whole truth). On a shared database this first waits
+        for the sender's turn: no other worker is inside a unit of work of theirs after it."""
         if not buckets.shared(session):
             return None
         self._shared = True
-        refused = await buckets.take(session, key, self.capacity, self.rate, self._wall())
+        refused = await buckets.enter(session, key, self.capacity, self.rate, self._wall())
         if refused == 0:
             return Verdict.ALLOW
         return Verdict.WARN if refused == 1 else Verdict.DROP

@@ -3,8 +3,7 @@ workers on PostgreSQL."""
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, func, literal, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FloodBucket
@@ -30,29 +29,43 @@ async def serialize_user(session: AsyncSession, key: str) -> None:
         )
 
 
-async def take(session: AsyncSession, key: str, capacity: float, rate: float, now: float) -> int:
-    """Take a token from the sender's bucket in one atomic upsert; returns how many messages
-    in a row have now been refused (0: this one may pass).
-
-    The bucket holds `capacity` tokens, refilled at `rate` per second since `stamp`; the row
-    lock of the upsert makes concurrent takes by several workers wait for each other.
+# One round trip per message: wait for the sender's turn (the advisory lock, taken by the
+# CTE before the row is produced: a volatile CTE is never inlined or skipped), then take a
+# token from their bucket in an atomic upsert.
+_REFILLED = (
+    "least(CAST(:capacity AS float8), b.tokens + (CAST(:now AS float8) - b.stamp) * "
+    "CAST(:rate AS float8))"
+)
+_ENTER = text(
+    f"""
+    WITH turn AS (SELECT pg_advisory_xact_lock(:space, hashtext(CAST(:key AS text))))
+    INSERT INTO flood_buckets AS b (key, tokens, stamp, refused)
+    SELECT CAST(:key AS varchar), CAST(:capacity AS float8) - 1, CAST(:now AS float8), 0
+    FROM turn
+    ON CONFLICT (key) DO UPDATE SET
+        tokens = CASE WHEN {_REFILLED} >= 1 THEN {_REFILLED} - 1 ELSE {_REFILLED} END,
+        stamp = CAST(:now AS float8),
+        refused = CASE WHEN {_REFILLED} >= 1 THEN 0 ELSE b.refused + 1 END
+    RETURNING refused
     """
-    old = FloodBucket  # in ON CONFLICT DO UPDATE, the columns name the existing row
-    refilled = func.least(capacity, old.tokens + (now - old.stamp) * rate)
-    statement = (
-        postgresql.insert(FloodBucket)
-        .values(key=key, tokens=capacity - 1, stamp=now, refused=0)
-        .on_conflict_do_update(
-            index_elements=[old.key],
-            set_={
-                "tokens": case((refilled >= 1, refilled - 1), else_=refilled),
-                "stamp": literal(now),
-                "refused": case((refilled >= 1, 0), else_=old.refused + 1),
-            },
-        )
-        .returning(old.refused)
-    )
-    return int((await session.execute(statement)).scalar_one())
+)
+
+
+async def enter(session: AsyncSession, key: str, capacity: float, rate: float, now: float) -> int:
+    """Wait for the sender's turn (as `serialize_user`) and take a token from their bucket;
+    returns how many messages in a row have now been refused (0: this one may pass).
+
+    The bucket holds `capacity` tokens, refilled at `rate` per second since `stamp` (seconds
+    since the epoch); the upsert's row lock makes concurrent takes wait for each other.
+    """
+    params = {
+        "space": USER_LOCK_SPACE,
+        "key": key,
+        "capacity": float(capacity),
+        "rate": float(rate),
+        "now": float(now),
+    }
+    return int((await session.execute(_ENTER, params)).scalar_one())
 
 
 async def forget(session: AsyncSession, key: str) -> int:
