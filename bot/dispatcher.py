@@ -1,7 +1,7 @@
 """The outbox dispatcher: delivers queued messages within each platform's rate limit.
 
 One worker per channel. Each round it claims a batch of due rows (interactive
-notifications before bulletins), sends them concurrently through a token bucket at the
+notifications before bulletins), sends them concurrently, evenly paced at the
 channel's rate, and records every outcome in one transaction:
 - sent: done (the platform's message id is kept, so replies to it can be routed);
 - 429: the whole channel pauses for `retry_after`; the row is retried, not counted as failed;
@@ -75,34 +75,38 @@ def as_reply(row: Outbox) -> Reply:
     return Reply(row.text, buttons)
 
 
-class TokenBucket:
-    """`rate` sends per second, with bursts of at most `burst`; `pause` stops it for a while."""
+class Pacer:
+    """`rate` sends per second, evenly spaced (a leaky bucket with no burst); `pause` stops it
+    for a while.
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    Platforms count sends over a sliding window (Telegram: about 30 per second), so a token
+    bucket's initial burst plus its steady refill puts up to twice the rate in the first
+    second and earns 429s. Here sends start one interval apart, and a send that woke late
+    (a busy event loop) does not let the ones behind it catch up in a bunch: the next slot is
+    never closer than half an interval to the actual send.
+    """
+
+    def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
-        self._tokens = self.capacity
-        self._stamp = time.monotonic()
-        self._paused_until = 0.0
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0  # the earliest time of the next send
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-        self._tokens = 0.0
+        self._next = max(self._next, time.monotonic() + seconds)
 
     async def acquire(self) -> None:
         async with self._lock:
-            while True:
-                now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+            while True:  # re-checked after each sleep: a pause may have moved the slot
+                wait = self._next - time.monotonic()
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            slot, woke = self._next, time.monotonic()
+            if woke - slot > self.interval:  # idle until now, or woke very late: start afresh
+                self._next = woke + self.interval
+            else:
+                self._next = max(slot + self.interval, woke + self.interval / 2)
 
 
 Clock = Callable[[], datetime]
@@ -136,7 +140,7 @@ class Dispatcher:
         self.sessions = sessions
         self.senders = dict(senders)
         self.clock = clock
-        self.buckets = {channel: TokenBucket(rate) for channel in self.senders}
+        self.buckets = {channel: Pacer(rate) for channel in self.senders}
         self.batch = batch
         self.concurrency = concurrency
         self.max_attempts = max_attempts

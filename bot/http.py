@@ -10,13 +10,13 @@ import time
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import TelegramChannel, telegram_update
 from bot.channels.whatsapp import WhatsAppChannel, signature_ok
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
+from storage.health import prove_writable
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -35,15 +35,19 @@ STALLED_AFTER = 60.0  # seconds without a dispatcher round
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Database reachable and, when this process dispatches, the dispatcher alive."""
+    """The database accepts a write and, when this process dispatches, the dispatcher alive.
+
+    A write, not a SELECT: a full disk, a read-only or a locked database still answer reads,
+    and the bot can do nothing useful without writing.
+    """
     report = {"status": "ok", "database": "ok"}
     status = 200
     try:
-        async with asyncio.timeout(5), request.app[DB_KEY].connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception:
-        log.exception("health check: database unreachable")
-        report.update(status="error", database="unreachable")
+        async with asyncio.timeout(5):
+            await prove_writable(request.app[DB_KEY])
+    except Exception as exc:
+        log.warning("health check: the database does not accept writes: %r", exc)
+        report.update(status="error", database="not writable")
         status = 503
     dispatcher = request.app.get(DISPATCHER_KEY)
     if dispatcher is not None:

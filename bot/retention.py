@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import flood
 from storage.privacy import purge_logs
 
 log = logging.getLogger(__name__)
 DAY = 24 * 3600.0
+FLOOD_IDLE = timedelta(hours=1)
 
 
 async def purge_once(
@@ -20,6 +22,8 @@ async def purge_once(
 ) -> dict[str, int]:
     async with sessions() as session, session.begin():
         counts = await purge_logs(session, now - timedelta(days=days))
+        # Flood buckets are refilled within seconds: an hour idle is long past full.
+        counts["flood_buckets"] = await flood.purge_idle(session, (now - FLOOD_IDLE).timestamp())
     log.info("retention purge (older than %d days): %s", days, counts)
     return counts
 

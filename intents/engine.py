@@ -101,19 +101,10 @@ class Engine:
         return replies
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
-        verdict = self.flood.check(f"{incoming.channel}:{incoming.user_id}")
-        if verdict is Verdict.DROP:
-            return []
-        if verdict is Verdict.WARN:
-            t = texts(incoming.language_hint)
-            return [
-                Reply(
-                    t._(
-                        "Estás enviando muchos mensajes seguidos. Espera unos segundos "
-                        "y vuelve a escribir."
-                    )
-                )
-            ]
+        sender = f"{incoming.channel}:{incoming.user_id}"
+        refused = self._refused(incoming, self.flood.check(sender))
+        if refused is not None:
+            return refused
         now = self.clock()
         # Matching is pure CPU work: do it before taking a database connection, so other
         # messages' database work overlaps with it. Wasted only for a text that turns out to
@@ -123,6 +114,12 @@ class Engine:
         if text and not text.startswith("/") and len(text) <= self.services.max_text:
             match = self.services.matcher.match(text)
         async with self.sessions() as session, session.begin():
+            # Several workers (PostgreSQL): one unit of work per sender at a time, in the
+            # order they ask (the database's lock queue), and one flood limit for all.
+            verdict = await self.flood.take(session, sender)
+            refused = self._refused(incoming, verdict) if verdict is not None else None
+            if refused is not None:
+                return refused
             if incoming.update_id is not None:
                 try:
                     await updates.claim(session, incoming.channel, incoming.update_id, now)
@@ -177,6 +174,23 @@ class Engine:
                     session, incoming.channel, incoming.update_id, dump_replies(replies)
                 )
             return replies
+
+    @staticmethod
+    def _refused(incoming: Incoming, verdict: Verdict) -> list[Reply] | None:
+        """The answer to a message over the flood limit, or None when it may pass."""
+        if verdict is Verdict.DROP:
+            return []
+        if verdict is Verdict.WARN:
+            t = texts(incoming.language_hint)
+            return [
+                Reply(
+                    t._(
+                        "Estás enviando muchos mensajes seguidos. Espera unos segundos "
+                        "y vuelve a escribir."
+                    )
+                )
+            ]
+        return None
 
     async def confirm_sent(self, incoming: Incoming) -> None:
         """The replies of a durable update reached the platform: drop them from the journal."""

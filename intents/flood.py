@@ -1,4 +1,7 @@
-"""Per-user flood limit: a token bucket per sender, so one user's burst cannot starve others."""
+"""Per-user flood limit: a token bucket per sender, so one user's burst cannot starve others.
+
+In memory for one process (SQLite); in the database, shared by every worker, on PostgreSQL
+(with two webhook workers an in-memory limit would let a sender through twice as fast)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import flood as buckets
 
 
 class Verdict(Enum):
@@ -22,7 +29,12 @@ class _Bucket:
 
 
 class FloodLimiter:
-    """`capacity` messages at once, refilled at `rate` per second, per user key."""
+    """`capacity` messages at once, refilled at `rate` per second, per user key.
+
+    `check` answers from this process's memory, before any database work; `take` is called
+    inside the unit of work and, on a database shared by several workers, answers from the
+    shared bucket instead.
+    """
 
     def __init__(
         self,
@@ -30,12 +42,19 @@ class FloodLimiter:
         rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self.capacity = capacity
         self.rate = rate
         self._clock = clock
+        # The shared buckets need a clock all workers agree on; a test clock serves both.
+        self._wall = wall or (time.time if clock is time.monotonic else clock)
         self._buckets: dict[str, _Bucket] = {}
         self._max_keys = max_keys
+        # Set once `take` found a shared database: memory then only pre-filters (it sees a
+        # subset of the sender's messages, so it refuses only what the shared bucket would
+        # refuse too) and the warning is the shared bucket's to give, once.
+        self._shared = False
 
     def check(self, key: str) -> Verdict:
         now = self._clock()
@@ -52,7 +71,8 @@ class FloodLimiter:
             return Verdict.ALLOW
         if not bucket.warned:
             bucket.warned = True
-            return Verdict.WARN
+            # Shared: let the first one over reach the shared bucket, which warns once.
+            return Verdict.ALLOW if self._shared else Verdict.WARN
         return Verdict.DROP
 
     def _prune(self, now: float) -> None:
@@ -63,3 +83,15 @@ class FloodLimiter:
         ]
         for key in full:
             del self._buckets[key]
+
+    async def take(self, session: AsyncSession, key: str) -> Verdict | None:
+        """The shared verdict inside the unit of work, or None when `check` already decided
+        (one process: its memory is the whole truth). On a shared database this first waits
+        for the sender's turn: no other worker is inside a unit of work of theirs after it."""
+        if not buckets.shared(session):
+            return None
+        self._shared = True
+        refused = await buckets.enter(session, key, self.capacity, self.rate, self._wall())
+        if refused == 0:
+            return Verdict.ALLOW
+        return Verdict.WARN if refused == 1 else Verdict.DROP

@@ -1,4 +1,5 @@
-"""Masking of identity numbers in free text (Chilean RUN/RUT, passport-like numbers)."""
+"""Masking of personal data in free text: identity numbers (Chilean RUN/RUT, passport-like
+numbers), and for logs that must not point at anyone, phone numbers and e-mail addresses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ _RUT = re.compile(rf"(?<!\d)\d{{1,2}}(?:[.\s]?\d{{3}}){{2}}\s*[{_DASH}]\s*[\dkK]
 # Passport-like and other long numbers: an optional 1-3 letter prefix and 6 or more digits
 # (identity cards, DNI, passports, card numbers are personal data too).
 _DOCUMENT = re.compile(r"(?<![A-Za-z\d])[A-Za-z]{0,3}\d{6,}[A-Za-z]?(?![A-Za-z\d])|\d{6,}")
+
+# E-mail addresses (masked before numbers: an address may hold digits).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Phone numbers: an optional + or 00, then 8 to 15 digits in groups separated by one space,
+# dot, dash or parenthesis ("+56 9 0000 0001", "(2) 2345-6789"). A date written with a
+# four-digit year can be caught too: the unanswered-question log prefers losing a date to
+# keeping a phone.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d(?:[\s.()\-]{0,2}\d){7,14}(?!\d)")
 
 MASK = "[dato oculto]"
 
@@ -29,4 +38,18 @@ def mask_identifiers(text: str) -> tuple[str, int]:
             break
         total += n_rut + n_doc
         text = masked
+    return text, total
+
+
+def mask_personal(text: str) -> tuple[str, int]:
+    """The text with identity numbers, phone numbers and e-mail addresses replaced, and how
+    many were masked: for text kept without knowing who wrote it (unanswered questions)."""
+    text, n_email = _EMAIL.subn(MASK, text)
+    text, n_ids = mask_identifiers(text)
+    total = n_email + n_ids
+    for _ in range(5):
+        text, n_phone = _PHONE.subn(MASK, text)
+        if n_phone == 0:
+            break
+        total += n_phone
     return text, total

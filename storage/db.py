@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -60,12 +61,30 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # used with this driver mode.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         dbapi_connection.isolation_level = "IMMEDIATE"
+
+
+def _set_wal(cursor: Any, attempts: int = 100) -> None:
+    """Switch to WAL unless already there. Switching needs a moment of exclusive access and
+    SQLite answers "database is locked" at once, without waiting for busy_timeout, when
+    another process holds the new file (several workers starting together on a fresh
+    database): retry briefly. Only a fresh database can get here more than once."""
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -285,3 +285,24 @@ class InboxEvent(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (Index("ix_inbox_due", "channel", "status", "id"),)
+
+
+class Heartbeat(Base):
+    """A row the health check writes: proof that the database accepts writes (a full disk or a
+    read-only file answers a SELECT, not an INSERT)."""
+
+    __tablename__ = "heartbeats"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FloodBucket(Base):
+    """A sender's flood-limit token bucket, shared by every worker (PostgreSQL): `stamp` is
+    the time of the last refill in seconds since the epoch, `refused` how many messages in a
+    row were over the limit (the first is warned, the next are dropped)."""
+
+    __tablename__ = "flood_buckets"
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float, index=True)
+    refused: Mapped[int] = mapped_column(Integer, default=0)

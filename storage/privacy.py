@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import flood
 from storage.models import (
     Attempt,
     Bulletin,
@@ -17,6 +18,7 @@ from storage.models import (
     Comuna,
     EnrollmentCode,
     HandledUpdate,
+    Officer,
     Outbox,
     Region,
     RelayMessage,
@@ -240,6 +242,35 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
     )
     await run("attempts", delete(Attempt).where(Attempt.user_id == user_id))
     await run("outbox", delete(Outbox).where(Outbox.user_id == user_id))
+    user = await session.get(User, user_id)
+    if user is not None:
+        # Rows addressed to this person's private chat that lost their user id.
+        await run(
+            "outbox",
+            delete(Outbox).where(
+                Outbox.user_id.is_(None),
+                Outbox.channel == user.channel,
+                Outbox.chat_id == user.external_id,
+            ),
+        )
+    # The notifications that carried this person's relayed messages to the officers hold the
+    # text verbatim: they go with the messages, delivered or not.
+    written = (
+        (
+            await session.execute(
+                select(RelayMessage.id).where(
+                    RelayMessage.contact_id == user_id, RelayMessage.direction == "to_officer"
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if written:
+        await run(
+            "outbox",
+            delete(Outbox).where(Outbox.ref.in_([f"relay:{message_id}" for message_id in written])),
+        )
     await run("subscription", delete(Subscription).where(Subscription.user_id == user_id))
     # What the person wrote to their officer goes; the officer's answers stay, addressed to
     # nobody, as the officer's side of the record.
@@ -273,12 +304,48 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
         "bulletins_pseudonymized",
         update(Bulletin).where(Bulletin.author_id == user_id).values(author_id=None),
     )
-    user = await session.get(User, user_id)
     if user is not None:
+        counts["officers_deactivated"] = await _forget_officer(session, user)
+        # The shared flood bucket is keyed by the sender's platform id.
+        counts["flood_buckets"] = await flood.forget(session, f"{user.channel}:{user.external_id}")
         await session.delete(user)
         await session.flush()
     counts["user"] = 1 if user is not None else 0
     return counts
+
+
+async def _forget_officer(session: AsyncSession, user: User) -> int:
+    """Deactivate the directory entry of an officer who erases themselves, and forget who they
+    were (name, e-mail, phone, chat ids), so the entry is no longer listed and the same
+    person can be registered again. Their other chat account, if any, loses the officer role,
+    as when an admin removes an officer."""
+    column = {"telegram": Officer.telegram_id, "whatsapp": Officer.whatsapp}.get(user.channel)
+    if column is None:
+        return 0
+    entries = (await session.execute(select(Officer).where(column == user.external_id))).scalars()
+    count = 0
+    for officer in entries.all():
+        for channel, external in (
+            ("telegram", officer.telegram_id),
+            ("whatsapp", officer.whatsapp),
+        ):
+            if external is None or (channel, external) == (user.channel, user.external_id):
+                continue
+            other = await session.scalar(
+                select(User).where(User.channel == channel, User.external_id == external)
+            )
+            if other is not None and other.role == "officer":
+                other.role = "migrant"
+                other.region_code = None
+        officer.active = False
+        officer.name = ""
+        officer.email = None
+        officer.phone = None
+        officer.telegram_id = None
+        officer.whatsapp = None
+        count += 1
+    await session.flush()
+    return count
 
 
 async def purge_logs(session: AsyncSession, older_than: datetime) -> dict[str, int]:
