@@ -1,7 +1,7 @@
 """workers: a heartbeat the health check writes, and the flood limit's shared token buckets
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
