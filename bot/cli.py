@@ -228,7 +228,8 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
     counts = report.counts
     print(
         f"{counts['topics']} topics, {counts['phrasings']} phrasings, "
-        f"{counts['out_of_scope']} out-of-scope examples"
+        f"{counts['out_of_scope']} out-of-scope examples, "
+        f"{counts['facts']} answer facts checked for evidence"
     )
     for lang in LANGUAGES:
         pending = report.unreviewed.get(lang, [])

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import yaml
 from rapidfuzz import fuzz, process
 
-from knowledge.content import LANGUAGES, KnowledgeBase
+from knowledge.content import LANGUAGES, KnowledgeBase, Topic
 from knowledge.normalize import fold
 
 MAX_ANSWER = 850  # the footer (source, date) brings a message to at most 1000 characters
@@ -39,6 +39,140 @@ def numbers(text: str) -> set[str]:
     "33,026" are one number; an "HH:00" time counts as its hour ("8:00" = "8h")."""
     text = re.sub(r"(\d{1,2}):00\b", r"\1", _URL.sub(" ", text))
     return {re.sub(r"\D", "", n) for n in _NUMBER.findall(text)}
+
+
+_LIST_MARKER = re.compile(r"(?m)^\s*\d{1,2}[.)](?=\s)")
+# How an answer says, in the passage itself, that a point is not confirmed.
+UNCONFIRMED_MARKERS = (
+    "no esta confirmad",
+    "no lo tenemos confirmad",
+    "no los tenemos confirmad",
+    "no la tenemos confirmad",
+    "no las tenemos confirmad",
+    "no tenemos confirmad",
+    "sin confirmar",
+    "no encontramos",
+    "no conocemos",
+)
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One checkable fact of an answer: a number (in any notation, `value` its digits), a
+    link, or a name of `KnowledgeBase.facts_vocabulary` (`value` its first variant)."""
+
+    kind: str  # "number", "link" or "name"
+    value: str
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+def answer_facts(text: str, vocabulary: Collection[tuple[str, ...]] = ()) -> set[Fact]:
+    """The facts of a text that need evidence: every number (amounts, fees, days, years,
+    percentages, law and article numbers, dates, phones), every link, and every name of the
+    vocabulary. Commands (/caso) and the numbers of a numbered list ("1. ...") are not facts."""
+    found = {Fact("link", url) for url in urls(text)}
+    bare = _LIST_MARKER.sub(" ", _COMMAND.sub(" ", _URL.sub(" ", text)))
+    found |= {Fact("number", n) for n in numbers(bare)}
+    folded = f" {fold(text)} "
+    for variants in vocabulary:
+        if any(f" {fold(v)} " in folded for v in variants):
+            found.add(Fact("name", variants[0]))
+    return found
+
+
+def _file_text(path: str) -> str | None:
+    """The text of an evidence file (a path from the repository root), None if absent."""
+    target = (REPOSITORY / path).resolve()
+    return target.read_text(encoding="utf-8") if target.is_file() else None
+
+
+def _quoted(quote: str, text: str) -> bool:
+    """Whether `text` contains `quote` (spacing and case aside); "…" in a quote marks a cut,
+    so each piece between cuts must be in the text."""
+    haystack = _spaced(text).casefold()
+    pieces = [_spaced(p).casefold() for p in quote.split("…")]
+    return all(p in haystack for p in pieces if p)
+
+
+def _same_link(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def check_evidence(topic: Topic, kb: KnowledgeBase, today: date) -> list[str]:
+    """Errors of a topic's evidence: each fact of the Spanish answer (`answer_facts`) must be
+    inside the claim of an evidence item or of an `unconfirmed` passage, claims must be
+    passages of the answer, an evidence item needs a quote, an https link and a read date not
+    in the future (or a project file containing the quote), and an unconfirmed passage must
+    say so and name, in the answer, who can confirm. A link is also backed by being the
+    topic's source or an evidence link. Translations carry the same numbers and links as the
+    Spanish (checked elsewhere), so checking the Spanish covers them."""
+    errors: list[str] = []
+    where = f"{topic.id}.es"
+    if "es" not in topic.entries:
+        return errors  # reported as a missing entry
+    answer = _spaced(topic.entries["es"].answer)
+    folded_answer = fold(answer)
+    covered: set[Fact] = set()
+    links = {topic.source}
+    for item in topic.evidence:
+        claim = _spaced(item.claim)
+        if not claim or claim not in answer:
+            errors.append(f"{where}: evidence claim {item.claim!r} is not a passage of the answer")
+        else:
+            covered |= answer_facts(claim, kb.facts_vocabulary)
+        if not item.quote.strip():
+            errors.append(f"{where}: evidence for {item.claim!r} has no quote")
+        if item.file:
+            text = _file_text(item.file)
+            if text is None:
+                # The project's shared folder (../shared) is not always beside the repository.
+                if not item.file.startswith("../shared/"):
+                    errors.append(f"{where}: evidence file {item.file!r} does not exist")
+            elif not _quoted(item.quote, text):
+                errors.append(f"{where}: the quote for {item.claim!r} is not in {item.file}")
+            continue
+        links.add(item.url)
+        if not _well_formed(item.url):
+            errors.append(
+                f"{where}: evidence for {item.claim!r} needs an https link, not {item.url!r}"
+            )
+        if item.read is None:
+            errors.append(f"{where}: evidence for {item.claim!r} needs a read date (YYYY-MM-DD)")
+        elif item.read > today:
+            errors.append(f"{where}: evidence for {item.claim!r} read {item.read}, in the future")
+    for item in topic.unconfirmed:
+        claim = _spaced(item.claim)
+        if not claim or claim not in answer:
+            errors.append(
+                f"{where}: unconfirmed claim {item.claim!r} is not a passage of the answer"
+            )
+            continue
+        if not any(marker in fold(claim) for marker in UNCONFIRMED_MARKERS):
+            errors.append(
+                f"{where}: unconfirmed claim {item.claim!r} does not say it is unconfirmed"
+            )
+            continue
+        if not item.who or fold(item.who) not in folded_answer:
+            errors.append(
+                f"{where}: unconfirmed claim {item.claim!r}: the answer must name who can "
+                f"confirm it ({item.who!r})"
+            )
+            continue
+        covered |= answer_facts(claim, kb.facts_vocabulary)
+    for fact in sorted(
+        answer_facts(topic.entries["es"].answer, kb.facts_vocabulary),
+        key=lambda f: (f.kind, f.value),
+    ):
+        if fact in covered:
+            continue
+        if fact.kind == "link" and any(_same_link(fact.value, link) for link in links):
+            continue
+        errors.append(f"{where}: {fact.kind} {fact.value!r} has no evidence")
+    return errors
 
 
 @dataclass
@@ -82,6 +216,7 @@ def check(
     seen: dict[str, str] = {}
     unreviewed: dict[str, list[str]] = defaultdict(list)
     phrasings = 0
+    evidenced = 0
     for topic in kb.topics.values():
         where = topic.id
         if not _well_formed(topic.source):
@@ -136,8 +271,12 @@ def check(
                 owner = seen.setdefault(key, topic.id)
                 if owner != topic.id:
                     report.errors.append(f"{where}.{lang}: phrasing {text!r} also in {owner}")
+        report.errors.extend(check_evidence(topic, kb, today))
+        if reference is not None:
+            evidenced += len(answer_facts(reference.answer, kb.facts_vocabulary))
     report.unreviewed = dict(unreviewed)
     report.counts = {
+        "facts": evidenced,
         "topics": len(kb.topics),
         "phrasings": phrasings,
         "out_of_scope": sum(len(v) for v in kb.out_of_scope.values()),

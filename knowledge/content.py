@@ -33,6 +33,30 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What backs one fact of the Spanish answer: `claim` is the passage of the answer that
+    states it, `quote` a verbatim excerpt (in its original language) of the page `url` read on
+    `read`. Facts about this bot itself are backed by a project file instead (`file`, a path
+    from the repository root, whose text must contain the quote); `read` is then optional.
+    `read` is None when missing or not a YYYY-MM-DD date (the check reports it)."""
+
+    claim: str
+    quote: str
+    url: str = ""
+    read: date | None = None
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A passage of the answer that itself says a point is not confirmed, and `who` (named in
+    the answer) can confirm it. The facts inside the passage need no evidence."""
+
+    claim: str
+    who: str
+
+
+@dataclass(frozen=True)
 class Topic:
     id: str
     source: str
@@ -42,6 +66,8 @@ class Topic:
     related: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     dynamic: bool = False
+    evidence: tuple[Evidence, ...] = ()
+    unconfirmed: tuple[Unconfirmed, ...] = ()
 
     def entry(self, lang: str) -> Entry:
         """The entry in `lang`, or the Spanish reference when that language is missing."""
@@ -53,6 +79,9 @@ class KnowledgeBase:
     topics: Mapping[str, Topic]
     out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     synonyms: Mapping[str, str] = field(default_factory=dict)
+    # Office, programme and procedure names that count as facts of an answer (`kb check`
+    # wants evidence for each); each name with its variants ("ClaveÚnica", "Clave Única").
+    facts_vocabulary: tuple[tuple[str, ...], ...] = ()
 
     def topic(self, topic_id: str) -> Topic:
         return self.topics[topic_id]
@@ -68,6 +97,45 @@ def _as_date(value: Any, where: str) -> date:
         return date.fromisoformat(str(value))
     except ValueError as exc:
         raise ContentError(f"{where}: reviewed must be a YYYY-MM-DD date") from exc
+
+
+def _read_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _evidence(raw: Any, where: str) -> tuple[Evidence, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):
+        raise ContentError(f"{where}: evidence must be a list of mappings")
+    return tuple(
+        Evidence(
+            claim=str(item.get("claim") or "").strip(),
+            quote=str(item.get("quote") or "").strip(),
+            url=str(item.get("url") or "").strip(),
+            read=_read_date(item.get("read")) if item.get("read") else None,
+            file=str(item.get("file") or "").strip(),
+        )
+        for item in raw
+    )
+
+
+def _unconfirmed(raw: Any, where: str) -> tuple[Unconfirmed, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):
+        raise ContentError(f"{where}: unconfirmed must be a list of mappings")
+    return tuple(
+        Unconfirmed(
+            claim=str(item.get("claim") or "").strip(), who=str(item.get("who") or "").strip()
+        )
+        for item in raw
+    )
 
 
 def _entry(raw: Mapping[str, Any], lang: str, where: str) -> Entry:
@@ -103,6 +171,8 @@ def _topic(raw: Mapping[str, Any], where: str) -> Topic:
         related=tuple(raw.get("related") or ()),
         actions=tuple(raw.get("actions") or ()),
         dynamic=bool(raw.get("dynamic", False)),
+        evidence=_evidence(raw.get("evidence"), where),
+        unconfirmed=_unconfirmed(raw.get("unconfirmed"), where),
     )
 
 
@@ -111,6 +181,7 @@ def load(directory: Path = CONTENT_DIR) -> KnowledgeBase:
     topics: dict[str, Topic] = {}
     out_of_scope: dict[str, list[str]] = {}
     synonyms: dict[str, str] = {}
+    vocabulary: list[tuple[str, ...]] = []
     for path in sorted(directory.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for raw in data.get("topics") or ():
@@ -123,10 +194,13 @@ def load(directory: Path = CONTENT_DIR) -> KnowledgeBase:
         for canonical, variants in (data.get("synonyms") or {}).items():
             for variant in _as_list(variants):
                 synonyms[str(variant)] = str(canonical)
+        for name in data.get("facts_vocabulary") or ():
+            vocabulary.append(tuple(str(v) for v in _as_list(name)))
     return KnowledgeBase(
         topics=topics,
         out_of_scope={lang: tuple(v) for lang, v in out_of_scope.items()},
         synonyms=synonyms,
+        facts_vocabulary=tuple(vocabulary),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,9 @@ def test_content_meets_the_contract():
     report = checks.check(
         KB, checks.contract_ids(Path(content.__file__).with_name("topics.yaml")), actions=ACTIONS
     )
-    assert report.errors == []
+    assert report.errors == []  # every answer fact has its evidence (check_evidence)
     assert report.counts["topics"] >= 51
+    assert report.counts["facts"] >= 200
 
 
 @pytest.mark.skipif(not (SHARED / "knowledge" / "topics.yaml").exists(), reason="no shared/")
@@ -294,3 +295,159 @@ def test_retrieval_quality_on_our_own_question_sets(name):
         assert summary["languages"][lang]["top1"] >= floor, lang
     assert summary["out_of_scope"]["recall"] >= oos_floor
     assert summary["out_of_scope"]["precision"] >= oos_floor
+
+
+def _evidence_errors(answer, *, evidence=(), unconfirmed=(), today=None, source=None):
+    """The evidence errors of a one-topic base whose Spanish answer is `answer`."""
+    kb = one_topic(
+        {"es": content.Entry("es", "t", answer, ("frase",))},
+        evidence=tuple(evidence),
+        unconfirmed=tuple(unconfirmed),
+        **({"source": source} if source else {}),
+    )
+    kb = content.KnowledgeBase(
+        topics=kb.topics, facts_vocabulary=(("ChileAtiende",), ("ClaveÚnica", "Clave Única"))
+    )
+    return checks.check_evidence(kb.topic("x.one"), kb, today or kb.topic("x.one").reviewed)
+
+
+FEE_ANSWER = (
+    "La prórroga dura hasta 90 días y cuesta US$100 (2024). Entra con tu Clave Única.\n"
+    "1. Llama a ChileAtiende 101.\n2. Usa /caso.\nMás: https://tramites.example.org/pt"
+)
+
+
+def test_answer_facts_are_numbers_links_and_vocabulary_names():
+    facts = checks.answer_facts(
+        FEE_ANSWER + " Ley 21.325, art. 15; Ayuda Mineduc 600 600 2626.",
+        (("ChileAtiende",), ("ClaveÚnica", "Clave Única"), ("OMIL",)),
+    )
+    values = {(f.kind, f.value) for f in facts}
+    assert {
+        ("number", n) for n in ("90", "100", "2024", "101", "21325", "15", "600600", "2626")
+    } <= values
+    assert ("name", "ChileAtiende") in values and ("name", "ClaveÚnica") in values
+    assert ("link", "https://tramites.example.org/pt") in values
+    # list markers, commands and names absent from the text are not facts
+    assert ("number", "1") not in values and ("number", "2") not in values
+    assert ("name", "OMIL") not in values
+
+
+def evidence(claim, **fields):
+    values = {"quote": "texto de la página", "url": "https://example.org/p"} | fields
+    values.setdefault("read", KB.topic("bot.saludo").reviewed)
+    return content.Evidence(claim=claim, **values)
+
+
+FEE_EVIDENCE = (
+    evidence("hasta 90 días y cuesta US$100 (2024)"),
+    evidence("Clave Única"),
+    evidence("ChileAtiende 101"),
+    evidence("https://tramites.example.org/pt"),
+)
+
+
+def test_a_fact_without_evidence_fails_the_check():
+    errors = "\n".join(_evidence_errors(FEE_ANSWER))
+    for fact in ("'90'", "'100'", "'2024'", "'101'", "'ChileAtiende'", "'ClaveÚnica'"):
+        assert f"{fact} has no evidence" in errors
+    assert "link 'https://tramites.example.org/pt' has no evidence" in errors
+    # one fact left out of the claims is still reported
+    errors = _evidence_errors(FEE_ANSWER, evidence=FEE_EVIDENCE[1:])
+    assert errors == [
+        "x.one.es: number '100' has no evidence",
+        "x.one.es: number '2024' has no evidence",
+        "x.one.es: number '90' has no evidence",
+    ]
+
+
+def test_evidenced_facts_pass_the_check():
+    assert _evidence_errors(FEE_ANSWER, evidence=FEE_EVIDENCE) == []
+    # a link is also backed by being the topic's source
+    assert (
+        _evidence_errors(
+            FEE_ANSWER, evidence=FEE_EVIDENCE[:3], source="https://tramites.example.org/pt/"
+        )
+        == []
+    )
+
+
+def test_bad_evidence_fails_the_check():
+    today = KB.topic("bot.saludo").reviewed
+    bad = (
+        evidence("hasta 90 días y cuesta US$100 (2024)", url="http://example.org/p"),
+        evidence("Clave Única", quote="  "),
+        evidence("ChileAtiende 101", read=today + timedelta(days=1)),
+        evidence("https://tramites.example.org/pt", read=None),
+        evidence("hasta 120 días"),
+    )
+    errors = "\n".join(_evidence_errors(FEE_ANSWER, evidence=bad, today=today))
+    assert "needs an https link, not 'http://example.org/p'" in errors
+    assert "'Clave Única' has no quote" in errors
+    assert "in the future" in errors
+    assert "needs a read date" in errors
+    assert "claim 'hasta 120 días' is not a passage of the answer" in errors
+    # facts whose only claim does not belong to the answer stay unevidenced
+    assert _evidence_errors(FEE_ANSWER, evidence=(evidence("hasta 90 días, US$100 en 2024"),))
+
+
+def test_an_unconfirmed_point_needs_the_answer_to_say_so_and_who_confirms():
+    answer = (
+        "El plazo de 30 días no está confirmado: pregúntalo en ChileAtiende. Otro plazo: 45 días."
+    )
+    ok = content.Unconfirmed("El plazo de 30 días no está confirmado", "ChileAtiende")
+    errors = _evidence_errors(answer, unconfirmed=(ok,))
+    assert "'30' has no evidence" not in "\n".join(errors)
+    assert "x.one.es: number '45' has no evidence" in errors
+    # a passage that states the fact as certain is not accepted as unconfirmed
+    plain = content.Unconfirmed("Otro plazo: 45 días", "ChileAtiende")
+    errors = "\n".join(_evidence_errors(answer, unconfirmed=(plain,)))
+    assert "does not say it is unconfirmed" in errors and "'45' has no evidence" in errors
+    # who can confirm must be named in the answer
+    nobody = content.Unconfirmed("El plazo de 30 días no está confirmado", "el Registro Civil")
+    errors = "\n".join(_evidence_errors(answer, unconfirmed=(nobody,)))
+    assert "must name who can confirm" in errors and "'30' has no evidence" in errors
+
+
+def test_facts_about_the_bot_are_backed_by_a_project_file():
+    answer = "Los registros se borran a los 180 días."
+    good = content.Evidence("a los 180 días", "retention_days: int = 180", file="bot/settings.py")
+    assert _evidence_errors(answer, evidence=(good,)) == []
+    cut = content.Evidence("a los 180 días", "retention_days … = 180", file="bot/settings.py")
+    assert _evidence_errors(answer, evidence=(cut,)) == []  # "…" marks a cut in a quote
+    wrong = content.Evidence("a los 180 días", "retention_days: int = 90", file="bot/settings.py")
+    missing = content.Evidence("a los 180 días", "x", file="bot/nothing.py")
+    errors = "\n".join(_evidence_errors(answer, evidence=(wrong, missing)))
+    assert "is not in bot/settings.py" in errors and "'bot/nothing.py' does not exist" in errors
+
+
+def test_evidence_is_read_from_the_yaml(tmp_path):
+    (tmp_path / "x.yaml").write_text(
+        "facts_vocabulary: [PDI, [ClaveÚnica, Clave Única]]\n"
+        "topics:\n"
+        "  - id: x.one\n"
+        "    source: https://example.org\n"
+        "    source_name: x\n"
+        "    reviewed: 2026-11-01\n"
+        "    evidence:\n"
+        "      - claim: hasta 90 días\n"
+        "        quote: por un nuevo plazo de hasta 90 días corridos\n"
+        "        url: https://example.org/faq\n"
+        "        read: 2026-11-02\n"
+        "      - {claim: x, quote: y, url: https://example.org, read: ayer}\n"
+        "    unconfirmed:\n"
+        "      - {claim: no está confirmado, who: PDI}\n"
+        "    es: {title: t, answer: a, phrasings: [p]}\n",
+        encoding="utf-8",
+    )
+    kb = content.load(tmp_path)
+    topic = kb.topic("x.one")
+    assert topic.evidence[0] == content.Evidence(
+        "hasta 90 días",
+        "por un nuevo plazo de hasta 90 días corridos",
+        "https://example.org/faq",
+        date(2026, 11, 2),
+    )
+    assert topic.evidence[1].read is None
+    assert topic.unconfirmed == (content.Unconfirmed("no está confirmado", "PDI"),)
+    assert kb.facts_vocabulary == (("PDI",), ("ClaveÚnica", "Clave Única"))
