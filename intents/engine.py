@@ -27,6 +27,7 @@ from intents.flows import (
     subscription,
 )
 from intents.i18n import supported, texts
+from intents.language import confident
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
@@ -119,9 +120,14 @@ class Engine:
         # messages' database work overlaps with it. Wasted only for a text that turns out to
         # be a flow step, which is rare and cheap.
         match = None
+        detected = None
         text = (incoming.text or "").strip()
         if text and not text.startswith("/") and len(text) <= self.services.max_text:
             match = self.services.matcher.match(text)
+            command = parse_command(text)
+            # A command typed as a word ("menu", "ayuda") says nothing about the language.
+            if command is None or self.router.command(command) is None:
+                detected = confident(text, match.lang)
         async with self.sessions() as session, session.begin():
             if incoming.update_id is not None:
                 try:
@@ -149,11 +155,13 @@ class Engine:
             hint = supported(incoming.language_hint)
             if hint and user.client_language != hint:
                 user.client_language = hint
+            if detected and user.detected_language != detected:
+                user.detected_language = detected  # people change language: follow them
             ctx = Context(
                 session=session,
                 user=user,
                 incoming=incoming,
-                t=texts(user.language or user.client_language),
+                t=texts(user.speaks),
                 now=now,
                 services=self.services,
                 match=match,

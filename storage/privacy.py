@@ -56,6 +56,7 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
         "chat_id": user.chat_id,
         "language": user.language,
         "client_language": user.client_language,
+        "detected_language": user.detected_language,
         "role": user.role,
         "comuna": {"cut": comuna.cut, "name": comuna.name} if comuna else None,
         "region": {"code": region.code, "name": region.name} if region else None,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from intents.answers import topic_button, topic_reply
 from intents.context import Context
 from intents.flows.menu import main_menu
-from intents.i18n import texts
-from intents.language import choose
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
 from knowledge.matcher import MatchKind
@@ -26,8 +24,7 @@ async def question(ctx: Context) -> list[Reply]:
         ]
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     ctx.services.observer.matched(match.kind.value)
-    lang = choose(ctx.user.language, text, ctx.incoming.language_hint, match.lang)
-    ctx.t = texts(lang)
+    lang = ctx.lang  # the conversation's language, this message's included (the engine)
     if match.kind is MatchKind.FULL and match.topic:
         replies = await topic_reply(ctx, match.topic)
         if match.topic == "bot.saludo":
