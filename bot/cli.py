@@ -145,9 +145,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# Said before the engine is built: the first start trains the matcher (about 20 s on a small
+# machine; later starts load it from the cache in about a second). Silence looks like a hang.
+PREPARING_CHAT = "Preparando el buscador de respuestas (la primera vez tarda unos 20 segundos)…"
+PREPARING_RUN = "Preparing the matcher (the first start takes about 20 seconds; then it is cached)…"
+
+
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.console import Console
 
+    print(PREPARING_CHAT, flush=True)
     app = await build_app(settings)
     try:
         await Console(app.engine, user=args.user, lang=args.lang).run(lambda: input("> "))
@@ -205,6 +212,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    print(PREPARING_RUN, file=sys.stderr, flush=True)
     app = await build_app(settings)
     await serve(app)
     return 0

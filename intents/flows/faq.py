@@ -30,6 +30,9 @@ async def question(ctx: Context) -> list[Reply]:
         if match.topic == "bot.saludo":
             replies.append(main_menu(ctx))
         return replies
+    if not worth_logging(text):
+        # "0", "?", "👍": nothing the content team could learn from; no "I don't know".
+        return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
     await questions.log_unanswered(
         ctx.session,
         text=text,
@@ -49,6 +52,12 @@ async def question(ctx: Context) -> list[Reply]:
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
     return [fallback(ctx)]
+
+
+def worth_logging(text: str) -> bool:
+    """A message with at least one letter and two letters or digits: "0", "?" or an emoji
+    alone are not questions for the content team."""
+    return any(c.isalpha() for c in text) and sum(c.isalnum() for c in text) >= 2
 
 
 def fallback(ctx: Context) -> Reply:
