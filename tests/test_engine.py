@@ -153,7 +153,10 @@ async def test_next_step_buttons_follow_the_role(chat: Chat):
     replies = await press(chat, f"kb:{topic.id}")
     assert "cmd:caso" not in payloads(replies)  # a migrant cannot open cases
     # A replayed or forged next-step button still meets the server-side role check.
-    assert "no está disponible para tu perfil" in (await press(chat, "cmd:caso"))[0].text
+    # (for someone not enrolled: no case flow, an explanation of who opens cases and how)
+    refused = (await press(chat, "cmd:caso"))[0].text
+    assert "/registro" in refused and "Nuevo caso Sello" not in refused
+    assert "No hay nada que cancelar" in await chat.say("/cancelar")
     await set_role(chat, "municipal", comuna="13110")
     replies = await press(chat, f"kb:{topic.id}")
     assert "cmd:caso" in payloads(replies)
