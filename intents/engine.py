@@ -22,6 +22,7 @@ from intents.flows import (
     language,
     menu,
     officer_cases,
+    orientation,
     privacy,
     relay,
     subscription,
@@ -49,6 +50,7 @@ FLOWS: tuple[Flow, ...] = (
     subscription.FLOW,
     bulletin.FLOW,
     privacy.FLOW,
+    orientation.FLOW,
     faq.FLOW,
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from intents.answers import topic_button, topic_reply
 from intents.context import Context
+from intents.flows import orientation
 from intents.flows.menu import main_menu
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
@@ -26,7 +27,7 @@ async def question(ctx: Context) -> list[Reply]:
     ctx.services.observer.matched(match.kind.value)
     lang = ctx.lang  # the conversation's language, this message's included (the engine)
     if match.kind is MatchKind.FULL and match.topic:
-        replies = await topic_reply(ctx, match.topic)
+        replies = await answer(ctx, match.topic)
         if match.topic == "bot.saludo":
             replies.append(main_menu(ctx))
         return replies
@@ -47,6 +48,9 @@ async def question(ctx: Context) -> list[Reply]:
         # it names, for the dynamic answers).
         ctx.start_flow("faq", "suggested", {"question": text[:500]})
         buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
+        if any(topic_id.startswith("reg.") for topic_id in match.suggestions):
+            # An unclear question about papers: the guided orientation is the best first try.
+            buttons.insert(0, orientation.start_button(ctx.t))
         buttons.append(Button(ctx.t._("Ninguna de estas"), "kb:none"))
         return [
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
@@ -81,7 +85,15 @@ async def topic_button_pressed(ctx: Context) -> list[Reply]:
         return [fallback(ctx)]
     if ctx.args not in ctx.services.kb:
         return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
-    return await topic_reply(ctx, ctx.args, asked=asked)
+    return await answer(ctx, ctx.args, asked=asked)
+
+
+async def answer(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
+    """A topic's answer; under the broad regularization answers, the orientation first."""
+    replies = await topic_reply(ctx, topic_id, asked=asked)
+    if topic_id in orientation.ENTRY_TOPICS:
+        replies[0] = orientation.with_start_button(ctx, replies[0])
+    return replies
 
 
 async def after_suggestions(ctx: Context) -> list[Reply]:
