@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     kb_unanswered = kb_sub.add_parser("unanswered", help="logged unanswered questions, grouped")
     kb_unanswered.add_argument("--since", type=_date, help="only questions since YYYY-MM-DD")
+    kb_feedback = kb_sub.add_parser("feedback", help="answer feedback per topic and language")
+    kb_feedback.add_argument("--since", type=_date, help="only feedback since YYYY-MM-DD")
 
     comuna = sub.add_parser("comuna", help="the directory of comunas")
     c_sub = comuna.add_subparsers(dest="comuna_command", required=True)
@@ -223,6 +225,8 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.kb_command == "unanswered":
         return await _unanswered(settings, args)
+    if args.kb_command == "feedback":
+        return await _feedback(settings, args)
     kb = content.load()
     contract = args.topics or Path(content.__file__).with_name("topics.yaml")
     from intents.answers import ACTIONS
@@ -279,6 +283,36 @@ async def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
         langs = ", ".join(f"{lang} {n}" for lang, n in g.languages.most_common())
         guess = g.guesses.most_common(1)[0][0] if g.guesses else "-"
         print(f"{g.count:5d}  {g.example[:80]!r}  [{langs}]  closest: {guess}")
+    return 0
+
+
+async def _feedback(settings: Settings, args: argparse.Namespace) -> int:
+    """👍 / 👎 per topic and language (the least helpful first), then what the people who
+    pressed 👎 had asked and were looking for (masked)."""
+    from storage import feedback
+
+    app = await build_app(settings)
+    try:
+        async with app.sessions() as session:
+            since = datetime.combine(args.since, time.min, UTC) if args.since else None
+            tallies = await feedback.tallies(session, since)
+            complaints = await feedback.complaints(session, since)
+    finally:
+        await app.close()
+    up = sum(t.helpful for t in tallies)
+    down = sum(t.not_helpful for t in tallies)
+    print(f"{up + down} ratings: {up} helpful, {down} not helpful")
+    if tallies:
+        width = max(len(t.topic) for t in tallies)
+        print(f"{'topic':<{width}}  lang  helpful  not helpful")
+        for t in tallies:
+            print(f"{t.topic:<{width}}  {t.lang:<4}  {t.helpful:7d}  {t.not_helpful:11d}")
+    if complaints:
+        print("Not helpful, with what was asked / looked for:")
+        for row in complaints:
+            asked = repr(row.question[:80]) if row.question else "-"
+            wanted = repr(row.looking_for[:80]) if row.looking_for else "-"
+            print(f"  {row.topic} [{row.lang}] asked {asked}; looking for {wanted}")
     return 0
 
 

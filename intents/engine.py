@@ -19,6 +19,7 @@ from intents.flows import (
     cases,
     enrollment,
     faq,
+    feedback,
     language,
     menu,
     officer_cases,
@@ -51,6 +52,7 @@ FLOWS: tuple[Flow, ...] = (
     bulletin.FLOW,
     privacy.FLOW,
     orientation.FLOW,
+    feedback.FLOW,
     faq.FLOW,
 )
 

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import feedback
 from storage.models import (
+    AnswerFeedback,
     Attempt,
     Bulletin,
     Case,
@@ -63,6 +65,7 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
         "created_at": _iso(user.created_at),
         "last_seen_at": _iso(user.last_seen_at),
         "last_inbound_at": _iso(user.last_inbound_at),
+        "last_answer": user.last_answer,
         "current_flow": (
             {
                 "flow": user.flow,
@@ -209,6 +212,7 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
             for bulletin in bulletins
         ],
         "pending_outbox_messages": int(pending or 0),
+        "answer_feedback": await feedback.export(session, user_id),
     }
 
 
@@ -240,6 +244,7 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
         update(EnrollmentCode).where(EnrollmentCode.created_by == user_id).values(created_by=None),
     )
     await run("attempts", delete(Attempt).where(Attempt.user_id == user_id))
+    await run("answer_feedback", delete(AnswerFeedback).where(AnswerFeedback.user_id == user_id))
     await run("outbox", delete(Outbox).where(Outbox.user_id == user_id))
     await run("subscription", delete(Subscription).where(Subscription.user_id == user_id))
     # What the person wrote to their officer goes; the officer's answers stay, addressed to

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from intents.answers import topic_button, topic_reply
+from intents.answers import SMALL_TALK, topic_button, topic_reply
 from intents.context import Context
-from intents.flows import orientation
+from intents.flows import feedback, orientation
 from intents.flows.menu import main_menu
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
@@ -89,10 +89,13 @@ async def topic_button_pressed(ctx: Context) -> list[Reply]:
 
 
 async def answer(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
-    """A topic's answer; under the broad regularization answers, the orientation first."""
+    """A topic's answer; under the broad regularization answers, the orientation first; under
+    every full answer but small talk, the 👍 / 👎 row."""
     replies = await topic_reply(ctx, topic_id, asked=asked)
     if topic_id in orientation.ENTRY_TOPICS:
         replies[0] = orientation.with_start_button(ctx, replies[0])
+    if topic_id not in SMALL_TALK:
+        replies[0] = feedback.under(ctx, replies[0], topic_id, asked or ctx.text or None)
     return replies
 
 

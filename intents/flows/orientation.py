@@ -19,6 +19,7 @@ from typing import Any
 
 from intents.answers import topic_button, topic_reply
 from intents.context import Context
+from intents.flows import feedback
 from intents.i18n import N_, Texts
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
@@ -167,7 +168,8 @@ async def _finish(ctx: Context, topics: tuple[str, ...], unsure: list[str]) -> l
     buttons = [topic_button(ctx, topic) for topic in offered[:4]]
     buttons.append(topic_button(ctx, "contacto.oficina_municipal"))
     buttons.append(Button(ctx.t._("Empezar de nuevo"), f"{PREFIX}:start"))
-    return [Reply(intro), replace(answer, buttons=rows(buttons))]
+    rated = feedback.under(ctx, replace(answer, buttons=rows(buttons)), main, None)
+    return [Reply(intro), rated]
 
 
 async def pressed(ctx: Context) -> list[Reply]:
