@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     kb_unanswered = kb_sub.add_parser("unanswered", help="logged unanswered questions, grouped")
     kb_unanswered.add_argument("--since", type=_date, help="only questions since YYYY-MM-DD")
+    kb_feedback = kb_sub.add_parser("feedback", help="answer feedback per topic and language")
+    kb_feedback.add_argument("--since", type=_date, help="only feedback since YYYY-MM-DD")
 
     comuna = sub.add_parser("comuna", help="the directory of comunas")
     c_sub = comuna.add_subparsers(dest="comuna_command", required=True)
@@ -145,9 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# Said before the engine is built: the first start trains the matcher (about 20 s on a small
+# machine; later starts load it from the cache in about a second). Silence looks like a hang.
+PREPARING_CHAT = "Preparando el buscador de respuestas (la primera vez tarda unos 20 segundos)…"
+PREPARING_RUN = "Preparing the matcher (the first start takes about 20 seconds; then it is cached)…"
+
+
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.console import Console
 
+    print(PREPARING_CHAT, flush=True)
     app = await build_app(settings)
     try:
         await Console(app.engine, user=args.user, lang=args.lang).run(lambda: input("> "))
@@ -210,6 +219,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    print(PREPARING_RUN, file=sys.stderr, flush=True)
     app = await build_app(settings)
     await serve(app)
     return 0
@@ -220,6 +230,8 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.kb_command == "unanswered":
         return await _unanswered(settings, args)
+    if args.kb_command == "feedback":
+        return await _feedback(settings, args)
     kb = content.load()
     contract = args.topics or Path(content.__file__).with_name("topics.yaml")
     from intents.answers import ACTIONS
@@ -277,6 +289,36 @@ async def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
         langs = ", ".join(f"{lang} {n}" for lang, n in g.languages.most_common())
         guess = g.guesses.most_common(1)[0][0] if g.guesses else "-"
         print(f"{g.count:5d}  {g.example[:80]!r}  [{langs}]  closest: {guess}")
+    return 0
+
+
+async def _feedback(settings: Settings, args: argparse.Namespace) -> int:
+    """👍 / 👎 per topic and language (the least helpful first), then what the people who
+    pressed 👎 had asked and were looking for (masked)."""
+    from storage import feedback
+
+    app = await build_app(settings)
+    try:
+        async with app.sessions() as session:
+            since = datetime.combine(args.since, time.min, UTC) if args.since else None
+            tallies = await feedback.tallies(session, since)
+            complaints = await feedback.complaints(session, since)
+    finally:
+        await app.close()
+    up = sum(t.helpful for t in tallies)
+    down = sum(t.not_helpful for t in tallies)
+    print(f"{up + down} ratings: {up} helpful, {down} not helpful")
+    if tallies:
+        width = max(len(t.topic) for t in tallies)
+        print(f"{'topic':<{width}}  lang  helpful  not helpful")
+        for t in tallies:
+            print(f"{t.topic:<{width}}  {t.lang:<4}  {t.helpful:7d}  {t.not_helpful:11d}")
+    if complaints:
+        print("Not helpful, with what was asked / looked for:")
+        for row in complaints:
+            asked = repr(row.question[:80]) if row.question else "-"
+            wanted = repr(row.looking_for[:80]) if row.looking_for else "-"
+            print(f"  {row.topic} [{row.lang}] asked {asked}; looking for {wanted}")
     return 0
 
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.leadership import Leadership
@@ -256,11 +256,13 @@ class Dispatcher:
             return {}
         async with self.sessions() as session:
             rows = await session.execute(
-                select(User.id, User.language, User.client_language, User.last_inbound_at).where(
-                    User.id.in_(user_ids)
-                )
+                select(
+                    User.id,
+                    func.coalesce(User.language, User.detected_language, User.client_language),
+                    User.last_inbound_at,
+                ).where(User.id.in_(user_ids))
             )
-            return {int(i): (lang or client, last) for i, lang, client, last in rows.all()}
+            return {int(i): (lang, last) for i, lang, last in rows.all()}
 
     async def _keep_claimed(self, row_ids: list[int]) -> None:
         """While a batch is being sent (a long 429 pause, say), keep its claim fresh so no

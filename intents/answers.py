@@ -12,6 +12,10 @@ from storage import directory, officers
 
 MAX_MESSAGE = 1000
 
+# Conversation, not information: a greeting or a thanks carries no source line (and is not
+# rated), it only opens or closes the exchange.
+SMALL_TALK = frozenset({"bot.saludo", "bot.gracias"})
+
 # Next steps a topic may offer as buttons (its `actions`): command -> (label, roles that may
 # use it; empty = everyone). The command still checks the role when pressed.
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -44,7 +48,7 @@ async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> 
     topic = ctx.services.kb.topic(topic_id)
     body = topic.entry(ctx.lang).answer
     extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
-    tail = footer(ctx, topic)
+    tail = "" if topic_id in SMALL_TALK else footer(ctx, topic)
     room = MAX_MESSAGE - len(tail) - len(extra) - 4
     if len(body) > room:
         body = body[: max(room - 1, 0)].rstrip() + "…"

@@ -142,6 +142,6 @@ class Completion:
             )
             if author is not None:
                 counts = await bulletins.counts(session, bulletin.id)
-                text = report_text(author.language or author.client_language, bulletin, counts)
+                text = report_text(author.speaks, bulletin, counts)
                 outbox.enqueue(session, author, text, now)
         return finished

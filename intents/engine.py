@@ -19,14 +19,17 @@ from intents.flows import (
     cases,
     enrollment,
     faq,
+    feedback,
     language,
     menu,
     officer_cases,
+    orientation,
     privacy,
     relay,
     subscription,
 )
 from intents.i18n import supported, texts
+from intents.language import confident
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
@@ -48,6 +51,8 @@ FLOWS: tuple[Flow, ...] = (
     subscription.FLOW,
     bulletin.FLOW,
     privacy.FLOW,
+    orientation.FLOW,
+    feedback.FLOW,
     faq.FLOW,
 )
 
@@ -110,9 +115,14 @@ class Engine:
         # messages' database work overlaps with it. Wasted only for a text that turns out to
         # be a flow step, which is rare and cheap.
         match = None
+        detected = None
         text = (incoming.text or "").strip()
         if text and not text.startswith("/") and len(text) <= self.services.max_text:
             match = self.services.matcher.match(text)
+            command = parse_command(text)
+            # A command typed as a word ("menu", "ayuda") says nothing about the language.
+            if command is None or self.router.command(command) is None:
+                detected = confident(text, match.lang)
         async with self.sessions() as session, session.begin():
             # Several workers (PostgreSQL): one unit of work per sender at a time, in the
             # order they ask (the database's lock queue), and one flood limit for all.
@@ -146,11 +156,13 @@ class Engine:
             hint = supported(incoming.language_hint)
             if hint and user.client_language != hint:
                 user.client_language = hint
+            if detected and user.detected_language != detected:
+                user.detected_language = detected  # people change language: follow them
             ctx = Context(
                 session=session,
                 user=user,
                 incoming=incoming,
-                t=texts(user.language or user.client_language),
+                t=texts(user.speaks),
                 now=now,
                 services=self.services,
                 match=match,

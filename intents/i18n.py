@@ -24,6 +24,22 @@ DEFAULT_LANGUAGE = "es"
 FORMAT_LOCALES = {"es": "es_CL", "ht": "ht", "fr": "fr", "en": "en"}
 CHILE = ZoneInfo("America/Santiago")
 LANGUAGE_NAMES = {"es": "Español", "ht": "Kreyòl ayisyen", "fr": "Français", "en": "English"}
+# Babel's CLDR data has no Haitian Creole dates (it prints "2026 M12 1"): Kreyòl month names,
+# day first as in Haiti ("1 desanm 2026").
+KREYOL_MONTHS = (
+    "janvye",
+    "fevriye",
+    "mas",
+    "avril",
+    "me",
+    "jen",
+    "jiyè",
+    "out",
+    "septanm",
+    "oktòb",
+    "novanm",
+    "desanm",
+)
 
 
 def supported(code: str | None) -> str | None:
@@ -72,11 +88,16 @@ class Texts:
         return translations(self.lang).ngettext(singular, plural, n)
 
     def date(self, value: date | datetime) -> str:
+        if self.lang == "ht":
+            return f"{value.day} {KREYOL_MONTHS[value.month - 1]} {value.year}"
         return format_date(value, format="long", locale=_format_locale(self.lang))
 
     def datetime(self, value: datetime) -> str:
         """Local time in Chile (stored times are UTC; SQLite returns them naive)."""
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if self.lang == "ht":
+            local = aware.astimezone(CHILE)
+            return f"{self.date(local)} {local:%H:%M}"
         return format_datetime(
             aware, format="short", tzinfo=CHILE, locale=_format_locale(self.lang)
         )

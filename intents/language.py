@@ -36,23 +36,42 @@ def detect(text: str) -> tuple[str | None, float]:
     return (lang if probability >= MIN_CONFIDENCE else None), probability
 
 
+# Knowledge-base words decide short messages only from this many letters on: "si", "wi", "no"
+# or "0" belong to several languages, or to none.
+MIN_WORD_LETTERS = 4
+
+
+def confident(text: str | None, matched_lang: str | None = None) -> str | None:
+    """The message's language when it can be told with confidence, else None: py3langid on
+    messages long enough for it, else `matched_lang`, the language whose knowledge-base
+    phrasings share the message's language-specific words (Matcher.language: "fonasa sans
+    rut?" is French, "visa consular ingreso" Spanish; None when the words say nothing).
+    Short or ambiguous messages ("ok", "1", "OIM") give None: they never switch a
+    conversation's language."""
+    if not text:
+        return None
+    detected, _ = detect(text)
+    if detected:
+        return detected
+    letters = sum(c.isalpha() for c in text)
+    if matched_lang in LANGUAGES and letters >= MIN_WORD_LETTERS:
+        return matched_lang
+    return None
+
+
+def conversation(chosen: str | None, detected: str | None, client_hint: str | None) -> str:
+    """The conversation's language (product.md): the user's /idioma choice; else the
+    language of their last confidently detected message (kept with the user); else the
+    client's language if supported; else Spanish."""
+    return supported(chosen) or supported(detected) or supported(client_hint) or DEFAULT_LANGUAGE
+
+
 def choose(
     chosen: str | None,
     text: str | None,
     client_hint: str | None,
     matched_lang: str | None = None,
 ) -> str:
-    """The answer language: the user's choice (/idioma); else the message's language when
-    detected with confidence: py3langid on messages long enough for it, else `matched_lang`,
-    the language whose knowledge-base phrasings share the message's language-specific words
-    (Matcher.language: "fonasa sans rut?" is French, "visa consular ingreso" Spanish; None
-    when the words say nothing); else the client's language if supported; else Spanish."""
-    if supported(chosen):
-        return supported(chosen)  # type: ignore[return-value]
-    if text:
-        detected, _ = detect(text)
-        if detected:
-            return detected
-        if matched_lang in LANGUAGES:
-            return matched_lang  # type: ignore[return-value]
-    return supported(client_hint) or DEFAULT_LANGUAGE
+    """The answer language of one message with no history (the `ask` and `eval` commands):
+    as `conversation`, with this message's confident language as the detected one."""
+    return conversation(chosen, confident(text, matched_lang), client_hint)

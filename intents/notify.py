@@ -19,7 +19,7 @@ def notify(ctx: Context, recipients: Iterable[User], render: Render, ref: str | 
     for user in recipients:
         if user.id == ctx.user.id:
             continue
-        text, buttons = render(texts(user.language or user.client_language))
+        text, buttons = render(texts(user.speaks))
         outbox.enqueue(
             ctx.session,
             user,

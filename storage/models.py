@@ -63,6 +63,9 @@ class User(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(2), nullable=True)
     client_language: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # The language of the user's last confidently detected message (WhatsApp sends no
+    # client language; a button press has no text): kept so every later reply follows it.
+    detected_language: Mapped[str | None] = mapped_column(String(2), nullable=True)
     role: Mapped[str] = mapped_column(String(16), default="migrant")
     comuna_cut: Mapped[str | None] = mapped_column(ForeignKey("comunas.cut"), nullable=True)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
@@ -74,6 +77,34 @@ class User(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The last message the user sent (WhatsApp's 24-hour customer-service window).
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The last full answer shown ({"topic", "question"}, the question masked): what a 👍 / 👎
+    # under it rates; cleared once rated, so a replayed button rates nothing.
+    last_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    @property
+    def speaks(self) -> str | None:
+        """The conversation's language as stored: the /idioma choice, else the last
+        confidently detected one, else the client's (None: the default, Spanish)."""
+        return self.language or self.detected_language or self.client_language
+
+
+class AnswerFeedback(Base):
+    """A 👍 or 👎 under a full answer, for the content team: topic, language and time; the
+    masked question and what the person was looking for only on 👎."""
+
+    __tablename__ = "answer_feedback"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    topic: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(2))
+    channel: Mapped[str] = mapped_column(String(16))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    looking_for: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_answer_feedback_topic_at", "topic", "at"),)
 
 
 class Officer(Base):

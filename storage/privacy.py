@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import flood
+from storage import feedback, flood
 from storage.models import (
+    AnswerFeedback,
     Attempt,
     Bulletin,
     Case,
@@ -58,12 +59,14 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
         "chat_id": user.chat_id,
         "language": user.language,
         "client_language": user.client_language,
+        "detected_language": user.detected_language,
         "role": user.role,
         "comuna": {"cut": comuna.cut, "name": comuna.name} if comuna else None,
         "region": {"code": region.code, "name": region.name} if region else None,
         "created_at": _iso(user.created_at),
         "last_seen_at": _iso(user.last_seen_at),
         "last_inbound_at": _iso(user.last_inbound_at),
+        "last_answer": user.last_answer,
         "current_flow": (
             {
                 "flow": user.flow,
@@ -210,6 +213,7 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
             for bulletin in bulletins
         ],
         "pending_outbox_messages": int(pending or 0),
+        "answer_feedback": await feedback.export(session, user_id),
     }
 
 
@@ -241,6 +245,7 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
         update(EnrollmentCode).where(EnrollmentCode.created_by == user_id).values(created_by=None),
     )
     await run("attempts", delete(Attempt).where(Attempt.user_id == user_id))
+    await run("answer_feedback", delete(AnswerFeedback).where(AnswerFeedback.user_id == user_id))
     await run("outbox", delete(Outbox).where(Outbox.user_id == user_id))
     user = await session.get(User, user_id)
     if user is not None:

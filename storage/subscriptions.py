@@ -66,7 +66,7 @@ async def unsubscribe(session: AsyncSession, user_id: int, now: datetime) -> boo
 def _audience_query(audience: Audience) -> ColumnElement[bool]:
     region = func.coalesce(Subscription.region_code, User.region_code)
     comuna = func.coalesce(Subscription.comuna_cut, User.comuna_cut)
-    language = func.coalesce(User.language, User.client_language, "es")
+    language = func.coalesce(User.language, User.detected_language, User.client_language, "es")
     conditions: list[ColumnElement[bool]] = [Subscription.active.is_(True)]
     if audience.role:
         conditions.append(User.role == audience.role)

@@ -156,7 +156,7 @@ class Chat:
         )
         from bot.channels.console import render
 
-        self.last = render(replies)[0]
+        self.last, self.console._buttons = render(replies)  # as if pressed in the terminal
         return self.last
 
 

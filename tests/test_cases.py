@@ -210,7 +210,13 @@ async def test_nobody_acts_beyond_their_role_by_typing_pressing_or_replaying(
     telegram.press(MIGRANT, f"ofc:take:{case.id}")
     telegram.message(MIGRANT, "/casos")
     refusals = await telegram.wait_sent(MIGRANT, 5)
-    assert all("no está disponible" in r.text or "Solo los contactos" in r.text for r in refusals)
+    assert all(
+        "no está disponible" in r.text
+        or "Solo los contactos" in r.text
+        or "Los casos Sello los abre el contacto municipal" in r.text  # /caso: who and how
+        for r in refusals
+    )
+    assert not any("Nuevo caso Sello" in r.text for r in refusals)
     # Another comuna's contact cannot read it; another region's officer cannot act on it.
     telegram.press(CONTACT_VALPO, f"case:view:{case.id}")
     telegram.press(CONTACT_VALPO, f"ofc:st:{case.id}:cerrado")

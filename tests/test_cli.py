@@ -130,6 +130,8 @@ def test_chat_reads_lines_until_eof(capsys, monkeypatch):
     assert main(["chat"]) == 0
     out = capsys.readouterr().out
     assert "Sello Migrante" in out and "Kreyòl" in out
+    # Not a silent wait while the matcher is prepared (20 s on the first start).
+    assert out.startswith("Preparando el buscador de respuestas")
 
 
 def test_comuna_adhere_withdraw_and_list(capsys):

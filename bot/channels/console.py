@@ -56,8 +56,8 @@ class Console:
     async def say(self, line: str) -> str:
         replies = await self.engine.handle(self.incoming(line))
         text, buttons = render(replies)
-        if buttons:
-            self._buttons = buttons
+        # A number picks from the buttons just shown, never from older ones still on screen.
+        self._buttons = buttons
         return text
 
     async def run(self, read: Callable[[], str] = input) -> None:

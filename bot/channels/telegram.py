@@ -52,6 +52,7 @@ MEDIA_KINDS = (
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", N_("Temas principales")),
     ("ayuda", N_("Qué puedo hacer por ti")),
+    ("papeles", N_("Qué permiso te sirve: orientación")),
     ("idioma", N_("Cambiar el idioma")),
     ("registro", N_("Registrarte como contacto municipal")),
     ("caso", N_("Abrir un caso Sello (municipios)")),

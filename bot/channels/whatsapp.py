@@ -418,7 +418,7 @@ class WhatsAppChannel:
 
         async with self.engine.sessions() as session:
             user = await users.get(session, CHANNEL, incoming.user_id)
-            return (user.language or user.client_language) if user else None
+            return user.speaks if user else None
 
     async def _reply(self, to: str, reply: Reply, lang: str | None) -> bool:
         """Send one reply; False when the Graph API kept failing past the retries (the reply

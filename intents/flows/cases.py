@@ -9,7 +9,7 @@ from intents.i18n import Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
-from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
+from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, require
 from intents.router import Flow, parse_id
 from storage import cases, directory, relays
 from storage.models import Case
@@ -26,9 +26,26 @@ def _municipal(ctx: Context) -> str:
 
 
 async def new_case(ctx: Context) -> list[Reply]:
+    if ctx.user.role == MIGRANT:
+        return [_who_may_open_cases(ctx)]
     _municipal(ctx)
     ctx.start_flow("case", "category")
     return [_category_question(ctx)]
+
+
+def _who_may_open_cases(ctx: Context) -> Reply:
+    """Someone not enrolled learns who opens cases and how to become that person, instead of
+    a bare refusal (most who try are municipal staff who have not enrolled yet)."""
+    return Reply(
+        ctx.t._(
+            "Los casos Sello los abre el contacto municipal de una comuna: la persona a cargo "
+            "de migración en la municipalidad. Si eres tú, pide un código de registro a la "
+            "encargada o encargado regional de SERMIG y escribe /registro seguido del código "
+            "(por ejemplo: /registro ABC123). Si eres una persona migrante, escribe tu "
+            "pregunta o acércate a la oficina de migrantes de tu municipalidad."
+        ),
+        rows([Button(ctx.t._("Menú principal"), "cmd:menu")]),
+    )
 
 
 def _category_question(ctx: Context) -> Reply:

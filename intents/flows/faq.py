@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from intents.answers import topic_button, topic_reply
+from intents.answers import SMALL_TALK, topic_button, topic_reply
 from intents.context import Context
+from intents.flows import feedback, orientation
 from intents.flows.menu import main_menu
-from intents.i18n import texts
-from intents.language import choose
 from intents.masking import mask_personal
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
@@ -27,13 +26,15 @@ async def question(ctx: Context) -> list[Reply]:
         ]
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     ctx.services.observer.matched(match.kind.value)
-    lang = choose(ctx.user.language, text, ctx.incoming.language_hint, match.lang)
-    ctx.t = texts(lang)
+    lang = ctx.lang  # the conversation's language, this message's included (the engine)
     if match.kind is MatchKind.FULL and match.topic:
-        replies = await topic_reply(ctx, match.topic)
+        replies = await answer(ctx, match.topic)
         if match.topic == "bot.saludo":
             replies.append(main_menu(ctx))
         return replies
+    if not worth_logging(text):
+        # "0", "?", "👍": nothing the content team could learn from; no "I don't know".
+        return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
     # Kept for the content team without knowing who asked: no user id, and identity
     # numbers, phones and e-mail addresses masked.
     await questions.log_unanswered(
@@ -50,11 +51,20 @@ async def question(ctx: Context) -> list[Reply]:
         # it names, for the dynamic answers).
         ctx.start_flow("faq", "suggested", {"question": text[:500]})
         buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
+        if any(topic_id.startswith("reg.") for topic_id in match.suggestions):
+            # An unclear question about papers: the guided orientation is the best first try.
+            buttons.insert(0, orientation.start_button(ctx.t))
         buttons.append(Button(ctx.t._("Ninguna de estas"), "kb:none"))
         return [
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
     return [fallback(ctx)]
+
+
+def worth_logging(text: str) -> bool:
+    """A message with at least one letter and two letters or digits: "0", "?" or an emoji
+    alone are not questions for the content team."""
+    return any(c.isalpha() for c in text) and sum(c.isalnum() for c in text) >= 2
 
 
 def fallback(ctx: Context) -> Reply:
@@ -78,7 +88,18 @@ async def topic_button_pressed(ctx: Context) -> list[Reply]:
         return [fallback(ctx)]
     if ctx.args not in ctx.services.kb:
         return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
-    return await topic_reply(ctx, ctx.args, asked=asked)
+    return await answer(ctx, ctx.args, asked=asked)
+
+
+async def answer(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
+    """A topic's answer; under the broad regularization answers, the orientation first; under
+    every full answer but small talk, the 👍 / 👎 row."""
+    replies = await topic_reply(ctx, topic_id, asked=asked)
+    if topic_id in orientation.ENTRY_TOPICS:
+        replies[0] = orientation.with_start_button(ctx, replies[0])
+    if topic_id not in SMALL_TALK:
+        replies[0] = feedback.under(ctx, replies[0], topic_id, asked or ctx.text or None)
+    return replies
 
 
 async def after_suggestions(ctx: Context) -> list[Reply]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from intents.answers import topic_button
 from intents.context import Context
+from intents.flows.orientation import start_button
 from intents.i18n import N_
 from intents.messages import Button, Reply, rows
 from intents.roles import ADMIN, MUNICIPAL, OFFICER
@@ -73,6 +74,9 @@ async def section(ctx: Context) -> list[Reply]:
         return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
     label, topic_ids = found
     buttons = [topic_button(ctx, topic_id) for topic_id in topic_ids if topic_id in ctx.services.kb]
+    if ctx.args == "reg":
+        # The guided orientation first: most people do not know which permit they need.
+        buttons.insert(0, start_button(ctx.t))
     buttons.append(Button(ctx.t._("« Menú"), "menu:"))
     return [Reply(ctx.t._(label), rows(buttons))]
 
@@ -91,6 +95,7 @@ def help_text(ctx: Context) -> str:
             "o English. Comandos:"
         ),
         t._("/menu – temas principales"),
+        t._("/papeles – preguntas para saber qué permiso te sirve"),
         t._("/idioma – cambiar el idioma"),
         t._("/suscribir y /baja – boletín informativo"),
         t._("/privacidad, /misdatos, /borrar – tus datos"),

@@ -1,0 +1,105 @@
+"""Repository of answer feedback (👍 / 👎 under full answers), for the content team."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AnswerFeedback
+
+
+def record(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    topic: str,
+    lang: str,
+    channel: str,
+    helpful: bool,
+    question: str | None,
+    now: datetime,
+) -> AnswerFeedback:
+    """One rating; the (already masked) question is kept only when the answer did not help."""
+    row = AnswerFeedback(
+        user_id=user_id,
+        topic=topic,
+        lang=lang,
+        channel=channel,
+        helpful=helpful,
+        question=None if helpful else (question or None),
+        at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def note(session: AsyncSession, feedback_id: int, user_id: int, text: str) -> bool:
+    """What the person was looking for (masked), on their own 👎 only."""
+    row = await session.get(AnswerFeedback, feedback_id)
+    if row is None or row.user_id != user_id or row.helpful:
+        return False
+    row.looking_for = text
+    return True
+
+
+@dataclass(frozen=True)
+class Tally:
+    topic: str
+    lang: str
+    helpful: int
+    not_helpful: int
+
+
+async def tallies(session: AsyncSession, since: datetime | None = None) -> list[Tally]:
+    """Counts per topic and language, the least helpful first."""
+    down = func.sum(case((AnswerFeedback.helpful.is_(False), 1), else_=0))
+    up = func.sum(case((AnswerFeedback.helpful.is_(True), 1), else_=0))
+    query = select(AnswerFeedback.topic, AnswerFeedback.lang, up, down).group_by(
+        AnswerFeedback.topic, AnswerFeedback.lang
+    )
+    if since is not None:
+        query = query.where(AnswerFeedback.at >= since)
+    rows = (await session.execute(query)).all()
+    found = [Tally(str(t), str(lang), int(u or 0), int(d or 0)) for t, lang, u, d in rows]
+    return sorted(found, key=lambda x: (-x.not_helpful, x.topic, x.lang))
+
+
+async def complaints(
+    session: AsyncSession, since: datetime | None = None
+) -> Sequence[AnswerFeedback]:
+    """The 👎 with what was asked or looked for, oldest first."""
+    query = (
+        select(AnswerFeedback)
+        .where(AnswerFeedback.helpful.is_(False))
+        .where((AnswerFeedback.question.is_not(None)) | (AnswerFeedback.looking_for.is_not(None)))
+        .order_by(AnswerFeedback.at)
+    )
+    if since is not None:
+        query = query.where(AnswerFeedback.at >= since)
+    return (await session.execute(query)).scalars().all()
+
+
+async def export(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(AnswerFeedback)
+            .where(AnswerFeedback.user_id == user_id)
+            .order_by(AnswerFeedback.id)
+        )
+    ).scalars()
+    return [
+        {
+            "topic": row.topic,
+            "lang": row.lang,
+            "helpful": row.helpful,
+            "question": row.question,
+            "looking_for": row.looking_for,
+            "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)).isoformat(),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,172 @@
+"""The conversation's language: chosen, else last confidently detected (kept), else the
+client's, else Spanish; for every kind of message, on every channel."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.app import default_matcher
+from intents.i18n import texts
+from intents.language import confident
+from tests.conftest import Chat, bot_settings
+from tests.fakes.graph_api import ids_of, text_of
+from tests.test_cases import CONTACT_FLORIDA, OFFICER_13, _button, _state
+from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
+
+KREYOL = "Mwen vle konnen si pitit mwen ka ale lekòl menm si li pa gen papye"
+FRENCH = "Bonjour, est-ce que mon enfant peut aller à l'école sans papiers au Chili ?"
+ENGLISH = "Hello, can my child go to school in Chile even if we have no papers?"
+FALLBACK = (
+    "No tengo información confiable sobre eso. Puedo orientarte sobre regularización "
+    "migratoria, tus derechos en Chile (salud, escuela) y el Sello Migrante. Para otras "
+    "consultas: ChileAtiende (101) o https://serviciomigraciones.cl. Tu pregunta quedó "
+    "registrada para mejorar mis respuestas."
+)
+
+
+def _in(lang: str, msgid: str) -> str:
+    return texts(lang)._(msgid)
+
+
+def _footer_word(lang: str) -> str:
+    return _in(lang, "Fuente: {source} (revisado el {date})").split(":")[0]
+
+
+def test_kreyol_dates_have_kreyol_month_names():
+    t = texts("ht")
+    assert t.date(date(2026, 12, 1)) == "1 desanm 2026"
+    assert t.date(date(2026, 8, 15)) == "15 out 2026"
+    assert "M12" not in t.datetime(datetime(2026, 12, 1, 15, 30))
+    assert "desanm" in t.datetime(datetime(2026, 12, 1, 15, 30))
+    assert t.number(222649) == "222\u00a0649"  # grouped as in French, not "222649"
+    assert texts("es").date(date(2026, 12, 1)) == "1 de diciembre de 2026"
+
+
+@pytest.mark.parametrize("text", ["ok", "1", "OIM", "0", "si", "?", "👍", "wi"])
+def test_short_or_ambiguous_messages_are_never_confident(text):
+    from bot.app import default_matcher
+
+    _, matcher = default_matcher()
+    assert confident(text, matcher.match(text).lang) is None
+
+
+@pytest.mark.parametrize(("said", "lang"), [(KREYOL, "ht"), (FRENCH, "fr"), (ENGLISH, "en")])
+async def test_presses_none_of_these_and_fallback_follow_the_detected_language(
+    chat: Chat, said: str, lang: str
+):
+    # The console client says Spanish (like a phone set to Spanish); the person writes
+    # in their own language, and everything after follows it.
+    await chat.say(said)
+    footer = _footer_word(lang)
+    out = await chat.press("kb:derechos.salud")
+    assert footer in out and "Fuente" not in out
+    out = await chat.press("kb:none")
+    assert _in(lang, FALLBACK) in out
+    out = await chat.press("menu:reg")
+    assert "Fuente" not in out
+    out = await chat.say("ok")  # short: keeps the conversation's language
+    assert "No estoy seguro" not in out and "No tengo información" not in out
+    out = await chat.say("/ayuda")
+    assert out == await _help_in(chat, lang)
+
+
+async def _help_in(chat: Chat, lang: str) -> str:
+    other = Chat(chat.app, user=f"help-{lang}", lang=lang)
+    return await other.say("/ayuda")
+
+
+async def test_a_confident_message_in_another_language_switches(chat: Chat):
+    await chat.say(KREYOL)
+    out = await chat.press("kb:none")
+    assert _in("ht", FALLBACK) in out
+    await chat.say(ENGLISH)
+    out = await chat.press("kb:none")
+    assert _in("en", FALLBACK) in out
+
+
+async def test_the_chosen_language_is_not_switched_by_detection(chat: Chat):
+    await chat.say("/idioma fr")
+    await chat.say(ENGLISH)
+    out = await chat.press("kb:none")
+    assert _in("fr", FALLBACK) in out
+
+
+async def test_without_any_evidence_the_client_language_then_spanish(app):
+    english_phone = Chat(app, user="c1", lang="en")
+    assert _in("en", FALLBACK) in await english_phone.press("kb:none")
+    no_hint = Chat(app, user="c2", lang=None)
+    assert FALLBACK in await no_hint.press("kb:none")
+
+
+async def test_telegram_presses_in_the_detected_language(telegram, run_bot, database_url):
+    user = 5550777
+    await run_bot(bot_settings(database_url, telegram))
+    telegram.message(user, KREYOL, lang="es")
+    await telegram.wait_sent(user, 1)
+    telegram.press(user, "kb:derechos.salud", lang="es")
+    telegram.press(user, "kb:none", lang="es")
+    telegram.press(user, "menu:reg", lang="es")
+    sent = await telegram.wait_sent(user, 4)
+    assert _footer_word("ht") in sent[1].text and "Fuente" not in sent[1].text
+    assert sent[2].text == _in("ht", FALLBACK)
+    assert "Fuente" not in sent[3].text
+    kb, _ = default_matcher()
+    for button in sent[3].buttons:
+        topic = button["callback_data"].removeprefix("kb:")
+        if topic in kb:
+            assert button["text"] == kb.topic(topic).entry("ht").title
+
+
+async def test_whatsapp_presses_and_list_labels_in_the_detected_language(wa, graph):  # noqa: F811
+    hook = wa
+    phone = "56900000031"
+    await hook.say(phone, FRENCH)
+    await graph.wait(phone, 1)
+    await hook.press(phone, "kb:derechos.salud")
+    sent = await graph.wait(phone, 2)
+    assert _footer_word("fr") in text_of(sent[-1])
+    await hook.press(phone, "kb:none")
+    sent = await graph.wait(phone, 3)
+    assert text_of(sent[-1]) == _in("fr", FALLBACK)
+    # the main menu as a list: its labels in French too
+    await hook.say(phone, "menu")
+    sent = await graph.wait(phone, 4)
+    action = sent[-1]["interactive"]["action"]
+    assert action["button"] == _in("fr", "Ver opciones")
+    assert action["sections"][0]["title"] == _in("fr", "Opciones")
+    assert "menu:reg" in ids_of(sent[-1])
+    assert graph.problems == []
+
+
+async def test_a_notification_reaches_a_kreyol_speaker_in_kreyol(telegram, run_bot, database_url):
+    from tests.test_cases import _seed
+
+    await _seed(database_url)
+    await run_bot(bot_settings(database_url, telegram))
+    contact = CONTACT_FLORIDA
+    telegram.message(contact, "Bonjou, mwen se responsab migrasyon nan komin nan, mwen gen yon ka")
+    await telegram.wait_sent(contact, 1)
+    telegram.message(contact, "/caso")
+    [*_, prompt] = await telegram.wait_sent(contact, 2)
+    assert prompt.text == _in(
+        "ht", "Nuevo caso Sello (1/4). ¿De qué se trata? Elige una categoría:"
+    )
+    telegram.press(contact, "case:cat:salud")
+    await telegram.wait_sent(contact, 3)
+    telegram.message(contact, "Yon fanmi pa jwenn swen nan sant sante a depi de semèn")
+    await telegram.wait_sent(contact, 4)
+    telegram.press(contact, "case:urg:normal")
+    await telegram.wait_sent(contact, 5)
+    telegram.press(contact, "case:ok:yes")
+    await telegram.wait_sent(contact, 6)
+    note = (await telegram.wait_sent(OFFICER_13, 1))[0]
+    telegram.press(OFFICER_13, _button([note], "ofc:take:"))
+    sent = await telegram.wait_sent(contact, 7)
+    from storage.models import Case
+
+    [case] = await _state(database_url, Case)
+    expected = _in("ht", "SERMIG está revisando tu caso {number}.").format(number=case.number)
+    assert sent[-1].text == expected
+    assert [b["text"] for b in sent[-1].buttons] == [_in("ht", "Ver el caso")]

@@ -1,0 +1,212 @@
+"""/papeles: the guided orientation for "how do I get my papers?" (issue 12, item 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import build_app, default_matcher
+from bot.settings import Settings
+from intents.flows.orientation import ENTRY_TOPICS, QUESTIONS, decide
+from intents.i18n import texts
+from tests.conftest import Chat, bot_settings
+from tests.fakes.graph_api import ids_of, text_of
+from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
+
+KB, MATCHER = default_matcher()
+
+# Every branch: the answers pressed, and the topic answered at the end.
+BRANCHES = [
+    (["situation:minor"], "reg.nna"),
+    (["situation:fear"], "reg.refugio"),
+    (["situation:none", "entry:irregular"], "reg.ingreso_irregular"),
+    (["situation:nose", "entry:border", "family:yes"], "reg.rt_familia"),
+    (["situation:none", "entry:nose", "family:yes"], "reg.rt_familia"),
+    (["situation:none", "entry:border", "family:no", "job:yes"], "reg.rt_trabajo"),
+    (["situation:none", "entry:border", "family:nose", "job:no"], "reg.residencia_temporal"),
+    (["situation:none", "entry:border", "family:no", "job:nose"], "reg.residencia_temporal"),
+]
+LANGS = ["es", "ht", "fr", "en"]
+
+
+def _start(lang: str, topic: str) -> str:
+    return KB.topic(topic).entry(lang).answer[:40]
+
+
+def test_the_table_covers_every_answer_of_every_question():
+    for step, question in QUESTIONS.items():
+        for key in [k for k, _ in question.answers] + ["nose"]:
+            outcome = decide(step, key)
+            if isinstance(outcome, str):
+                assert outcome in QUESTIONS
+            else:
+                assert 1 <= len(outcome) <= 3 and all(t in KB for t in outcome)
+    with pytest.raises(ValueError):
+        decide("nowhere", "yes")
+
+
+def test_at_most_four_questions_and_two_unless_the_first_answer_decides():
+    for presses, _ in BRANCHES:
+        decisive = presses[0] in ("situation:minor", "situation:fear")
+        assert (len(presses) == 1) if decisive else (2 <= len(presses) <= 4)
+
+
+@pytest.mark.parametrize(("presses", "topic"), BRANCHES)
+@pytest.mark.parametrize("lang", LANGS)
+async def test_every_branch_ends_in_its_answer_in_every_language(app, presses, topic, lang):
+    chat = Chat(app, user=f"o-{lang}", lang=lang)
+    t = texts(lang)
+    out = await chat.say("/papeles")
+    assert t._("Guíame según mi caso") not in out  # the flow itself, not the offer
+    assert t._("No sé") in out and t._("Salir") in out
+    for press in presses:
+        out = await chat.press(f"ori:{press}")
+    assert t._("Según tus respuestas, esto es lo que más te sirve:") in out
+    assert _start(lang, topic) in out
+    assert "ori:start" in _payloads(chat)
+    if any(p.endswith(":nose") for p in presses):
+        assert (
+            t._("Como no estabas seguro de algo, te dejo también los temas que lo aclaran.") in out
+        )
+    async with app.sessions() as s:
+        from sqlalchemy import select
+
+        from storage.models import User
+
+        user = await s.scalar(select(User).where(User.external_id == f"o-{lang}"))
+        assert user is not None and user.flow is None
+
+
+def _payloads(chat: Chat) -> list[str]:
+    return [b.payload for b in chat.console._buttons]
+
+
+async def test_start_again_from_the_end(chat: Chat):
+    await chat.say("/papeles")
+    for press in ("situation:nose", "entry:nose", "family:no", "job:no"):
+        await chat.press(f"ori:{press}")
+    replies = await chat.app.engine.handle(_incoming(chat, "ori:start"))  # restart works
+    assert "ori:situation:minor" in [b.payload for r in replies for b in r.flat_buttons]
+
+
+def _incoming(chat: Chat, payload: str):
+    from intents.messages import Incoming
+
+    return Incoming("console", chat.console.user, chat.console.user, payload=payload)
+
+
+async def test_unsure_answers_add_their_topics_as_buttons(chat: Chat):
+    await chat.say("/papeles")
+    for press in ("situation:nose", "entry:nose", "family:nose", "job:nose"):
+        out = await chat.press(f"ori:{press}")
+    payloads = set(_payloads(chat))
+    assert {"kb:reg.refugio", "kb:reg.ingreso_irregular", "kb:reg.rt_familia"} <= payloads
+    assert "kb:contacto.oficina_municipal" in payloads
+    assert _start("es", "reg.residencia_temporal") in out
+
+
+async def test_survives_a_restart_in_the_middle(app, database_url):
+    chat = Chat(app, user="r1")
+    await chat.say("/papeles")
+    await chat.press("ori:situation:none")
+    restarted = await build_app(Settings(database_url=database_url))
+    try:
+        again = Chat(restarted, user="r1")
+        out = await again.press("ori:entry:border")
+        assert "pregunta 3" in out
+        out = await again.press("ori:family:yes")
+        assert _start("es", "reg.rt_familia") in out
+    finally:
+        await restarted.close()
+
+
+async def test_leaving_at_any_step(chat: Chat):
+    await chat.say("/papeles")
+    out = await chat.press("ori:exit")
+    assert "salimos de la orientación" in out
+    await chat.say("/papeles")
+    await chat.press("ori:situation:none")
+    out = await chat.say("/cancelar")
+    assert "lo dejamos aquí" in out
+    # Pressing an answer after leaving does not resume it.
+    out = await chat.press("ori:entry:border")
+    assert "ya no está activa" in out and "pregunta 3" not in out
+
+
+async def test_typed_answers_and_a_typed_question_leave_the_steps(chat: Chat):
+    await chat.say("/papeles")
+    out = await chat.say("no sé")
+    assert "pregunta 2" in out
+    await chat.press("ori:entry:border")
+    out = await chat.say("sí")
+    assert _start("es", "reg.rt_familia") in out
+    await chat.say("/papeles")
+    out = await chat.say("me atienden en el consultorio si no tengo papeles?")
+    assert "FONASA" in out  # a new question: answered, the orientation left
+    out = await chat.press("ori:situation:minor")
+    assert "ya no está activa" in out
+
+
+async def test_replayed_unknown_and_out_of_order_presses_are_refused(chat: Chat):
+    await chat.say("/papeles")
+    for payload in ("ori:job:yes", "ori:situation:maybe", "ori:zzz", "ori:", "ori:entry"):
+        out = await chat.press(payload)
+        assert "ya no está activa" in out, payload
+    out = await chat.press("ori:situation:minor")  # the current step still works
+    assert _start("es", "reg.nna") in out
+    out = await chat.press("ori:situation:minor")  # replayed after the end
+    assert "ya no está activa" in out
+
+
+async def test_entry_points(chat: Chat):
+    for word in ("papeles", "papye", "/orientacion"):
+        out = await chat.say(word)
+        assert "pregunta 1" in out, word
+        await chat.say("/cancelar")
+    await chat.press("menu:reg")
+    assert _payloads(chat)[0] == "ori:start"
+    await chat.say("que tipos de permisos hay")  # the broad overview answer
+    assert MATCHER.match("que tipos de permisos hay").topic in ENTRY_TOPICS
+    assert _payloads(chat)[0] == "ori:start"
+    await chat.say("me atienden en el consultorio si no tengo papeles?")  # a precise one
+    assert "ori:start" not in _payloads(chat)
+
+
+async def test_an_unclear_question_about_papers_offers_the_orientation_first(chat: Chat):
+    text = "cómo saco papeles"
+    match = MATCHER.match(text)
+    if match.topic is not None or not any(s.startswith("reg.") for s in match.suggestions):
+        pytest.fail(f"the matcher changed: pick another unclear question ({match})")
+    await chat.say(text)
+    assert _payloads(chat)[0] == "ori:start"
+    out = await chat.press("ori:start")
+    assert "pregunta 1" in out
+
+
+async def test_orientation_on_telegram_in_french(telegram, run_bot, database_url):
+    user = 5550888
+    await run_bot(bot_settings(database_url, telegram))
+    telegram.message(user, "/papeles", lang="fr")
+    sent = await telegram.wait_sent(user, 2)
+    t = texts("fr")
+    assert sent[1].text.startswith("Orientation, question 1")
+    assert [b["text"] for b in sent[1].buttons][-2:] == [t._("No sé"), t._("Salir")]
+    telegram.press(user, "ori:situation:fear", lang="fr")
+    sent = await telegram.wait_sent(user, 4)
+    assert _start("fr", "reg.refugio") in sent[3].text
+
+
+async def test_orientation_on_whatsapp_in_kreyol(wa, graph):  # noqa: F811
+    phone = "56900000041"
+    await wa.say(phone, "Bonjou, mwen bezwen konnen kijan pou m jwenn papye mwen isit la")
+    await graph.wait(phone, 1)
+    await wa.say(phone, "papye")
+    sent = await graph.wait(phone, 3)
+    assert text_of(sent[1]).startswith("Gen plizyè chemen")
+    assert "ori:situation:minor" in ids_of(sent[2]) and "ori:exit" in ids_of(sent[2])
+    await wa.press(phone, "ori:situation:none", kind="list_reply")
+    sent = await graph.wait(phone, 4)
+    assert text_of(sent[3]).startswith("Oryantasyon, kesyon 2")
+    await wa.press(phone, "ori:entry:irregular", kind="list_reply")
+    sent = await graph.wait(phone, 6)
+    assert _start("ht", "reg.ingreso_irregular") in text_of(sent[5])
+    assert graph.problems == []

@@ -1,0 +1,48 @@
+"""Small things a user notices (issue 12, item 6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage.models import UnansweredQuestion
+from tests.conftest import Chat
+
+
+async def test_caso_for_someone_not_enrolled_explains_who_and_how(chat: Chat):
+    out = await chat.say("/caso")
+    assert "contacto municipal" in out and "/registro" in out and "código" in out
+    assert "no está disponible para tu perfil" not in out
+
+
+async def test_caso_explained_in_the_users_language(app):
+    kreyol = Chat(app, user="k1", lang="ht")
+    out = await kreyol.say("/caso")
+    assert "kontak minisipal" in out and "/registro ABC123" in out
+
+
+async def test_greetings_and_thanks_carry_no_source_line(chat: Chat):
+    for said in ("hola", "gracias", "mesi anpil", "thanks"):
+        out = await chat.say(said)
+        assert "Fuente" not in out and "Sous" not in out and "Source" not in out, out
+    out = await chat.say("me atienden en el consultorio si no tengo papeles?")
+    assert "Fuente" in out
+
+
+async def test_a_typed_number_picks_only_from_the_latest_buttons(chat: Chat):
+    menu = await chat.say("/menu")
+    assert "[1]" in menu
+    out = await chat.say("/cancelar")  # a reply without buttons
+    assert "[1]" not in out
+    out = await chat.say("1")  # no buttons on screen: just text, not the menu's first option
+    assert out.startswith("Escribe tu pregunta o usa /menu.")
+
+
+async def test_zero_question_mark_or_an_emoji_are_not_logged_as_questions(chat: Chat):
+    for said in ("0", "?", "👍", "🙏🙏", "1"):
+        out = await chat.say(said)
+        assert "quedó registrada" not in out
+    async with chat.app.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
+    await chat.say("receta de pan amasado con chicharrones")
+    async with chat.app.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 1
