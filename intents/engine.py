@@ -24,6 +24,7 @@ from intents.flows import (
     officer_cases,
     privacy,
     relay,
+    statistics,
     subscription,
 )
 from intents.i18n import supported, texts
@@ -48,6 +49,7 @@ FLOWS: tuple[Flow, ...] = (
     subscription.FLOW,
     bulletin.FLOW,
     privacy.FLOW,
+    statistics.FLOW,
     faq.FLOW,
 )
 

@@ -351,7 +351,8 @@ def _reference(r: _Reader, meta: dict[str, Any], last_year: int) -> date:
 
 
 def _digest(directory: Path, permit_files: list[str]) -> str:
-    """The content's fingerprint: a second import of the same files changes nothing."""
+    """The figures' fingerprint (the CSVs, not the metadata): the same files imported again,
+    with or without a name, change nothing."""
     h = hashlib.sha256()
     names = [
         "estimacion_region.csv",
@@ -361,7 +362,6 @@ def _digest(directory: Path, permit_files: list[str]) -> str:
         "estimacion_comuna_pais.csv",
         "estimacion_pais.csv",
         *permit_files,
-        METADATA,
     ]
     for name in names:
         path = directory / name

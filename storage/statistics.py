@@ -28,12 +28,18 @@ async def known_codes(session: AsyncSession) -> tuple[set[str], set[str]]:
 
 
 async def store(session: AsyncSession, edition: Edition, now: datetime) -> tuple[int, Stored]:
-    """Store a checked edition in the caller's unit of work; idempotent by name and content."""
+    """Store a checked edition in the caller's unit of work. Files already stored (under any
+    name) change nothing; new files under a stored edition's name replace its figures."""
+    same = (
+        await session.execute(
+            select(StatEdition.id).where(StatEdition.digest == edition.digest).limit(1)
+        )
+    ).scalar_one_or_none()
+    if same is not None:
+        return same, Stored.SAME
     found = (
         await session.execute(select(StatEdition).where(StatEdition.name == edition.name))
     ).scalar_one_or_none()
-    if found is not None and found.digest == edition.digest:
-        return found.id, Stored.SAME
     outcome = Stored.NEW
     if found is not None:
         outcome = Stored.REPLACED
