@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -17,18 +18,17 @@ async def import_edition(app: App, directory: Path, name: str | None = None) -> 
     """Load a directory in the layout of data/estadisticas as a named edition: every file is
     checked first and a malformed one is refused (file, line, reason) with nothing stored; the
     same edition imported again changes nothing."""
-    if not directory.is_dir():
-        print(f"{directory}: not a directory")
+    async with app.sessions() as session:
+        cuts, regions = await stats.known_codes(session)
+    try:
+        # Reading and checking ~15,000 lines is blocking work: off the event loop.
+        edition = await asyncio.to_thread(read_edition, directory, cuts, regions, name=name)
+    except EditionError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print("nothing imported")
         return 2
     async with app.sessions() as session, session.begin():
-        cuts, regions = await stats.known_codes(session)
-        try:
-            edition = read_edition(directory, cuts, regions, name=name)
-        except EditionError as exc:
-            for problem in exc.problems:
-                print(problem)
-            print("nothing imported")
-            return 2
         edition_id, outcome = await stats.store(session, edition, utcnow())
         stored_name = next(e.name for e in await stats.editions(session) if e.id == edition_id)
     if outcome is stats.Stored.SAME:

@@ -157,6 +157,8 @@ def read_edition(
     """Parse and check an edition directory; raises EditionError listing file, line and
     reason of each problem found (nothing is half-read: it is all or nothing)."""
     r = _Reader(directory, cuts, regions)
+    if not directory.is_dir():
+        raise EditionError([Problem(str(directory), 0, "not a directory")])
     meta = _metadata(r)
     estimates: dict[tuple[str, str, int], dict[str, Any]] = {}
     nationalities: dict[tuple[str, str, int, str], dict[str, Any]] = {}
