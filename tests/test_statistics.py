@@ -304,3 +304,55 @@ def test_stats_show_json_and_text(capsys, tmp_path, monkeypatch):
     assert main(["stats", "show", "Biobío"]) == 0
     assert f"Región de Biobío: {es(region_estimate('08')[2022])}" in capsys.readouterr().out
     assert main(["stats", "show", "Nowhere Town"]) == 2
+
+
+# -- on Telegram and WhatsApp ------------------------------------------------------------------
+
+
+async def test_the_chart_is_a_photo_on_telegram_with_the_numbers_in_its_caption(
+    telegram, run_bot, database_url
+):
+    from tests.conftest import bot_settings
+
+    await run_bot(bot_settings(database_url, telegram))
+    telegram.message(5151, "/estadisticas Antofagasta")
+    text, photo = await telegram.wait_sent(5151, 2)
+    assert text.method == "sendMessage" and "Antofagasta: 66.339 personas" in text.text
+    assert "est:00" in [b["callback_data"] for b in text.buttons]
+    assert photo.method == "sendPhoto"
+    assert photo.params["photo"].startswith(b"\x89PNG\r\n\x1a\n")
+    caption = photo.params["caption"]
+    trend = comuna_estimate("02101")
+    assert all(es(n) in caption for n in trend.values()) and "Colombia" in caption
+    assert len(caption) <= 1024
+
+
+async def test_the_chart_is_an_uploaded_image_on_whatsapp_with_its_caption(run_bot, database_url):
+    from tests.fakes.graph_api import FakeGraph, text_of
+    from tests.test_whatsapp import PHONE, Hook, wa_settings
+
+    graph = FakeGraph()
+    await graph.start()
+    try:
+        settings = wa_settings(database_url, graph)
+        await run_bot(settings)
+        hook = Hook(settings.http_port)
+        for _ in range(50):  # wait until the server listens
+            try:
+                await hook.say(PHONE, "/estadisticas Iquique")
+                break
+            except OSError:
+                import asyncio
+
+                await asyncio.sleep(0.1)
+        sent = await graph.wait(PHONE, 2)
+        assert "Iquique: 45.856 personas" in text_of(sent[0])
+        image = next(p for p in sent if p["type"] == "image")
+        upload = graph.upload(image["image"]["id"])
+        assert upload.mime == "image/png" and upload.filename == "estadisticas-iquique.png"
+        assert upload.content.startswith(b"\x89PNG\r\n\x1a\n")
+        caption = text_of(image)
+        assert all(es(n) in caption for n in comuna_estimate("01101").values())
+        assert graph.problems == []
+    finally:
+        await graph.stop()

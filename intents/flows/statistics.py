@@ -128,7 +128,7 @@ def _wider(
     if shown is None or shown.area.kind != COUNTRY:
         buttons.append(Button(t._("Todo Chile"), f"{BUTTON}:{COUNTRY_CODE}"))
     if top and (shown is None or shown.place.kind != COUNTRY):
-        buttons.append(Button(t._("Comunas con más extranjeros"), f"{BUTTON}:top"))
+        buttons.append(Button(t._("Ranking de comunas"), f"{BUTTON}:top"))
     return rows(buttons)
 
 
