@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import shutil
 from collections import defaultdict
@@ -11,11 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
+from bot.app import App, build_app
 from bot.cli import main
+from bot.settings import Settings, cache_directory
 from bot.statistics import import_edition
 from intents.i18n import texts
 from intents.messages import Incoming
+from knowledge import content
+from knowledge.matcher import Matcher
+from storage import directory
 from storage.editions import SHIPPED
 from storage.models import StatEdition, StatEstimate, StatNationality, StatPermit
 from tests.conftest import SHARED, Chat
@@ -110,7 +115,7 @@ async def test_a_small_comuna_gets_its_region_and_its_own_permits(chat: Chat):
     assert "Putre no tiene una estimación propia" in out and "10.000" in out
     assert f"Región de Arica y Parinacota: {es(region_estimate('15')[2022])} personas" in out
     p = permits("15201")
-    assert f"Permisos de residencia en Putre, 2023" in out
+    assert "Permisos de residencia en Putre, 2023" in out
     assert (
         f"temporal {p['temporal', 'acogidas']} acogidos a trámite y {p['temporal', 'otorgadas']}"
         in out
@@ -356,3 +361,88 @@ async def test_the_chart_is_an_uploaded_image_on_whatsapp_with_its_caption(run_b
         assert graph.problems == []
     finally:
         await graph.stop()
+
+
+# -- the knowledge base's topic datos.migrantes_comuna -----------------------------------------
+# Its content lands separately (knowledge/content/vida.yaml); until then the shipped knowledge
+# base plus a stand-in of the topic shows that a matched question is answered from the figures.
+
+STATS_TOPIC = "datos.migrantes_comuna"
+
+
+@functools.cache
+def kb_with_the_statistics_topic() -> tuple[content.KnowledgeBase, Matcher]:
+    shipped = content.load()
+    entries = {
+        "es": content.Entry(
+            "es",
+            "Personas extranjeras en tu comuna",
+            "El INE y SERMIG estiman cuántas personas extranjeras viven en cada comuna con "
+            "10.000 o más. Escribe /estadisticas y el nombre de tu comuna.",
+            (
+                "cuantos migrantes hay en mi comuna",
+                "cuantos extranjeros viven en la comuna",
+                "numero de inmigrantes en la region",
+                "cantidad de migrantes por comuna",
+            ),
+        ),
+        "ht": content.Entry(
+            "ht",
+            "Moun etranje nan komin ou",
+            "INE ak SERMIG estime konbyen moun etranje ki rete nan chak komin.",
+            ("konbyen etranje ki nan komin mwen", "konbyen imigran ki rete nan rejyon an"),
+        ),
+        "en": content.Entry(
+            "en",
+            "Foreign residents in your comuna",
+            "INE and SERMIG estimate how many foreigners live in each comuna.",
+            ("how many foreigners live in my comuna", "number of migrants in the region"),
+        ),
+    }
+    topic = content.Topic(
+        id=STATS_TOPIC,
+        source="https://serviciomigraciones.cl/estudios-migratorios/estimaciones-de-extranjeros/",
+        source_name="INE y SERMIG",
+        reviewed=shipped.topic("bot.saludo").reviewed,
+        entries=entries,
+        dynamic=True,
+    )
+    kb = content.KnowledgeBase(
+        topics={**shipped.topics, STATS_TOPIC: topic},
+        out_of_scope=shipped.out_of_scope,
+        synonyms=shipped.synonyms,
+    )
+    return kb, Matcher(kb, places=directory.seed_place_names(), cache=cache_directory())
+
+
+@pytest.fixture
+async def stats_chat(database_url: str):
+    kb, matcher = kb_with_the_statistics_topic()
+    built = await build_app(Settings(database_url=database_url), kb=kb, matcher=matcher)
+    yield built
+    await built.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "expected"),
+    [
+        ("es", "¿cuántos migrantes hay en Arica?", "Arica: 30.436 personas extranjeras"),
+        ("ht", "konbyen etranje ki nan Santiago?", "Santiago: 222\xa0649 moun etranje"),
+        ("en", "how many foreigners live in Antofagasta?", "Antofagasta: 66,339 estimated foreign"),
+    ],
+)
+async def test_a_question_naming_a_place_is_answered_with_its_figures(
+    stats_chat: App, lang: str, question: str, expected: str
+):
+    chat = Chat(stats_chat, user=f"q-{lang}", lang=lang)
+    out = await chat.say(question)
+    if "kb:" in out or "?" in out.splitlines()[0]:  # only suggested: press it, as a user would
+        out = await chat.press(f"kb:{STATS_TOPIC}")
+    assert expected in out
+    assert image_path(out).read_bytes().startswith(b"\x89PNG")
+
+
+async def test_the_topic_without_a_place_keeps_its_text(stats_chat: App):
+    chat = Chat(stats_chat, user="q-none", lang="es")
+    out = await chat.press(f"kb:{STATS_TOPIC}")
+    assert "Escribe /estadisticas y el nombre de tu comuna" in out and "📊" not in out
