@@ -47,7 +47,7 @@ def footer(ctx: Context, topic: Topic) -> str:
 async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
     """The topic's answer; `asked` is the question it answers when it came from a button."""
     topic = ctx.services.kb.topic(topic_id)
-    if topic.id == STATISTICS_TOPIC and topic.dynamic:
+    if topic.id == STATISTICS_TOPIC:
         figures = await statistics_flow.for_question(ctx, asked or ctx.text)
         if figures is not None:
             return figures
