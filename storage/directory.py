@@ -75,8 +75,8 @@ async def set_adhered(session: AsyncSession, cut: str, since: date | None) -> Co
         found.adhered_since = since
         if since is None:
             found.sello_status = found.sello_source = found.sello_evidence = None
-        else:
-            found.sello_status = found.sello_status or "adherida"
+        elif found.sello_status is None:
+            found.sello_status = "adherida"
             found.sello_source = ADMIN_SOURCE
-            found.sello_evidence = None
+        # A status a public source confirms keeps that source; the admin only dates it.
     return found
