@@ -150,7 +150,9 @@ def test_comuna_import_is_all_or_nothing(capsys, tmp_path):
     # Valparaíso (05101) was in the shipped directory already: 9 + La Florida.
     listing = run(capsys, "comuna", "list")[1]
     assert "10 adhered comunas" in listing
-    assert "05101\tValparaíso\t2020-01-02\trenovada\thttps://web.municipalidaddevalparaiso" in listing
+    assert (
+        "05101\tValparaíso\t2020-01-02\trenovada\thttps://web.municipalidaddevalparaiso" in listing
+    )
 
 
 def test_kb_unanswered_groups_similar_questions(capsys, database):
