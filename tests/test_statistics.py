@@ -446,3 +446,13 @@ async def test_the_topic_without_a_place_keeps_its_text(stats_chat: App):
     chat = Chat(stats_chat, user="q-none", lang="es")
     out = await chat.press(f"kb:{STATS_TOPIC}")
     assert "Escribe /estadisticas y el nombre de tu comuna" in out and "📊" not in out
+
+
+async def test_the_sello_statistics_topic_offers_the_figures(chat: Chat):
+    await chat.press("kb:sello.estadisticas")
+    replies = await chat.app.engine.handle(
+        Incoming("console", "1", "1", payload="kb:sello.estadisticas", language_hint="es")
+    )
+    assert "cmd:estadisticas" in [b.payload for b in replies[0].flat_buttons]
+    out = await chat.press("cmd:estadisticas")
+    assert "¿De qué comuna o región quieres las cifras?" in out
