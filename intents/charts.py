@@ -4,6 +4,7 @@ main nationalities in one image a phone can read, cached per place, edition and 
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -33,7 +34,9 @@ def render(data: ChartData, number: Callable[[float], str]) -> bytes:
 
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
     top, bottom = figure.subplots(2, 1, gridspec_kw={"height_ratios": [1, 1.25]})
-    figure.suptitle(data.title, fontsize=22, fontweight="bold", x=0.04, ha="left")
+    # Long names ("Región de Aysén del General Carlos Ibáñez del Campo") wrap, never clip.
+    title = textwrap.fill(data.title, 34)
+    figure.suptitle(title, fontsize=22, fontweight="bold", x=0.04, ha="left")
 
     years = [str(year) for year, _ in data.trend]
     values = [value for _, value in data.trend]
@@ -50,13 +53,14 @@ def render(data: ChartData, number: Callable[[float], str]) -> bytes:
             ha="center",
             fontsize=13,
         )
+    top.margins(x=0.08)
     top.tick_params(axis="x", labelsize=14)
     top.set_yticks([])
     for side in ("top", "right", "left"):
         top.spines[side].set_visible(False)
 
     bars = list(data.bars[:MAX_BARS])
-    labels = [label for label, _ in bars][::-1]
+    labels = [textwrap.fill(label, 14) for label, _ in bars][::-1]
     counts = [count for _, count in bars][::-1]
     bottom.set_title(data.bars_title, fontsize=16, loc="left")
     drawn = bottom.barh(labels, counts, color=ORANGE, height=0.65)
@@ -76,7 +80,10 @@ def render(data: ChartData, number: Callable[[float], str]) -> bytes:
         bottom.spines[side].set_visible(False)
 
     figure.text(0.04, 0.015, data.source, fontsize=11, color=GREY, ha="left", wrap=True)
-    figure.subplots_adjust(left=0.27, right=0.96, top=0.9, bottom=0.09, hspace=0.35)
+    lines = title.count("\n") + 1
+    figure.subplots_adjust(
+        left=0.27, right=0.96, top=0.9 - 0.045 * (lines - 1), bottom=0.09, hspace=0.35
+    )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()

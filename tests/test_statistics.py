@@ -456,3 +456,26 @@ async def test_the_sello_statistics_topic_offers_the_figures(chat: Chat):
     assert "cmd:estadisticas" in [b.payload for b in replies[0].flat_buttons]
     out = await chat.press("cmd:estadisticas")
     assert "¿De qué comuna o región quieres las cifras?" in out
+
+
+async def test_the_chart_has_at_most_seven_bars_and_a_phone_sized_image(app: App):
+    import struct
+
+    from intents import statistics
+    from intents.charts import render
+    from knowledge.places import Place
+
+    async with app.sessions() as s:
+        figures = await statistics.figures(s, Place("pais", "00", "Chile"))
+    assert figures is not None
+    data = statistics.chart_data(texts("en"), figures)
+    national = {
+        r["pais"]: int(r["estimacion"]) for r in rows("estimacion_pais.csv") if r["year"] == "2022"
+    }
+    assert len(data.bars) == 7 and data.bars[-1][0] == "Other countries"
+    assert sum(n for _, n in data.bars) == national.pop("Total País")  # nobody left out
+    assert data.bars[0] == ("Venezuela", national["Venezuela"])
+    assert data.source.startswith("Source: INE–SERMIG")
+    png = render(data, texts("en").number)
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
+    assert (width, height) == (720, 900)
