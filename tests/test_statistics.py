@@ -384,6 +384,7 @@ def kb_with_the_statistics_topic() -> tuple[content.KnowledgeBase, Matcher]:
                 "cuantos extranjeros viven en la comuna",
                 "numero de inmigrantes en la region",
                 "cantidad de migrantes por comuna",
+                "en que comunas viven mas migrantes",
             ),
         ),
         "ht": content.Entry(
@@ -440,6 +441,24 @@ async def test_a_question_naming_a_place_is_answered_with_its_figures(
         out = await chat.press(f"kb:{STATS_TOPIC}")
     assert expected in out
     assert image_path(out).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [
+        ("es", "¿qué comunas tienen más migrantes?"),
+        ("en", "which comunas have the most foreigners?"),
+        ("ht", "ki komin ki gen plis etranje?"),
+    ],
+)
+async def test_which_comunas_have_the_most_is_the_ranking(
+    stats_chat: App, lang: str, question: str
+):
+    chat = Chat(stats_chat, user=f"top-{lang}", lang=lang)
+    out = await chat.say(question)
+    if "kb:" in out or "?" in out.splitlines()[0]:
+        out = await chat.press(f"kb:{STATS_TOPIC}")
+    assert "\n1. Santiago: 222" in out and "\n10. Quinta Normal: 29" in out
 
 
 async def test_the_topic_without_a_place_keeps_its_text(stats_chat: App):

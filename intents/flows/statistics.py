@@ -15,6 +15,8 @@ from storage.editions import COMUNA, COUNTRY, COUNTRY_CODE
 FLOW_NAME = "statistics"
 BUTTON = "est"  # est:13101 (a comuna), est:13 (a region), est:00 (the country), est:top
 TOP_WORDS = frozenset({"top", "ranking", "mas", "plus", "most", "pi"})
+# A question that names no place but asks "which comunas have the most…" wants the ranking.
+RANKING_WORDS = frozenset({"mas", "most", "plis", "plus", "ranking", "top", "mayor", "biggest"})
 
 
 async def _gazetteer(ctx: Context) -> Gazetteer:
@@ -141,9 +143,13 @@ def _region_of(ctx: Context, place: Place) -> Place | None:
 
 
 async def for_question(ctx: Context, question: str) -> list[Reply] | None:
-    """The statistics answer to a question that names a place (or, naming none, for the
-    user's own comuna); None when there is no place to answer for."""
-    place = (await _gazetteer(ctx)).locate(question) or await _own_place(ctx)
+    """The statistics answer to a question that names a place; naming none, the ranking when
+    it asks for the comunas with the most, else the user's own comuna; None when there is no
+    place to answer for."""
+    place = (await _gazetteer(ctx)).locate(question)
+    if place is None and RANKING_WORDS & set(fold(question).split()):
+        return await top(ctx)
+    place = place or await _own_place(ctx)
     if place is None:
         return None
     return await answer(ctx, place)
