@@ -14,6 +14,7 @@ from intents.context import Services
 from intents.engine import Engine
 from knowledge import content
 from knowledge.matcher import Matcher
+from knowledge.places import Gazetteer
 from storage import directory
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -59,6 +60,7 @@ async def build_app(
     language.load()
     async with sessions() as session:
         comunas = [(c.cut, c.name) for c in await directory.all_comunas(session)]
+        regions = [(r.code, r.name) for r in await directory.all_regions(session)]
     metrics = Metrics()
     services = Services(
         kb=kb,
@@ -66,6 +68,7 @@ async def build_app(
         comuna_names=tuple(comunas),
         observer=metrics,
         log_retention_days=settings.retention_days,
+        gazetteer=Gazetteer(comunas, regions),
     )
     return App(
         settings=settings,

@@ -64,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     c_import.add_argument("file", type=Path)
     c_sub.add_parser("list", help="adhered comunas")
 
+    st = sub.add_parser("stats", help="official figures on foreign residents")
+    st_sub = st.add_subparsers(dest="stats_command", required=True)
+    st_import = st_sub.add_parser("import", help="load an edition (layout of data/estadisticas)")
+    st_import.add_argument("directory", type=Path)
+    st_import.add_argument("--edition", help="the edition's name (default: edicion.json's)")
+    st_show = st_sub.add_parser("show", help="what the bot says of a comuna, CUT or region")
+    st_show.add_argument("place", help="comuna or region name, CUT, region code, or Chile")
+    st_show.add_argument("--json", action="store_true")
+    st_show.add_argument("--lang", choices=LANGUAGES, default="es")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -136,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db,
         "kb": _kb,
         "comuna": _comuna,
+        "stats": _stats,
         "code": _code,
         "cases": _cases,
         "bulletin": _bulletin,
@@ -334,6 +345,18 @@ async def _comuna(settings: Settings, args: argparse.Namespace) -> int:
         if args.comuna_command == "import":
             return await import_csv(app, args.file)
         return await list_adhered(app)
+    finally:
+        await app.close()
+
+
+async def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.statistics import import_edition, show
+
+    app = await build_app(settings)
+    try:
+        if args.stats_command == "import":
+            return await import_edition(app, args.directory, args.edition)
+        return await show(app, args.place, as_json=args.json, lang=args.lang)
     finally:
         await app.close()
 

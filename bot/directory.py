@@ -59,8 +59,9 @@ async def import_csv(app: App, path: Path) -> int:
 
 async def list_adhered(app: App) -> int:
     async with app.sessions() as session:
-        rows = [c for c in await directory.all_comunas(session) if c.adhered_since]
+        rows = [c for c in await directory.all_comunas(session) if directory.in_sello(c)]
     for c in rows:
-        print(f"{c.cut}\t{c.name}\t{c.adhered_since.isoformat() if c.adhered_since else ''}")
+        since = c.adhered_since.isoformat() if c.adhered_since else ""
+        print(f"{c.cut}\t{c.name}\t{since}\t{c.sello_status or ''}\t{c.sello_source or ''}")
     print(f"{len(rows)} adhered comunas")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from intents.context import Context
+from intents.flows import statistics as statistics_flow
 from intents.i18n import N_
 from intents.messages import Button, Reply, rows
 from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER
@@ -29,7 +30,11 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "idioma": (N_("Cambiar idioma"), ()),
     "menu": (N_("Menú principal"), ()),
     "registro": (N_("Registro municipal"), (MIGRANT,)),
+    "estadisticas": (N_("Cifras de mi comuna"), ()),
 }
+
+# The topic whose answer is the figures of the place the question names (intents/statistics).
+STATISTICS_TOPIC = "datos.migrantes_comuna"
 
 
 def topic_button(ctx: Context, topic_id: str) -> Button:
@@ -46,6 +51,10 @@ def footer(ctx: Context, topic: Topic) -> str:
 async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
     """The topic's answer; `asked` is the question it answers when it came from a button."""
     topic = ctx.services.kb.topic(topic_id)
+    if topic.id == STATISTICS_TOPIC:
+        figures = await statistics_flow.for_question(ctx, asked or ctx.text)
+        if figures is not None:
+            return figures
     body = topic.entry(ctx.lang).answer
     extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
     tail = "" if topic_id in SMALL_TALK else footer(ctx, topic)
@@ -83,34 +92,50 @@ async def _dynamic_part(ctx: Context, topic: Topic, question: str) -> str:
     return ""
 
 
+# Municipalities adhered to the Sello in June 2024 (SERMIG's presentation, the source of the
+# topic sello.municipios_adheridos): what the directory's count is measured against.
+SELLO_MUNICIPALITIES = 141
+
+# What the directory records of a comuna's Sello, as said to the user.
+SELLO_STATUS = {
+    "adherida": N_("{comuna} firmó su adhesión al Sello Migrante"),
+    "certificada": N_("{comuna} está certificada con el Sello Migrante"),
+    "renovada": N_("{comuna} renovó (revalidó) su Sello Migrante"),
+}
+
+
 async def _adhesion_status(ctx: Context, question: str) -> str:
+    """What the directory knows: how many comunas (of about 141), the named or own comuna's
+    status with its source, and that the official list is SERMIG's. A comuna the directory
+    does not list is "not known", never "no"."""
     t = ctx.t
     count = await directory.count_adhered(ctx.session)
     cut = find_comuna(question, ctx.services.comuna_names) or ctx.user.comuna_cut
-    lines = []
-    if count:
+    lines = [
+        t.ngettext(
+            "Nuestro directorio conoce {n} comuna con el Sello, de unas {total} municipalidades "
+            "adheridas; la lista oficial es de SERMIG.",
+            "Nuestro directorio conoce {n} comunas con el Sello, de unas {total} "
+            "municipalidades adheridas; la lista oficial es de SERMIG.",
+            count,
+        ).format(n=t.number(count), total=t.number(SELLO_MUNICIPALITIES))
+    ]
+    comuna = await directory.comuna(ctx.session, cut) if cut else None
+    if comuna is not None and directory.in_sello(comuna):
+        status = SELLO_STATUS.get(comuna.sello_status or "adherida", SELLO_STATUS["adherida"])
+        line = t._(status).format(comuna=comuna.name)
+        if comuna.adhered_since is not None:
+            line += " " + t._("(el {date})").format(date=t.date(comuna.adhered_since))
+        if comuna.sello_source and comuna.sello_source != directory.ADMIN_SOURCE:
+            line += ". " + t._("Fuente: {source}").format(source=comuna.sello_source)
+        lines.append(line + ".")
+    elif comuna is not None:
         lines.append(
-            t.ngettext(
-                "En nuestro directorio figura {n} comuna adherida.",
-                "En nuestro directorio figuran {n} comunas adheridas.",
-                count,
-            ).format(n=t.number(count))
+            t._(
+                "{comuna} no figura en nuestro directorio, pero eso no quiere decir que no "
+                "tenga el Sello: confírmalo con la Dirección Regional de SERMIG."
+            ).format(comuna=comuna.name)
         )
-    if cut:
-        comuna = await directory.comuna(ctx.session, cut)
-        if comuna is not None and comuna.adhered_since is not None:
-            lines.append(
-                t._("{comuna} está adherida al Sello Migrante desde el {date}.").format(
-                    comuna=comuna.name, date=t.date(comuna.adhered_since)
-                )
-            )
-        elif comuna is not None:
-            lines.append(
-                t._(
-                    "{comuna} no figura como adherida en nuestro directorio. "
-                    "Confírmalo con la Dirección Regional de SERMIG."
-                ).format(comuna=comuna.name)
-            )
     return "\n".join(lines)
 
 

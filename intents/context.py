@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intents.charts import ChartCache
 from intents.i18n import Texts
 from intents.messages import Incoming, Reply
 from intents.observer import Observer
 from knowledge.content import KnowledgeBase
 from knowledge.matcher import Match, Matcher
+from knowledge.places import Gazetteer
 from storage import users as users_repo
 from storage.models import User
 
@@ -29,6 +31,9 @@ class Services:
     comuna_names: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (cut, name)
     observer: Observer = field(default_factory=Observer)
     log_retention_days: int = 180
+    # Comunas and regions by name, for the statistics (built from the directory when None).
+    gazetteer: Gazetteer | None = None
+    charts: ChartCache = field(default_factory=ChartCache)
 
 
 @dataclass

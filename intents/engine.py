@@ -26,6 +26,7 @@ from intents.flows import (
     orientation,
     privacy,
     relay,
+    statistics,
     subscription,
 )
 from intents.i18n import supported, texts
@@ -53,6 +54,7 @@ FLOWS: tuple[Flow, ...] = (
     privacy.FLOW,
     orientation.FLOW,
     feedback.FLOW,
+    statistics.FLOW,
     faq.FLOW,
 )
 

@@ -13,7 +13,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -104,6 +104,12 @@ class Texts:
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=_format_locale(self.lang))
+
+    def percent(self, value: float) -> str:
+        """A share (0.507 -> "50,7 %" in es_CL), one decimal at most."""
+        return format_percent(
+            round(value, 3), locale=_format_locale(self.lang), decimal_quantization=False
+        )
 
 
 def texts(lang: str | None) -> Texts:

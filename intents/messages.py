@@ -44,11 +44,17 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with a reply (e.g. the user's data export)."""
+    """A file sent with a reply (the user's data export, a statistics chart); the reply's
+    text is its caption."""
 
     filename: str
     content: bytes
     mime: str = "application/json"
+
+    @property
+    def is_image(self) -> bool:
+        """Shown as a picture (Telegram sendPhoto, a WhatsApp image), not as a file."""
+        return self.mime.startswith("image/")
 
 
 @dataclass(frozen=True)

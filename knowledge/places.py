@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
-from knowledge.normalize import fold
+from knowledge.normalize import STOP_WORDS, fold
 
 MIN_SCORE = 90
 
@@ -32,3 +33,145 @@ def find_comuna(text: str, comunas: Sequence[tuple[str, str]]) -> str | None:
             if best is None or candidate[:2] > best[:2]:
                 best = candidate
     return best[2] if best else None
+
+
+# Spanish spelling folded to sound: "kilikura" and "quilicura", "vina" and "biña" meet.
+_SOUNDS = (
+    ("qu", "k"),
+    ("ce", "se"),
+    ("ci", "si"),
+    ("c", "k"),
+    ("z", "s"),
+    ("v", "b"),
+    ("ll", "y"),
+    ("gue", "ge"),
+    ("gui", "gi"),
+    ("h", ""),
+    ("x", "ks"),
+)
+FUZZY_SCORE = 85
+
+
+def sound(text: str) -> str:
+    """A folded name as it sounds in Spanish, so a name typed by ear still matches."""
+    folded = fold(text)
+    for written, heard in _SOUNDS:
+        folded = folded.replace(written, heard)
+    return folded
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place named by the user: a comuna ("comuna", cut), a region ("region", code) or the
+    country ("pais", "00")."""
+
+    kind: str
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PlaceSearch:
+    found: Place | None
+    closest: tuple[Place, ...] = ()  # when nothing matched well enough
+
+
+class Gazetteer:
+    """Comunas and regions by every name people use for them, searched exactly, by whole
+    words inside a sentence, then by sound and edit distance (rapidfuzz)."""
+
+    def __init__(
+        self,
+        comunas: Sequence[tuple[str, str]],
+        regions: Sequence[tuple[str, str]],
+        country_words: Sequence[str] = ("chile", "pais", "todo chile", "nacional", "total"),
+    ) -> None:
+        self.comunas = [Place("comuna", cut, name) for cut, name in comunas]
+        self.regions = [Place("region", code, name) for code, name in regions]
+        self.country = Place("pais", "00", "Chile")
+        self._names: list[tuple[str, Place]] = []  # (folded alias, place), comunas first
+        for place in self.comunas:
+            self._names.append((fold(place.name), place))
+        for place in self.regions:
+            for alias in region_aliases(place.name):
+                self._names.append((fold(alias), place))
+        self._country_words = {fold(w) for w in country_words}
+        self._sounds = [sound(name) for name, _ in self._names]
+
+    def by_code(self, code: str) -> Place | None:
+        code = code.strip()
+        if code.isascii() and code.isdigit():
+            if len(code) <= 2 and code.zfill(2) == "00":
+                return self.country
+            pool = self.regions if len(code) <= 2 else self.comunas
+            wanted = code.zfill(2) if len(code) <= 2 else code.zfill(5)
+            return next((p for p in pool if p.code == wanted), None)
+        return None
+
+    def search(self, name: str) -> PlaceSearch:
+        """`name` is only a place's name (a command's argument)."""
+        by_code = self.by_code(name)
+        if by_code is not None:
+            return PlaceSearch(by_code)
+        folded = fold(name)
+        wants_region = folded.startswith(("region ", "rejyon ", "rejion "))
+        if wants_region:
+            folded = folded.split(" ", 1)[1].removeprefix("de ").removeprefix("del ").strip()
+        if folded in self._country_words:
+            return PlaceSearch(self.country)
+        exact = [place for alias, place in self._names if alias == folded]
+        if exact:
+            regions = [p for p in exact if p.kind == "region"]
+            return PlaceSearch(regions[0] if wants_region and regions else exact[0])
+        scored = process.extract(sound(folded), self._sounds, scorer=fuzz.ratio, limit=12)
+        if scored and scored[0][1] >= FUZZY_SCORE:
+            return PlaceSearch(self._names[scored[0][2]][1])
+        closest: list[Place] = []
+        for _, _, index in scored:
+            place = self._names[index][1]
+            if place.kind == "comuna" and place not in closest:
+                closest.append(place)
+        return PlaceSearch(None, tuple(closest[:3]))
+
+    def locate(self, text: str) -> Place | None:
+        """The place a sentence names ("¿cuántos migrantes hay en kilikura?"), or None."""
+        cut = find_comuna(text, [(p.code, p.name) for p in self.comunas])
+        words = fold(text).split()
+        folded = " ".join(words)
+        region_said = any(w in ("region", "rejyon") for w in words)
+        for alias, place in sorted(self._names, key=lambda x: -len(x[0])):
+            if place.kind == "region" and len(alias) >= 4 and f" {alias} " in f" {folded} ":
+                if region_said or cut is None:
+                    return place
+        if cut is not None:
+            return next(p for p in self.comunas if p.code == cut)
+        if any(w in self._country_words for w in words if w not in ("total",)):
+            return self.country
+        best: tuple[float, Place] | None = None
+        for size in (1, 2, 3):
+            for start in range(len(words) - size + 1):
+                gram = " ".join(words[start : start + size])
+                if len(gram) < 5 or gram in STOP_WORDS:
+                    continue
+                found = process.extractOne(
+                    sound(gram), self._sounds, scorer=fuzz.ratio, score_cutoff=88
+                )
+                if found is not None and (best is None or found[1] > best[0]):
+                    best = (found[1], self._names[found[2]][1])
+        return best[1] if best else None
+
+
+def region_aliases(name: str) -> list[str]:
+    """'Metropolitana de Santiago' -> also 'Metropolitana', 'Región Metropolitana', 'RM';
+    'Libertador General Bernardo O'Higgins' -> also "O'Higgins"; 'Aysén del General…' ->
+    'Aysén'."""
+    aliases = [name]
+    short = name
+    for prefix in ("Libertador General Bernardo ",):
+        short = short.removeprefix(prefix)
+    short = short.split(" del ")[0].split(" y de ")[0].split(" de ")[0]
+    if short != name:
+        aliases.append(short)
+    if name.startswith("Metropolitana"):
+        aliases += ["Región Metropolitana", "RM", "Santiago de Chile"]
+    return aliases

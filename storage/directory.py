@@ -8,7 +8,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Comuna, Region
@@ -41,19 +41,42 @@ async def region(session: AsyncSession, code: str) -> Region | None:
     return await session.get(Region, code)
 
 
+async def all_regions(session: AsyncSession) -> Sequence[Region]:
+    return (await session.execute(select(Region).order_by(Region.code))).scalars().all()
+
+
 async def all_comunas(session: AsyncSession) -> Sequence[Comuna]:
     return (await session.execute(select(Comuna).order_by(Comuna.cut))).scalars().all()
 
 
+ADMIN_SOURCE = "admin"  # a status an admin set with the CLI, rather than a public source
+
+
+def in_sello(comuna: Comuna) -> bool:
+    """Whether the directory knows the comuna to be in the Sello (adhered, certified or
+    renewed). Not knowing is not "no": the official list is SERMIG's."""
+    return comuna.sello_status is not None or comuna.adhered_since is not None
+
+
 async def count_adhered(session: AsyncSession) -> int:
+    """How many comunas the directory knows to be in the Sello."""
     result = await session.execute(
-        select(func.count()).select_from(Comuna).where(Comuna.adhered_since.is_not(None))
+        select(func.count())
+        .select_from(Comuna)
+        .where(or_(Comuna.sello_status.is_not(None), Comuna.adhered_since.is_not(None)))
     )
     return int(result.scalar_one())
 
 
 async def set_adhered(session: AsyncSession, cut: str, since: date | None) -> Comuna | None:
+    """An admin marks a comuna as adhered since a date (None: no longer in the directory)."""
     found = await comuna(session, cut)
     if found is not None:
         found.adhered_since = since
+        if since is None:
+            found.sello_status = found.sello_source = found.sello_evidence = None
+        elif found.sello_status is None:
+            found.sello_status = "adherida"
+            found.sello_source = ADMIN_SOURCE
+        # A status a public source confirms keeps that source; the admin only dates it.
     return found

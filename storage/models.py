@@ -50,6 +50,11 @@ class Comuna(Base):
     name: Mapped[str] = mapped_column(String(80))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     adhered_since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # What the directory knows of the comuna's Sello (adherida, certificada, renovada) and
+    # where that comes from: a public source, or "admin" for the CLI.
+    sello_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sello_source: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    sello_evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class User(Base):
@@ -337,3 +342,68 @@ class FloodBucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float, index=True)
     refused: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatEdition(Base):
+    """An edition of the official figures on foreign residents; each figure keeps its edition
+    (every edition revises earlier years) and the bot shows the latest."""
+
+    __tablename__ = "stat_editions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    reference: Mapped[date] = mapped_column(Date)  # the estimate's reference date
+    published: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    estimate_source: Mapped[str] = mapped_column(String(300))
+    estimate_url: Mapped[str] = mapped_column(String(300))
+    permits_source: Mapped[str] = mapped_column(String(300))
+    permits_url: Mapped[str] = mapped_column(String(300))
+    digest: Mapped[str] = mapped_column(String(64))  # of the imported files: re-import is a no-op
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatEstimate(Base):
+    """Estimated foreign residents of a place (country, region, comuna or "other comunas")
+    in a year, with the sex split where published."""
+
+    __tablename__ = "stat_estimates"
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("stat_editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    census: Mapped[int | None] = mapped_column(Integer, nullable=True)  # censo ajustado
+    records: Mapped[int | None] = mapped_column(Integer, nullable=True)  # registros
+    total: Mapped[int] = mapped_column(Integer)
+    men: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    women: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class StatNationality(Base):
+    """Estimated foreign residents of a place in a year from one country of nationality."""
+
+    __tablename__ = "stat_nationalities"
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("stat_editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    country: Mapped[str] = mapped_column(String(60), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+
+
+class StatPermit(Base):
+    """Residence permits of a comuna in a year (procedures, not people): type, state and
+    nationality."""
+
+    __tablename__ = "stat_permits"
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("stat_editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    cut: Mapped[str] = mapped_column(String(5), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    permit: Mapped[str] = mapped_column(String(12), primary_key=True)  # temporal, definitiva
+    state: Mapped[str] = mapped_column(String(12), primary_key=True)  # acogidas, otorgadas
+    country: Mapped[str] = mapped_column(String(60), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

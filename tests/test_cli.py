@@ -139,9 +139,9 @@ def test_comuna_adhere_withdraw_and_list(capsys):
     assert code == 0 and "La Florida" in out
     assert run(capsys, "comuna", "adhere", "99999", "--since", "2018-03-15")[0] == 2
     code, out = run(capsys, "comuna", "list")
-    assert "13110\tLa Florida\t2018-03-15" in out and "1 adhered comunas" in out
+    assert "13110\tLa Florida\t2018-03-15" in out and "10 adhered comunas" in out
     run(capsys, "comuna", "withdraw", "13110")
-    assert "0 adhered comunas" in run(capsys, "comuna", "list")[1]
+    assert "9 adhered comunas" in run(capsys, "comuna", "list")[1]
 
 
 def test_comuna_import_is_all_or_nothing(capsys, tmp_path):
@@ -153,7 +153,12 @@ def test_comuna_import_is_all_or_nothing(capsys, tmp_path):
     bad.write_text("cut,since\n01101,2021-05-05\n77777,2020-01-02\n08101,ayer\n", encoding="utf-8")
     code, out = run(capsys, "comuna", "import", str(bad))
     assert code == 2 and "77777" in out and "line 4" in out and "nothing imported" in out
-    assert "2 adhered comunas" in run(capsys, "comuna", "list")[1]
+    # Valparaíso (05101) was in the shipped directory already: 9 + La Florida.
+    listing = run(capsys, "comuna", "list")[1]
+    assert "10 adhered comunas" in listing
+    assert (
+        "05101\tValparaíso\t2020-01-02\trenovada\thttps://web.municipalidaddevalparaiso" in listing
+    )
 
 
 def test_kb_unanswered_groups_similar_questions(capsys, database):

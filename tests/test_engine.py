@@ -85,11 +85,31 @@ async def test_dynamic_adhesion_answer_reads_the_directory(chat: Chat):
     async with chat.app.sessions() as s, s.begin():
         await directory.set_adhered(s, "13110", date(2018, 3, 15))  # La Florida
     out = await chat.press("kb:sello.municipios_adheridos")
-    assert "1 comuna adherida" in out
+    # The 9 comunas a public source confirms (shipped) and the one an admin added.
+    assert (
+        "conoce 10 comunas con el Sello, de unas 141" in out and "lista oficial es de SERMIG" in out
+    )
     out = await answer(chat, "la muni de La Florida esta en el sello?")
-    assert "La Florida está adherida" in out
+    assert "La Florida firmó su adhesión al Sello Migrante (el 15 de marzo de 2018)" in out
     out = await answer(chat, "la muni de Iquique esta en el sello?")
-    assert "Iquique no figura" in out
+    # Not listed is not "no": the directory is incomplete, the official list is SERMIG's.
+    assert "Iquique no figura en nuestro directorio, pero eso no quiere decir que no" in out
+    assert "no está adherida" not in out
+
+
+async def test_sello_directory_starts_from_the_confirmed_comunas_with_their_source(chat: Chat):
+    out = await answer(chat, "quilicura tiene el sello?")
+    assert "Quilicura está certificada con el Sello Migrante (el 13 de diciembre de 2015)" in out
+    assert "https://ru.scribd.com/document/394053875/Sello-Migrante" in out
+    out = await answer(chat, "esta valparaiso en el sello migrante")
+    assert "Valparaíso renovó (revalidó) su Sello Migrante" in out
+    assert "municipalidaddevalparaiso.cl" in out
+    async with chat.app.sessions() as s:
+        assert await directory.count_adhered(s) == 9
+        quillota = await directory.comuna(s, "05501")
+        assert quillota is not None and quillota.sello_status == "adherida"
+        assert quillota.adhered_since is None  # the source gives a year only, kept as evidence
+        assert quillota.sello_evidence and "2017" in quillota.sello_evidence
 
 
 async def answer(chat: Chat, question: str, topic: str = "sello.municipios_adheridos") -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from intents.engine import Engine
@@ -20,7 +22,9 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
     buttons: list[Button] = []
     for reply in replies:
         lines.append(reply.text)
-        if reply.attachment is not None:
+        if reply.attachment is not None and reply.attachment.is_image:
+            lines.append(f"[{save_image(reply.attachment.filename, reply.attachment.content)}]")
+        elif reply.attachment is not None:
             lines.append(f"[{reply.attachment.filename}]")
             lines.append(reply.attachment.content.decode("utf-8", "replace"))
         for button in reply.flat_buttons:
@@ -28,6 +32,15 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
             lines.append(f"  [{len(buttons)}] {button.label}")
         lines.append("")
     return "\n".join(lines), buttons
+
+
+def save_image(filename: str, content: bytes) -> Path:
+    """A terminal cannot show an image: write it to a temporary folder and give its path."""
+    folder = Path(tempfile.gettempdir()) / "sello-bot-images"
+    folder.mkdir(exist_ok=True)
+    path = folder / Path(filename).name
+    path.write_bytes(content)
+    return path
 
 
 class Console:

@@ -14,21 +14,34 @@ class JsonPoster:
         self.pool = pool
         self._http: aiohttp.ClientSession | None = None
 
-    async def post(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, JSON body or {}); raises TimeoutError or aiohttp.ClientError."""
+    def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.pool),
                 timeout=aiohttp.ClientTimeout(total=20),
                 headers=self.headers,
             )
-        async with self._http.post(self.url, json=payload) as response:
-            try:
-                body = await response.json(content_type=None)
-            except ValueError:
-                body = {}
-            return response.status, body if isinstance(body, dict) else {}
+        return self._http
+
+    async def post(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body or {}); raises TimeoutError or aiohttp.ClientError."""
+        async with self._session().post(self.url, json=payload) as response:
+            return response.status, await _json(response)
+
+    async def post_form(self, url: str, form: aiohttp.FormData) -> tuple[int, dict[str, Any]]:
+        """A multipart POST to another endpoint of the same API (a file upload), with the
+        same pool and headers."""
+        async with self._session().post(url, data=form) as response:
+            return response.status, await _json(response)
 
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
+
+
+async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    try:
+        body = await response.json(content_type=None)
+    except ValueError:
+        body = {}
+    return body if isinstance(body, dict) else {}

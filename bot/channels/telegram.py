@@ -58,6 +58,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("caso", N_("Abrir un caso Sello (municipios)")),
     ("miscasos", N_("Casos de tu comuna")),
     ("encargado", N_("Tu encargada/o regional de SERMIG")),
+    ("estadisticas", N_("Cifras de personas extranjeras por comuna")),
     ("suscribir", N_("Recibir el boletín")),
     ("baja", N_("Dejar de recibir el boletín")),
     ("privacidad", N_("Qué datos guardo y por qué")),
@@ -283,6 +284,16 @@ class TelegramChannel:
         pending = list(replies)
         for index, reply in enumerate(pending):
             try:
+                if reply.attachment is not None and reply.attachment.is_image:
+                    await bot.send_photo(
+                        chat_id=int(chat_id),
+                        photo=InputFile(
+                            reply.attachment.content, filename=reply.attachment.filename
+                        ),
+                        caption=reply.text[:1024],
+                        reply_markup=markup(reply),
+                    )
+                    continue
                 if reply.attachment is not None:
                     await bot.send_document(
                         chat_id=int(chat_id),

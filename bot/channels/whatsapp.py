@@ -26,7 +26,7 @@ from bot.inbox import Inbox
 from intents.bulletin import split
 from intents.engine import Engine
 from intents.i18n import texts
-from intents.messages import Button, Incoming, Reply
+from intents.messages import Attachment, Button, Incoming, Reply
 from storage import outbox
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ ROW_TITLE = 24
 ROW_DESCRIPTION = 72
 MAX_BUTTONS = 3
 MAX_ROWS = 10
+CAPTION_LIMIT = 1024  # a media message's caption
 PAIR_RATE_LIMIT = 131056  # too many messages to the same user: wait, then retry
 RATE_LIMITS = {4, 80007, 130429, 131048, PAIR_RATE_LIMIT}
 MEDIA = (
@@ -219,6 +220,16 @@ def render(to: str, reply: Reply, lang: str | None = None) -> list[dict[str, Any
     return payloads
 
 
+def image(to: str, media_id: str, caption: str) -> dict[str, Any]:
+    """An image message of an uploaded file, with its caption."""
+    return {
+        "messaging_product": "whatsapp",
+        **_recipient(to),
+        "type": "image",
+        "image": {"id": media_id, "caption": _clip(caption, CAPTION_LIMIT)},
+    }
+
+
 def _row(button: Button) -> dict[str, str]:
     row = {"id": button.payload, "title": _clip(button.label, ROW_TITLE)}
     if len(button.label) > ROW_TITLE:
@@ -266,6 +277,7 @@ class WhatsAppSender:
             {"Authorization": f"Bearer {token}"},
             pool=pool,
         )
+        self.media_url = f"{api_url.rstrip('/')}/{phone_id}/media"
         self.bulletin_template = bulletin_template
         self.reply_template = reply_template
 
@@ -295,6 +307,25 @@ class WhatsAppSender:
         if status >= 500 or code in (1, 2, 131000, 131016):
             return SendResult(Outcome.TRANSIENT, error=description)
         return SendResult(Outcome.PERMANENT, error=description)
+
+    async def upload(self, attachment: Attachment) -> str | None:
+        """Upload a file to the Cloud API's media store; its media id, or None on failure
+        (the caller then sends the caption alone: it states what the image shows)."""
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", attachment.mime)
+        form.add_field(
+            "file", attachment.content, filename=attachment.filename, content_type=attachment.mime
+        )
+        try:
+            status, body = await self.client.post_form(self.media_url, form)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("WhatsApp media upload failed: %s", type(exc).__name__)
+            return None
+        if status != 200 or not body.get("id"):
+            log.warning("WhatsApp media upload refused: %s %s", status, body.get("error"))
+            return None
+        return str(body["id"])
 
     async def send_all(self, payloads: Iterable[dict[str, Any]]) -> SendResult:
         """Send in order; stop at the first failure. The last message id is kept."""
@@ -423,7 +454,15 @@ class WhatsAppChannel:
     async def _reply(self, to: str, reply: Reply, lang: str | None) -> bool:
         """Send one reply; False when the Graph API kept failing past the retries (the reply
         is then left to the outbox). A refusal for good is logged and counts as done."""
-        for payload in render(to, reply, lang):
+        payloads = render(to, reply, lang)
+        if reply.attachment is not None and reply.attachment.is_image:
+            media_id = await self.sender.upload(reply.attachment)
+            if media_id is not None:
+                payloads = [image(to, media_id, reply.text)]
+                if reply.buttons:
+                    choose = Reply(texts(lang)._("Elige una opción:"), reply.buttons)
+                    payloads += render(to, choose, lang)
+        for payload in payloads:
             result = SendResult(Outcome.TRANSIENT)
             for attempt in range(self.retries):
                 if attempt:

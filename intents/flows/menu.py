@@ -98,6 +98,7 @@ def help_text(ctx: Context) -> str:
         t._("/papeles – preguntas para saber qué permiso te sirve"),
         t._("/idioma – cambiar el idioma"),
         t._("/suscribir y /baja – boletín informativo"),
+        t._("/estadisticas COMUNA – cifras oficiales de personas extranjeras"),
         t._("/privacidad, /misdatos, /borrar – tus datos"),
         t._("/registro CÓDIGO – registrarte como contacto municipal"),
         t._("/cancelar – salir de lo que estés haciendo"),

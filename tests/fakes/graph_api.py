@@ -24,6 +24,12 @@ def violations(payload: dict[str, Any]) -> list[str]:
         problems.append("no recipient")
     if kind == "text" and len(payload["text"]["body"]) > 4096:
         problems.append("text over 4096")
+    if kind == "image":
+        media = payload.get("image") or {}
+        if not (media.get("id") or media.get("link")):
+            problems.append("image without id or link")
+        if len(media.get("caption", "")) > 1024:
+            problems.append("caption over 1024")
     if kind == "interactive":
         interactive = payload["interactive"]
         if len(interactive["body"]["text"]) > 1024:
@@ -50,9 +56,20 @@ def violations(payload: dict[str, Any]) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file uploaded to the media store (POST /{phone_id}/media)."""
+
+    id: str
+    mime: str
+    filename: str
+    content: bytes
+
+
 @dataclass
 class FakeGraph:
     sent: list[dict[str, Any]] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     down_until: float = 0.0  # time.monotonic() until which every send gets a 500 (an outage)
@@ -67,6 +84,7 @@ class FakeGraph:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/{phone_id}/messages", self._messages)
+        app.router.add_post("/{phone_id}/media", self._media)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -113,6 +131,26 @@ class FakeGraph:
             }
         )
 
+    async def _media(self, request: web.Request) -> web.Response:
+        """The media upload: multipart with messaging_product, type and the file."""
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"error": {"code": 190, "message": "bad token"}}, status=401)
+        form = await request.post()
+        file = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or not hasattr(file, "file"):
+            return web.json_response({"error": {"code": 100, "message": "bad upload"}}, status=400)
+        upload = Upload(
+            id=f"media-{next(self._ids)}",
+            mime=str(form.get("type", "")),
+            filename=str(file.filename),  # type: ignore[union-attr]
+            content=file.file.read(),  # type: ignore[union-attr]
+        )
+        self.uploads.append(upload)
+        return web.json_response({"id": upload.id})
+
+    def upload(self, media_id: str) -> Upload:
+        return next(u for u in self.uploads if u.id == media_id)
+
     def to(self, who: str) -> list[dict[str, Any]]:
         return [p for p in self.sent if who in (p.get("to"), p.get("recipient"))]
 
@@ -134,6 +172,8 @@ def text_of(payload: dict[str, Any]) -> str:
         return str(payload["text"]["body"])
     if payload["type"] == "interactive":
         return str(payload["interactive"]["body"]["text"])
+    if payload["type"] == "image":
+        return str(payload["image"].get("caption", ""))
     return str(payload.get("template", {}))
 
 

@@ -208,6 +208,24 @@ class FakeTelegram:
             "document": {"file_id": "doc", "file_unique_id": "doc1"},
         }
 
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        photo = params.get("photo")
+        content = photo.file.read() if hasattr(photo, "file") else b""
+        await self._record(
+            Sent("sendPhoto", {**params, "photo": content, "text": params.get("caption", "")})
+        )
+        chat_id = int(params["chat_id"])
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT,
+            "photo": [
+                {"file_id": "photo", "file_unique_id": "photo1", "width": 720, "height": 900}
+            ],
+            "caption": params.get("caption", ""),
+        }
+
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         return True
 

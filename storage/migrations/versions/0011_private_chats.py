@@ -1,7 +1,7 @@
 """private chats: undo group chats stored as where a Telegram user is reached
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-06 02:00:00
 
 Before this revision a group mention overwrote a user's chat_id with the group's, so their
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0005"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
