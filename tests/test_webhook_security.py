@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import func, select
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
@@ -24,6 +25,7 @@ from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
 from bot.cli import main
 from bot.http import make_server
 from bot.settings import IncompleteSettings, Settings
+from storage.models import InboxEvent
 from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraph
 from tests.test_telegram_webhook import free_port, update
 from tests.test_whatsapp import envelope, message, value
@@ -166,7 +168,9 @@ async def test_whatsapp_event_signed_with_an_empty_key_is_refused(app: App, grap
             handshake = {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"}
             async with http.get(f"{base}/webhooks/whatsapp", params=handshake) as answer:
                 assert answer.status == 403
-        await channel.drain()
+        async with app.sessions() as session:
+            stored = await session.scalar(select(func.count()).select_from(InboxEvent))
+        assert stored == 0  # refused before the inbox: nothing will ever be processed
         assert graph.sent == []
     finally:
         await sender.close()
