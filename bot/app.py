@@ -64,6 +64,7 @@ async def build_app(
         comuna_names=tuple(comunas),
         observer=metrics,
         log_retention_days=settings.retention_days,
+        public_url=settings.public_url,
     )
     return App(
         settings=settings,

@@ -13,6 +13,7 @@ from telegram import Update
 from bot.app import App
 from bot.channels.telegram import TelegramChannel, register_commands
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
+from bot.console import setup as setup_console
 from bot.delivery import build_dispatcher
 from bot.dispatcher import Sender
 from bot.http import make_server
@@ -74,6 +75,7 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         if settings.whatsapp_verify_token
         else "",
     )
+    setup_console(server, app.engine, settings.public_url)
     runner = web.AppRunner(server, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)

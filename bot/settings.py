@@ -62,6 +62,7 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 10
     log_level: str = "INFO"
+    public_url: str = "http://127.0.0.1:8080"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +89,7 @@ class Settings:
             db_pool_size=_int(env, "SELLO_DB_POOL_SIZE", cls.db_pool_size),
             db_max_overflow=_int(env, "SELLO_DB_MAX_OVERFLOW", cls.db_max_overflow),
             log_level=env.get("SELLO_LOG_LEVEL", "").strip().upper() or cls.log_level,
+            public_url=env.get("SELLO_PUBLIC_URL", "").strip().rstrip("/") or cls.public_url,
         )
 
     @property

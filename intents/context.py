@@ -29,6 +29,7 @@ class Services:
     comuna_names: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (cut, name)
     observer: Observer = field(default_factory=Observer)
     log_retention_days: int = 180
+    public_url: str = "http://127.0.0.1:8080"  # where the web console's links point
 
 
 @dataclass
