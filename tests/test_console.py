@@ -476,3 +476,103 @@ def test_cli_console_link_prints_a_working_link_last(
         assert main(["console", "link", *argv]) == 2
     with pytest.raises(SystemExit):
         main(["console", "link"])
+
+
+async def _subscribers(app: App) -> None:
+    """Three subscribers in region 13 (two migrants, one in Spanish), one in region 5."""
+    from storage import subscriptions
+
+    async with app.sessions() as s, s.begin():
+        for ext, role, lang, cut, region in (
+            ("9101", "migrant", "es", "13110", "13"),
+            ("9102", "migrant", "fr", "13110", "13"),
+            ("9103", "municipal", "es", "13101", "13"),
+            ("9104", "migrant", "es", "05101", "05"),
+        ):
+            user = await _user(s, "telegram", ext, role, region_code=region)
+            user.language = lang
+            await s.flush()
+            await subscriptions.subscribe(s, user, NOW, comuna_cut=cut, region_code=region)
+
+
+async def test_bulletin_compose_preview_send_and_progress(world: World) -> None:
+    from intents.bulletin import Completion
+
+    await _subscribers(world.app)
+    await sign_in(world, world.officer13)
+    page = await (await world.client.get("/console/boletin")).text()
+    csrf = csrf_of(page)
+    assert 'for="b-text"' in page and 'id="b-text"' in page  # labelled inputs
+    form = {
+        "csrf": csrf,
+        "text": "Feria de salud el sábado",
+        "role": "migrant",
+        "lang": "",
+        "comuna": "",
+        "when": "",
+    }
+    preview = await world.client.post("/console/boletin", data={**form, "action": "preview"})
+    text = await preview.text()
+    assert preview.status == 200 and 'id="audience-size">2<' in text  # region 13 migrants only
+    assert "Feria de salud el sábado" in text
+    async with world.app.sessions() as s:
+        assert (
+            not (await s.execute(select(Outbox).where(Outbox.lane == "bulletin"))).scalars().all()
+        )
+    sent = await world.client.post(
+        "/console/boletin", data={**form, "action": "send"}, allow_redirects=False
+    )
+    assert sent.status == 303
+    location = sent.headers["Location"]
+    progress = await (await world.client.get(location)).text()
+    assert 'id="count-pending">2<' in progress and "hx-get" in progress
+    async with world.app.sessions() as s, s.begin():
+        rows = (await s.execute(select(Outbox).where(Outbox.lane == "bulletin"))).scalars().all()
+        assert len(rows) == 2
+        rows[0].status, rows[1].status = "sent", "blocked"
+        await s.flush()
+        await Completion().check(s, [rows[0].bulletin_id], world.app.engine.clock())
+    fragment = await (await world.client.get(location + "/progreso")).text()
+    assert "<html" not in fragment and "hx-get" not in fragment  # polling stops when done
+    assert 'id="count-sent">1<' in fragment and 'id="count-blocked">1<' in fragment
+    assert "terminado" in fragment
+    # The other region's officer cannot see it; a municipal contact has no bulletin pages.
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.officer05)
+    assert (await world.client.get(location)).status == 404
+    assert (await world.client.get("/console/boletin/abc")).status == 404
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.contact)
+    assert (await world.client.get("/console/boletin")).status == 403
+
+
+async def test_bulletin_refuses_bad_input_and_schedules(world: World) -> None:
+    await _subscribers(world.app)
+    await sign_in(world, world.officer13)
+    csrf = csrf_of(await (await world.client.get("/console/boletin")).text())
+    base = {"csrf": csrf, "role": "all", "lang": "", "comuna": "", "when": "", "action": "send"}
+    for data, needle in (
+        ({**base, "text": "  "}, "Escribe el texto"),
+        ({**base, "text": "x" * 12_001}, "demasiado largo"),
+        ({**base, "text": "Hola", "comuna": "05101"}, "de tu región"),
+        ({**base, "text": "Hola", "when": "2020-01-01T09:00"}, "ya pasó"),
+        ({**base, "text": "Hola", "when": "mañana"}, "fecha y hora"),
+    ):
+        response = await world.client.post("/console/boletin", data=data)
+        assert response.status == 400 and needle in await response.text()
+    response = await world.client.post(
+        "/console/boletin", data={**base, "text": "Hola"} | {"csrf": "no"}
+    )
+    assert response.status == 403
+    later = (world.app.engine.clock() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = await world.client.post(
+        "/console/boletin", data={**base, "text": "Hola", "when": later}, allow_redirects=False
+    )
+    assert response.status == 303
+    from storage.models import Bulletin
+
+    async with world.app.sessions() as s:
+        [bulletin] = (await s.execute(select(Bulletin))).scalars().all()
+        audit = (await s.execute(select(ConsoleAudit.action))).scalars().all()
+    assert bulletin.total == 3 and bulletin.filters["region"] == "13"
+    assert "bulletin.send" in audit

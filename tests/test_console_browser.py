@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import officers, users
+from storage import officers, subscriptions, users
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from tests.conftest import bot_settings
@@ -75,6 +75,8 @@ async def seed(url: str) -> None:
         officer.role, officer.region_code = "officer", "13"
         contact = await users.get_or_create(s, "telegram", str(CONTACT), str(CONTACT), NOW)
         contact.role, contact.comuna_cut, contact.region_code = "municipal", "13110", "13"
+        await s.flush()
+        await subscriptions.subscribe(s, contact, NOW, comuna_cut="13110", region_code="13")
     await engine.dispose()
 
 
@@ -85,6 +87,7 @@ async def test_officer_takes_and_answers_a_telegram_case_in_a_real_browser(
     # The README's screenshots: refreshed with SELLO_SCREENSHOTS=1, else kept out of the tree.
     shots = DOCS if os.environ.get("SELLO_SCREENSHOTS") == "1" else tmp_path
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     await seed(database_url)
     port = free_port()
@@ -107,7 +110,7 @@ async def test_officer_takes_and_answers_a_telegram_case_in_a_real_browser(
         def shows(text: str) -> None:
             from selenium.webdriver.support.ui import WebDriverWait
 
-            WebDriverWait(driver, 10).until(lambda d: text in d.page_source)
+            WebDriverWait(driver, 15).until(lambda d: text in d.page_source)
 
         def sign_in_and_find_the_case() -> str:
             driver.get(link.group(0))
@@ -124,6 +127,21 @@ async def test_officer_takes_and_answers_a_telegram_case_in_a_real_browser(
             driver.find_element(By.XPATH, "//button[normalize-space()='Responder']").click()
             shows("Respuesta enviada")
             driver.save_screenshot(str(shots / "console-case.png"))
+            # A bulletin to the region's municipalities: preview, send, live progress (htmx).
+            driver.find_element(By.LINK_TEXT, "Boletín").click()
+            shows("Nuevo boletín")
+            driver.find_element(By.ID, "b-text").send_keys(
+                "Capacitación Sello Migrante el viernes."
+            )
+            Select(driver.find_element(By.ID, "b-role")).select_by_value("municipal")
+            driver.find_element(By.XPATH, "//button[normalize-space()='Vista previa']").click()
+            shows("audience-size")
+            assert driver.find_element(By.ID, "audience-size").text == "1"
+            driver.find_element(By.XPATH, "//button[normalize-space()='Enviar ahora']").click()
+            shows("Entrega")
+            shows("terminado")  # refreshed by htmx polling, without reloading
+            assert driver.find_element(By.ID, "count-sent").text == "1"
+            driver.save_screenshot(str(shots / "console-bulletin.png"))
             # Usable at 360 px: no horizontal scrolling of the page itself.
             driver.set_window_size(360, 800)
             width = driver.execute_script("return document.documentElement.scrollWidth")
@@ -134,7 +152,8 @@ async def test_officer_takes_and_answers_a_telegram_case_in_a_real_browser(
         assert (shots / "console-case.png").stat().st_size > 1000
     finally:
         await asyncio.to_thread(driver.quit)
-    sent = await telegram.wait_sent(CONTACT, before + 2)
+    sent = await telegram.wait_sent(CONTACT, before + 3)
     texts = [s.text for s in sent[before:]]
     assert any("revisando" in t for t in texts)
     assert any("los atenderán el lunes" in t for t in texts)
+    assert any("Capacitación Sello Migrante" in t for t in texts)

@@ -122,12 +122,12 @@ def _page(template: str, request: web.Request, status: int = 200, **values: Any)
     return aiohttp_jinja2.render_template(template, request, values, status=status)
 
 
-def _redirect(location: str) -> web.Response:
+def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
 def _signed_out() -> web.Response:
-    response = _redirect("/console/")
+    response = redirect("/console/")
     response.del_cookie(COOKIE, path="/console")
     return response
 
@@ -137,7 +137,7 @@ def signed_in(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResp
         engine = request.app[ENGINE_KEY]
         sid = request.cookies.get(COOKIE, "")
         if not sid or len(sid) > 100:
-            return _redirect("/console/")
+            return redirect("/console/")
         now = _now(request)
         async with engine.sessions() as db, db.begin():
             found = await console.current(db, sid, now)
@@ -174,7 +174,7 @@ async def home(request: web.Request) -> web.StreamResponse:
     if sid and len(sid) <= 100:
         async with engine.sessions() as db, db.begin():
             if await console.current(db, sid, _now(request)) is not None:
-                return _redirect("/console/casos")
+                return redirect("/console/casos")
     return _page("home.html", request)
 
 
@@ -206,7 +206,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
             return _page("link_invalid.html", request, status=404)
         sid = console.start_session(db, user, now)
         console.audit(db, user, "signin", now)
-    response = _redirect("/console/casos")
+    response = redirect("/console/casos")
     response.set_cookie(
         COOKIE,
         sid,
@@ -296,13 +296,13 @@ async def case_action(visit: Visit) -> web.StreamResponse:
         return visit.render("not_found.html", status=404)
     except InvalidInput as exc:
         visit.request.app[CONFIG_KEY].flash[visit.session.id_hash] = exc.message
-        return _redirect(f"/console/casos/{case_id}")
+        return redirect(f"/console/casos/{case_id}")
     except DomainError as exc:
         visit.request.app[CONFIG_KEY].flash[visit.session.id_hash] = exc.message
-        return _redirect(f"/console/casos/{case_id}")
+        return redirect(f"/console/casos/{case_id}")
     console.audit(visit.db, visit.user, f"case.{action}", visit.now, target=f"case:{case_id}")
     visit.request.app[CONFIG_KEY].flash[visit.session.id_hash] = "\n".join(r.text for r in replies)
-    return _redirect(f"/console/casos/{case_id}")
+    return redirect(f"/console/casos/{case_id}")
 
 
 # --- setup ---------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def _environment(app: web.Application) -> None:
 
 
 async def _to_home(request: web.Request) -> web.StreamResponse:
-    return _redirect("/console/")
+    return redirect("/console/")
 
 
 def setup(app: web.Application, engine: Engine, public_url: str) -> None:
@@ -378,4 +378,7 @@ def setup(app: web.Application, engine: Engine, public_url: str) -> None:
     app.router.add_get("/console/casos", inbox)
     app.router.add_get("/console/casos/{case_id}", case_view)
     app.router.add_post("/console/casos/{case_id}", case_action)
+    from bot.console import bulletins
+
+    bulletins.routes(app)
     app.router.add_static("/console/static/", HERE / "static", name="console_static")
