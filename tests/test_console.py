@@ -417,6 +417,13 @@ async def test_pages_cost_a_fixed_number_of_queries(world: World) -> None:
 
     few_inbox = await count("/console/casos")
     few_case = await count(f"/console/casos/{world.case13.id}")
+    others = (
+        "/console/estadisticas",
+        "/console/directorio",
+        "/console/preguntas",
+        "/console/boletin",
+    )
+    few_others = [await count(p) for p in others]
     async with world.app.sessions() as s, s.begin():
         contact = await s.get(User, world.contact.id)
         assert contact is not None
@@ -437,6 +444,8 @@ async def test_pages_cost_a_fixed_number_of_queries(world: World) -> None:
                 many_id = case.id
     assert await count("/console/casos") == few_inbox <= 5
     assert await count(f"/console/casos/{many_id}") == few_case <= 4
+    assert [await count(p) for p in others] == few_others
+    assert max(few_others) <= 6
 
 
 def test_cli_console_link_prints_a_working_link_last(
@@ -576,3 +585,104 @@ async def test_bulletin_refuses_bad_input_and_schedules(world: World) -> None:
         audit = (await s.execute(select(ConsoleAudit.action))).scalars().all()
     assert bulletin.total == 3 and bulletin.filters["region"] == "13"
     assert "bulletin.send" in audit
+
+
+async def test_questions_grouped_masked_and_only_for_staff(world: World) -> None:
+    from storage.questions import log_unanswered
+
+    now = world.app.engine.clock()
+    async with world.app.sessions() as s, s.begin():
+        for text, lang in (
+            ("¿Dónde renuevo mi RUT 12.345.678-5 vencido?", "es"),
+            ("donde renuevo mi rut vencido", "es"),
+            ("Kote m ka renouvle RUT mwen?", "ht"),
+            ("¿Hay feria de empleo en Quilicura?", "es"),
+        ):
+            await log_unanswered(
+                s, text=text, lang=lang, channel="telegram", best_topic=None, score=0.1, now=now
+            )
+        await log_unanswered(
+            s,
+            text="pregunta antigua",
+            lang="es",
+            channel="telegram",
+            best_topic=None,
+            score=0.1,
+            now=now - timedelta(days=40),
+        )
+    await sign_in(world, world.officer13)
+    page = await world.client.get("/console/preguntas")
+    text = await page.text()
+    assert page.status == 200 and "12.345.678" not in text and "pregunta antigua" not in text
+    assert "<td>2</td>" in text and "feria de empleo" in text
+    assert "pregunta antigua" in await (await world.client.get("/console/preguntas?dias=90")).text()
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.contact)
+    assert (await world.client.get("/console/preguntas")).status == 403
+    assert (await world.client.get("/console/directorio")).status == 403
+
+
+async def test_directory_codes_by_region_and_status_by_admins(world: World) -> None:
+    from storage.models import Comuna, EnrollmentCode
+
+    await sign_in(world, world.officer13)
+    page = await (await world.client.get("/console/directorio")).text()
+    assert "Ana Prueba" in page and "La Florida" in page and "Valparaíso" not in page
+    assert "Marcar adherida" not in page  # only admins change the status
+    csrf = csrf_of(page)
+    response = await world.client.post(
+        "/console/directorio", data={"csrf": csrf, "action": "code", "cut": "13110"}
+    )
+    text = await response.text()
+    assert response.status == 200 and "/registro" in text
+    response = await world.client.post(
+        "/console/directorio", data={"csrf": csrf, "action": "code", "cut": "05101"}
+    )
+    assert response.status == 400 and "de tu región" in await response.text()
+    response = await world.client.post(
+        "/console/directorio",
+        data={"csrf": csrf, "action": "adhere", "cut": "13110", "since": "2025-01-01"},
+    )
+    assert response.status == 403
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.admin)
+    csrf = csrf_of(await (await world.client.get("/console/directorio")).text())
+    response = await world.client.post(
+        "/console/directorio",
+        data={"csrf": csrf, "action": "adhere", "cut": "05101", "since": "2025-03-01"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    response = await world.client.post(
+        "/console/directorio",
+        data={"csrf": csrf, "action": "adhere", "cut": "05101", "since": "ayer"},
+    )
+    assert response.status == 400
+    response = await world.client.post(
+        "/console/directorio", data={"csrf": csrf, "action": "withdraw", "cut": "99999"}
+    )
+    assert response.status == 404
+    async with world.app.sessions() as s:
+        valpo = await s.get(Comuna, "05101")
+        codes_made = (await s.execute(select(EnrollmentCode))).scalars().all()
+        audit = (await s.execute(select(ConsoleAudit.action))).scalars().all()
+    assert valpo is not None and valpo.adhered_since == datetime(2025, 3, 1).date()
+    assert [c.comuna_cut for c in codes_made] == ["13110"]
+    assert "code.issue" in audit and "comuna.adhere" in audit
+
+
+async def test_statistics_of_the_scope(world: World) -> None:
+    async with world.app.sessions() as s, s.begin():
+        case = await s.get(Case, world.case13.id)
+        officer = await s.get(User, world.officer13.id)
+        assert case is not None and officer is not None
+        cases.add_event(s, case, "message", officer, NOW + timedelta(hours=3), body="respuesta")
+        cases.change_status(s, case, "cerrado", officer, NOW + timedelta(hours=10))
+    await sign_in(world, world.officer13)
+    text = await (await world.client.get("/console/estadisticas")).text()
+    assert 'id="stat-total">1<' in text  # region 13 only
+    assert 'id="stat-answer">3 h<' in text and 'id="stat-close">10 h<' in text
+    assert "<svg" in text and "2026-11" in text
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.admin)
+    assert 'id="stat-total">2<' in await (await world.client.get("/console/estadisticas")).text()

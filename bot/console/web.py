@@ -378,7 +378,8 @@ def setup(app: web.Application, engine: Engine, public_url: str) -> None:
     app.router.add_get("/console/casos", inbox)
     app.router.add_get("/console/casos/{case_id}", case_view)
     app.router.add_post("/console/casos/{case_id}", case_action)
-    from bot.console import bulletins
+    from bot.console import bulletins, pages
 
     bulletins.routes(app)
+    pages.routes(app)
     app.router.add_static("/console/static/", HERE / "static", name="console_static")
