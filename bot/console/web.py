@@ -12,7 +12,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ class ConsoleConfig:
     secure: bool
     limiter: SignInLimiter
     flash: dict[str, str]
+    # Per-server caches of figures that may be a minute old (statistics).
+    cache: dict[Any, Any] = field(default_factory=dict)
 
 
 class SignInLimiter:
