@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import console
 from storage.privacy import purge_logs
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ async def purge_once(
 ) -> dict[str, int]:
     async with sessions() as session, session.begin():
         counts = await purge_logs(session, now - timedelta(days=days))
+        await console.purge_expired(session, now)  # used-up links, idle console sessions
     log.info("retention purge (older than %d days): %s", days, counts)
     return counts
 

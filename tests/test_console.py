@@ -689,3 +689,31 @@ async def test_statistics_of_the_scope(world: World) -> None:
     world.client.session.cookie_jar.clear()
     await sign_in(world, world.admin)
     assert 'id="stat-total">2<' in await (await world.client.get("/console/estadisticas")).text()
+
+
+async def test_help_lists_panel_for_staff_and_the_daily_purge_drops_idle_sessions(
+    world: World,
+) -> None:
+    from bot.retention import purge_once
+    from intents.flows.menu import help_text
+
+    async with world.app.sessions() as s:
+        for user, shown in ((world.officer13, True), (world.contact, True)):
+            me = await s.get(User, user.id)
+            ctx = Context(
+                s, me, Incoming("telegram", "x", "x"), texts("es"), NOW, world.app.engine.services
+            )
+            assert ("/panel" in help_text(ctx)) is shown
+        migrant = User(channel="telegram", external_id="m", chat_id="m", role="migrant")
+        ctx = Context(
+            s, migrant, Incoming("telegram", "m", "m"), texts("es"), NOW, world.app.engine.services
+        )
+        assert "/panel" not in help_text(ctx)
+    await sign_in(world, world.officer13)
+    now = world.app.engine.clock()
+    await purge_once(world.app.sessions, 180, now + timedelta(hours=1))
+    async with world.app.sessions() as s:
+        assert len((await s.execute(select(ConsoleSession))).scalars().all()) == 1
+    await purge_once(world.app.sessions, 180, now + timedelta(hours=13))
+    async with world.app.sessions() as s:
+        assert not (await s.execute(select(ConsoleSession))).scalars().all()
