@@ -160,7 +160,7 @@ async def directory_action(visit: Visit) -> web.StreamResponse:
 def _sql_time(visit: Visit) -> tuple[Any, Any]:
     """Month label and hours between two times, computed by the database (parsing 30,000
     datetimes in Python is what made this page slow)."""
-    if visit.db.bind.dialect.name == "sqlite":
+    if visit.db.get_bind().dialect.name == "sqlite":
         return (
             lambda col: func.strftime("%Y-%m", col),
             lambda a, b: (func.julianday(b) - func.julianday(a)) * 24.0,

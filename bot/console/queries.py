@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy import case as sql_case
@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intents.cases_text import STATUSES, URGENCIES
 from storage.models import Case, CaseEvent, Comuna, User
 
+Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]
 PAGE_SIZE = 25
 AGES = {"1": 1, "7": 7, "30": 30}  # "open for more than N days"
 
 
-def scope_filter(query: Select[Any], user: User) -> Select[Any]:
+def scope_filter(query: Q, user: User) -> Q:
     """Admins see every case; officers their region; municipal contacts their comuna."""
     if user.role == "admin":
         return query
@@ -70,7 +71,7 @@ class Filters:
         return {k: v for k, v in values.items() if v and not (k == "pagina" and v == "1")}
 
 
-def _filtered(query: Select[Any], user: User, f: Filters, now: datetime) -> Select[Any]:
+def _filtered(query: Q, user: User, f: Filters, now: datetime) -> Q:
     query = scope_filter(query, user)
     if f.comuna:
         query = query.where(Case.comuna_cut == f.comuna)
@@ -86,7 +87,7 @@ def _filtered(query: Select[Any], user: User, f: Filters, now: datetime) -> Sele
     return query
 
 
-def _status(query: Select[Any], f: Filters) -> Select[Any]:
+def _status(query: Q, f: Filters) -> Q:
     if f.status == "sin_cerrar":
         return query.where(Case.status != "cerrado")
     if f.status:

@@ -40,7 +40,6 @@ HERE = Path(__file__).parent
 COOKIE = "sello_console"
 ROLES = ("officer", "admin", "municipal")
 ENGINE_KEY = web.AppKey("console_engine", Engine)
-CONFIG_KEY = web.AppKey("console_config", "ConsoleConfig")
 T = texts("es")
 
 
@@ -78,6 +77,9 @@ class SignInLimiter:
             for k in [k for k, v in self.seen.items() if not v][:5000]:
                 del self.seen[k]
         return True
+
+
+CONFIG_KEY = web.AppKey("console_config", ConsoleConfig)
 
 
 @dataclass
