@@ -717,3 +717,35 @@ async def test_help_lists_panel_for_staff_and_the_daily_purge_drops_idle_session
     await purge_once(world.app.sessions, 180, now + timedelta(hours=13))
     async with world.app.sessions() as s:
         assert not (await s.execute(select(ConsoleSession))).scalars().all()
+
+
+async def test_contact_adds_a_message_that_reaches_the_regions_officer(world: World) -> None:
+    await sign_in(world, world.contact)
+    url = f"/console/casos/{world.case13.id}"
+    page = await (await world.client.get(url)).text()
+    assert 'for="message-text"' in page
+    csrf = csrf_of(page)
+    response = await world.client.post(
+        url, data={"csrf": csrf, "action": "message", "text": "Gracias, pasaporte AB1234567"}
+    )
+    text = await response.text()
+    assert "Mensaje agregado" in text and "AB1234567" not in text
+    response = await world.client.post(
+        f"/console/casos/{world.case05.id}",
+        data={"csrf": csrf, "action": "message", "text": "hola"},
+    )
+    assert response.status == 404
+    response = await world.client.post(url, data={"csrf": csrf, "action": "reply", "text": "hola"})
+    assert response.status == 403
+    async with world.app.sessions() as s:
+        notes = (
+            (await s.execute(select(Outbox).where(Outbox.user_id == world.officer13.id)))
+            .scalars()
+            .all()
+        )
+    assert len(notes) == 1 and "Nuevo mensaje de la municipalidad" in notes[0].text
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.officer13)
+    csrf = csrf_of(await (await world.client.get(url)).text())
+    response = await world.client.post(url, data={"csrf": csrf, "action": "message", "text": "x"})
+    assert response.status == 403

@@ -28,6 +28,7 @@ from intents.cases_text import CATEGORIES, ROLE_NAMES, STATUSES, URGENCIES
 from intents.context import Context
 from intents.engine import Engine
 from intents.errors import DomainError, InvalidInput, NotFound
+from intents.flows import cases as cases_flow
 from intents.flows import officer_cases
 from intents.i18n import texts, translations
 from intents.messages import Incoming
@@ -269,23 +270,29 @@ async def case_view(visit: Visit) -> web.StreamResponse:
     )
 
 
-ACTIONS = ("take", "reply", "refer", "respondido", "cerrado")
+ACTIONS = ("take", "reply", "refer", "respondido", "cerrado", "message")
 
 
 @signed_in
 async def case_action(visit: Visit) -> web.StreamResponse:
-    """Take, reply, refer, mark answered, close: the chat flow's own functions."""
+    """Take, reply, refer, mark answered, close (officers) or add a message (the case's
+    municipal contact): the chat flows' own functions."""
     case_id = parse_id(visit.request.match_info["case_id"])
     form = await visit.request.post()
     action = str(form.get("action", ""))
     if case_id is None:
         return visit.render("not_found.html", status=404)
-    if visit.user.role not in ("officer", "admin") or action not in ACTIONS:
+    contact = visit.user.role == "municipal"
+    if action not in ACTIONS or contact != (action == "message"):
         return visit.render("forbidden.html", status=403)
     ctx = visit.context(str(form.get("text", "")))
     raw = str(case_id)
     try:
-        if action == "take":
+        if action == "message":  # a contact's message on their own comuna's case
+            replies = await cases_flow.add_message(
+                ctx, await cases_flow.own_case(ctx, raw), ctx.text
+            )
+        elif action == "take":
             replies = await officer_cases.take(ctx, raw)
         elif action in ("respondido", "cerrado"):
             replies = await officer_cases.set_status(ctx, raw, action)
