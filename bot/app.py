@@ -69,6 +69,7 @@ async def build_app(
         observer=metrics,
         log_retention_days=settings.retention_days,
         gazetteer=Gazetteer(comunas, regions),
+        public_url=settings.public_url,
     )
     return App(
         settings=settings,

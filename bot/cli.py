@@ -114,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     export = cases_sub.add_parser("export", help="export cases as CSV for reporting")
     export.add_argument("--region", help="only this region (code, e.g. 13)")
     export.add_argument("--csv", type=Path, required=True, dest="csv_file")
+    console = sub.add_parser("console", help="the officers' web console")
+    console_sub = console.add_subparsers(dest="console_command", required=True)
+    link = console_sub.add_parser("link", help="print a one-time sign-in link (15 minutes)")
+    who = link.add_mutually_exclusive_group(required=True)
+    who.add_argument("--telegram", help="Telegram user id")
+    who.add_argument("--whatsapp", help="WhatsApp phone number")
+    who.add_argument("--officer", type=int, help="officer id (from `officer list`)")
     return parser
 
 
@@ -151,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cases": _cases,
         "bulletin": _bulletin,
         "officer": _officer,
+        "console": _console,
     }[args.command]
     try:
         return asyncio.run(handler(settings, args))
@@ -425,5 +433,15 @@ async def _bulletin(settings: Settings, args: argparse.Namespace) -> int:
         if args.bulletin_command == "send":
             return await send(app, args)
         return await status(app, args.id)
+    finally:
+        await app.close()
+
+
+async def _console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.console.cli import link
+
+    app = await build_app(settings)
+    try:
+        return await link(app, args, utcnow())
     finally:
         await app.close()

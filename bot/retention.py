@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import flood
+from storage import console, flood
 from storage.privacy import purge_logs
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ async def purge_once(
         counts = await purge_logs(session, now - timedelta(days=days))
         # Flood buckets are refilled within seconds: an hour idle is long past full.
         counts["flood_buckets"] = await flood.purge_idle(session, (now - FLOOD_IDLE).timestamp())
+        await console.purge_expired(session, now)  # used-up links, idle console sessions
     log.info("retention purge (older than %d days): %s", days, counts)
     return counts
 

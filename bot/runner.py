@@ -15,6 +15,7 @@ from telegram import Update
 from bot.app import App
 from bot.channels.telegram import TelegramChannel, register_commands
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
+from bot.console import setup as setup_console
 from bot.delivery import build_dispatcher
 from bot.dispatcher import Sender
 from bot.http import make_server
@@ -93,6 +94,7 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
         if settings.whatsapp_verify_token
         else "",
     )
+    setup_console(server, app.engine, settings.public_url)
     # What was loaded at start (the knowledge base, the matcher's arrays and vocabularies)
     # lives as long as the process: kept out of the collector's full passes, which would
     # otherwise walk it all and pause the event loop (and every webhook's 200) for a while.

@@ -74,6 +74,7 @@ class Settings:
     log_level: str = "INFO"
     # Tries of a direct reply before it is left to the outbox (a platform outage).
     reply_attempts: int = 4
+    public_url: str = "http://127.0.0.1:8080"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +102,7 @@ class Settings:
             db_max_overflow=_int(env, "SELLO_DB_MAX_OVERFLOW", cls.db_max_overflow),
             log_level=env.get("SELLO_LOG_LEVEL", "").strip().upper() or cls.log_level,
             reply_attempts=max(1, _int(env, "SELLO_REPLY_ATTEMPTS", cls.reply_attempts)),
+            public_url=env.get("SELLO_PUBLIC_URL", "").strip().rstrip("/") or cls.public_url,
         )
 
     @property

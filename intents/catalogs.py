@@ -24,6 +24,7 @@ SOURCES = ("bot", "intents", "knowledge", "storage")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 WIDTH = 100
 POT = LOCALE_DIR / f"{DOMAIN}.pot"
+TEMPLATES = ROOT / "bot" / "console" / "templates"
 
 
 def po_path(lang: str) -> Path:
@@ -38,6 +39,14 @@ def extract() -> Catalog:
             ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
             catalog.add(message)
+    # The web console's templates (Jinja2's i18n extension: `{{ _("…") }}`).
+    for _, _, message, _, _ in extract_from_dir(
+        TEMPLATES,
+        method_map=[("**.html", "jinja2.ext:babel_extract")],
+        options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+        keywords=KEYWORDS,
+    ):
+        catalog.add(message)
     return catalog
 
 

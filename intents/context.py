@@ -34,6 +34,7 @@ class Services:
     # Comunas and regions by name, for the statistics (built from the directory when None).
     gazetteer: Gazetteer | None = None
     charts: ChartCache = field(default_factory=ChartCache)
+    public_url: str = "http://127.0.0.1:8080"  # where the web console's links point
 
 
 @dataclass

@@ -194,7 +194,7 @@ async def my_cases(ctx: Context) -> list[Reply]:
     return [Reply(t._("Casos de tu comuna (los más recientes primero):"), rows(buttons))]
 
 
-async def _own_case(ctx: Context, raw_id: str) -> Case:
+async def own_case(ctx: Context, raw_id: str) -> Case:
     """The case, if it belongs to the contact's comuna (never reveal others' cases)."""
     comuna_cut = _municipal(ctx)
     case_id = parse_id(raw_id)
@@ -209,7 +209,7 @@ async def view(ctx: Context, raw_id: str) -> list[Reply]:
         from intents.flows.officer_cases import view as officer_view
 
         return await officer_view(ctx, raw_id)
-    case = await _own_case(ctx, raw_id)
+    case = await own_case(ctx, raw_id)
     events = await cases.events(ctx.session, case.id)
     comuna = await directory.comuna(ctx.session, case.comuna_cut)
     buttons = []
@@ -219,7 +219,7 @@ async def view(ctx: Context, raw_id: str) -> list[Reply]:
 
 
 async def start_message(ctx: Context, raw_id: str) -> list[Reply]:
-    case = await _own_case(ctx, raw_id)
+    case = await own_case(ctx, raw_id)
     if case.status == "cerrado":
         return [Reply(ctx.t._("El caso {number} está cerrado.").format(number=case.number))]
     ctx.start_flow("case", "message", {"case_id": case.id})
@@ -234,8 +234,16 @@ async def start_message(ctx: Context, raw_id: str) -> list[Reply]:
 
 async def message_step(ctx: Context) -> list[Reply]:
     data = ctx.user.flow_data or {}
-    case = await _own_case(ctx, str(data.get("case_id", "")))
-    text = ctx.text
+    case = await own_case(ctx, str(data.get("case_id", "")))
+    replies = await add_message(ctx, case, ctx.text)
+    ctx.end_flow()
+    return replies
+
+
+async def add_message(ctx: Context, case: Case, text: str) -> list[Reply]:
+    """A contact's message on their case (chat or web console): masked, stored as an event,
+    and sent to the assigned officer, or to the region's officers."""
+    text = text.strip()
     if not text:
         raise InvalidInput(ctx.t._("Escribe tu mensaje, o /cancelar."))
     if len(text) > MAX_DESCRIPTION:
@@ -245,11 +253,9 @@ async def message_step(ctx: Context) -> list[Reply]:
             )
         )
     if case.status == "cerrado":
-        ctx.end_flow()
         return [Reply(ctx.t._("El caso {number} está cerrado.").format(number=case.number))]
     body, hidden = mask_identifiers(text)
     cases.add_event(ctx.session, case, "message", ctx.user, ctx.now, body=body)
-    ctx.end_flow()
     if case.assigned_to:
         from storage import users
 

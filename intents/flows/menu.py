@@ -114,6 +114,8 @@ def help_text(ctx: Context) -> str:
         parts.append(t._("/casos – casos abiertos de tu región"))
         parts.append(t._("/boletin – enviar el boletín informativo"))
         parts.append(t._("/codigo COMUNA – código de registro para una comuna"))
+    if role in (MUNICIPAL, OFFICER, ADMIN):
+        parts.append(t._("/panel – enlace para entrar a la consola web"))
     return "\n".join(parts)
 
 

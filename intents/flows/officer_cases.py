@@ -44,7 +44,9 @@ async def list_cases(ctx: Context) -> list[Reply]:
     return [Reply(text, rows(buttons))]
 
 
-async def _case(ctx: Context, raw_id: str) -> Case:
+async def case_in_scope(ctx: Context, raw_id: str) -> Case:
+    """The case with this id if the user's role and region may see it, else NotFound
+    (the chat buttons and the web console share this check)."""
     region = _region(ctx)
     case_id = parse_id(raw_id)
     case = await cases.get(ctx.session, case_id) if case_id else None
@@ -70,7 +72,7 @@ def _actions(t: Texts, case: Case) -> list[Button]:
 
 
 async def view(ctx: Context, raw_id: str) -> list[Reply]:
-    case = await _case(ctx, raw_id)
+    case = await case_in_scope(ctx, raw_id)
     events = await cases.events(ctx.session, case.id)
     comuna = await directory.comuna(ctx.session, case.comuna_cut)
     return [Reply(history(ctx.t, case, events, comuna), rows(_actions(ctx.t, case), per_row=2))]
@@ -97,7 +99,7 @@ async def _tell_contact(ctx: Context, case: Case, message: str) -> None:
 
 
 async def take(ctx: Context, raw_id: str) -> list[Reply]:
-    case = await _case(ctx, raw_id)
+    case = await case_in_scope(ctx, raw_id)
     if case.status == "cerrado":
         return _closed(ctx, case)
     if case.status != "abierto":
@@ -121,7 +123,7 @@ _msg_respondido = N_("Tu caso {number} fue marcado como respondido.")
 
 
 async def start_reply(ctx: Context, raw_id: str, kind: str) -> list[Reply]:
-    case = await _case(ctx, raw_id)
+    case = await case_in_scope(ctx, raw_id)
     if case.status == "cerrado":
         return _closed(ctx, case)
     ctx.start_flow("officer_case", kind, {"case_id": case.id})
@@ -132,9 +134,9 @@ async def start_reply(ctx: Context, raw_id: str, kind: str) -> list[Reply]:
     return [Reply(prompt.format(number=case.number))]
 
 
-async def _text_step(ctx: Context) -> tuple[Case, str]:
-    case = await _case(ctx, str((ctx.user.flow_data or {}).get("case_id", "")))
-    text = ctx.text
+def clean_text(ctx: Context, text: str) -> str:
+    """A reply or institution as written: not empty, not too long, identifiers masked."""
+    text = text.strip()
     if not text:
         raise InvalidInput(ctx.t._("Escribe el texto, o /cancelar."))
     if len(text) > MAX_TEXT:
@@ -143,12 +145,23 @@ async def _text_step(ctx: Context) -> tuple[Case, str]:
                 max=ctx.t.number(MAX_TEXT)
             )
         )
+    return mask_identifiers(text)[0]
+
+
+async def _text_step(ctx: Context) -> tuple[Case, str]:
+    case = await case_in_scope(ctx, str((ctx.user.flow_data or {}).get("case_id", "")))
+    text = clean_text(ctx, ctx.text)
     ctx.end_flow()
-    return case, mask_identifiers(text)[0]
+    return case, text
 
 
 async def reply_step(ctx: Context) -> list[Reply]:
     case, body = await _text_step(ctx)
+    return await reply_to(ctx, case, body)
+
+
+async def reply_to(ctx: Context, case: Case, body: str) -> list[Reply]:
+    """Answer the case: a message event, status respondido, the contact notified."""
     if case.status == "cerrado":
         return _closed(ctx, case)
     cases.add_event(ctx.session, case, "message", ctx.user, ctx.now, body=body)
@@ -170,6 +183,11 @@ async def reply_step(ctx: Context) -> list[Reply]:
 
 async def refer_step(ctx: Context) -> list[Reply]:
     case, institution = await _text_step(ctx)
+    return await refer(ctx, case, institution)
+
+
+async def refer(ctx: Context, case: Case, institution: str) -> list[Reply]:
+    """Refer the case to another institution; the contact is told."""
     if case.status == "cerrado":
         return _closed(ctx, case)
     institution = institution[:200]
@@ -197,7 +215,7 @@ async def refer_step(ctx: Context) -> list[Reply]:
 
 
 async def set_status(ctx: Context, raw_id: str, status: str) -> list[Reply]:
-    case = await _case(ctx, raw_id)
+    case = await case_in_scope(ctx, raw_id)
     if case.status == "cerrado":
         return _closed(ctx, case)
     if status not in ALLOWED or case.status not in ALLOWED[status]:

@@ -1,0 +1,5 @@
+"""The officers' web console, served by the bot's own aiohttp server under /console/."""
+
+from bot.console.web import setup
+
+__all__ = ["setup"]

@@ -1,0 +1,267 @@
+"""Console pages for the content team and the directory: unanswered questions grouped by
+similarity, comunas with their Sello status, contacts, officers and enrollment codes, and
+the case statistics of the user's scope."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.console import queries
+from bot.console.web import CONFIG_KEY, Visit, redirect, signed_in
+from intents.errors import DomainError
+from intents.flows.enrollment import issue_code
+from intents.masking import mask_identifiers
+from knowledge.grouping import group
+from knowledge.normalize import Normalizer
+from storage import console, directory
+from storage.models import Case, CaseEvent, Comuna, Officer, UnansweredQuestion, User
+
+REGIONS = tuple(f"{n:02d}" for n in range(1, 17))
+QUESTION_DAYS = {"7": 7, "30": 30, "90": 90}
+MAX_QUESTIONS = 3000  # the newest ones: grouping is quadratic in the number of groups
+
+
+def _staff(visit: Visit) -> web.Response | None:
+    if visit.user.role not in ("officer", "admin"):
+        return visit.render("forbidden.html", status=403)
+    return None
+
+
+@signed_in
+async def questions(visit: Visit) -> web.StreamResponse:
+    refused = _staff(visit)
+    if refused is not None:
+        return refused
+    raw = visit.request.query.get("dias", "30")
+    days = QUESTION_DAYS.get(raw, 30)
+    since = visit.now - timedelta(days=days)
+    rows = (
+        await visit.db.execute(
+            select(
+                UnansweredQuestion.text,
+                UnansweredQuestion.lang,
+                UnansweredQuestion.best_topic,
+                UnansweredQuestion.asked_at,
+            )
+            .where(UnansweredQuestion.asked_at >= since)
+            .order_by(UnansweredQuestion.asked_at.desc())
+            .limit(MAX_QUESTIONS)
+        )
+    ).all()
+    # Shown masked: a question may carry a RUT or a passport number.
+    masked = [(mask_identifiers(t)[0], lang, guess) for t, lang, guess, _ in rows]
+    groups = group(masked, Normalizer(visit.engine.services.kb.synonyms))
+    weeks: dict[str, Counter[str]] = defaultdict(Counter)
+    for _, lang, _, at in rows:
+        year, week, _ = at.isocalendar()
+        weeks[f"{year}-S{week:02d}"][lang] += 1
+    return visit.render(
+        "questions.html",
+        groups=groups[:100],
+        total=len(rows),
+        days=days,
+        choices=QUESTION_DAYS,
+        weeks=sorted(weeks.items(), reverse=True),
+    )
+
+
+@signed_in
+async def directory_page(visit: Visit) -> web.StreamResponse:
+    refused = _staff(visit)
+    if refused is not None:
+        return refused
+    return visit.render("directory.html", **await _directory(visit))
+
+
+async def _directory(visit: Visit) -> dict[str, Any]:
+    """One region at a time: the officer's, or the one an admin picks (13 by default)."""
+    if visit.user.role == "admin":
+        asked = visit.request.query.get("region", "13")
+        region = asked if asked in REGIONS else "13"
+    else:
+        region = visit.user.region_code or ""
+    comunas = (
+        (
+            await visit.db.execute(
+                select(Comuna).where(Comuna.region_code == region).order_by(Comuna.name)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    contacts_q = (
+        select(Comuna.name, User.channel, func.count())
+        .join(Comuna, Comuna.cut == User.comuna_cut)
+        .where(User.role == "municipal")
+        .group_by(Comuna.name, User.channel)
+        .order_by(Comuna.name)
+    )
+    officers_q = (
+        select(Officer).where(Officer.active.is_(True)).order_by(Officer.region_code, Officer.name)
+    )
+    contacts_q = contacts_q.where(Comuna.region_code == region)
+    officers_q = officers_q.where(Officer.region_code == region)
+    return {
+        "region": region,
+        "regions": REGIONS,
+        "comunas": comunas,
+        "contacts": (await visit.db.execute(contacts_q)).all(),
+        "officers": (await visit.db.execute(officers_q)).scalars().all(),
+        "admin": visit.user.role == "admin",
+        "code": None,
+    }
+
+
+@signed_in
+async def directory_action(visit: Visit) -> web.StreamResponse:
+    """Admins change a comuna's Sello status; officers and admins issue enrollment codes
+    (the same function as /codigo, with its region rule)."""
+    refused = _staff(visit)
+    if refused is not None:
+        return refused
+    form = await visit.request.post()
+    action = str(form.get("action", ""))
+    cut = str(form.get("cut", "")).strip()
+    if action == "code":
+        ctx = visit.context()
+        ctx.args = cut
+        try:
+            [reply] = await issue_code(ctx)
+        except DomainError as exc:
+            values = await _directory(visit)
+            return visit.render("directory.html", status=400, error=exc.message, **values)
+        console.audit(visit.db, visit.user, "code.issue", visit.now, target=f"comuna:{cut}")
+        values = await _directory(visit)
+        values["code"] = reply.text
+        return visit.render("directory.html", **values)
+    if action in ("adhere", "withdraw") and visit.user.role == "admin":
+        since: date | None = None
+        if action == "adhere":
+            try:
+                since = date.fromisoformat(str(form.get("since", "")))
+            except ValueError:
+                values = await _directory(visit)
+                return visit.render("directory.html", status=400, error="AAAA-MM-DD", **values)
+        found = await directory.set_adhered(visit.db, cut, since) if cut.isdigit() else None
+        if found is None:
+            return visit.render("not_found.html", status=404)
+        console.audit(visit.db, visit.user, f"comuna.{action}", visit.now, target=f"comuna:{cut}")
+        return redirect(f"/console/directorio?region={found.region_code}")
+    return visit.render("forbidden.html", status=403)
+
+
+def _sql_time(visit: Visit) -> tuple[Any, Any]:
+    """Month label and hours between two times, computed by the database (parsing 30,000
+    datetimes in Python is what made this page slow)."""
+    if visit.db.get_bind().dialect.name == "sqlite":
+        return (
+            lambda col: func.strftime("%Y-%m", col),
+            lambda a, b: (func.julianday(b) - func.julianday(a)) * 24.0,
+        )
+    return (
+        lambda col: func.to_char(func.timezone("UTC", col), "YYYY-MM"),
+        lambda a, b: func.extract("epoch", b - a) / 3600.0,
+    )
+
+
+STATS_TTL = 60.0  # seconds: figures of months do not need to be live to the second
+
+
+@signed_in
+async def stats(visit: Visit) -> web.StreamResponse:
+    """The scope's figures, computed at most once a minute per scope (the computation reads
+    every case of the scope; a page view should not)."""
+    user = visit.user
+    key = (user.role, user.region_code if user.role == "officer" else user.comuna_cut)
+    if user.role == "admin":
+        key = ("admin", None)
+    cache = visit.request.app[CONFIG_KEY].cache
+    cached = cache.get(("stats", key))
+    clock = time.monotonic()
+    if cached is None or clock - cached[0] > STATS_TTL:
+        cached = (clock, await _stats(visit))
+        cache[("stats", key)] = cached
+    return visit.render("stats.html", **cached[1])
+
+
+async def _stats(visit: Visit) -> dict[str, Any]:
+    """Opened and closed per month, median hours to the first answer and to closing, per
+    comuna: one aggregate query whatever the number of cases."""
+    month, hours = _sql_time(visit)
+    first_answer = (
+        select(CaseEvent.case_id, func.min(CaseEvent.at).label("at"))
+        .where(CaseEvent.kind == "message", CaseEvent.actor_role.in_(("officer", "admin")))
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    closed = (
+        select(CaseEvent.case_id, func.min(CaseEvent.at).label("at"))
+        .where(CaseEvent.status_to == "cerrado")
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    base = (
+        select(
+            month(Case.opened_at).label("opened_month"),
+            month(closed.c.at).label("closed_month"),
+            Comuna.name,
+            hours(Case.opened_at, first_answer.c.at).label("answer_h"),
+            hours(Case.opened_at, closed.c.at).label("close_h"),
+        )
+        .join(Comuna, Comuna.cut == Case.comuna_cut)
+        .outerjoin(first_answer, first_answer.c.case_id == Case.id)
+        .outerjoin(closed, closed.c.case_id == Case.id)
+    )
+    rows = (await visit.db.execute(queries.scope_filter(base, visit.user))).all()
+    opened: Counter[str] = Counter()
+    closed_by_month: Counter[str] = Counter()
+    answer_hours: list[float] = []
+    close_hours: list[float] = []
+    by_comuna: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "answer": [], "close": []})
+    for opened_month, closed_month, comuna, answer_h, close_h in rows:
+        opened[opened_month] += 1
+        row = by_comuna[comuna]
+        row["n"] += 1
+        if answer_h is not None:
+            answer_hours.append(max(0.0, float(answer_h)))
+            row["answer"].append(answer_hours[-1])
+        if close_h is not None:
+            closed_by_month[closed_month] += 1
+            close_hours.append(max(0.0, float(close_h)))
+            row["close"].append(close_hours[-1])
+    months = sorted(set(opened) | set(closed_by_month))[-12:]
+    peak = max([opened[m] for m in months] + [closed_by_month[m] for m in months] + [1])
+
+    def median(values: list[float]) -> float | None:
+        return round(statistics.median(values), 1) if values else None
+
+    comunas = sorted(
+        (
+            {"name": name, "n": r["n"], "answer": median(r["answer"]), "close": median(r["close"])}
+            for name, r in by_comuna.items()
+        ),
+        key=lambda r: -r["n"],
+    )
+    return {
+        "months": [(m, opened[m], closed_by_month[m]) for m in months],
+        "peak": peak,
+        "total": sum(opened.values()),
+        "answer": median(answer_hours),
+        "close": median(close_hours),
+        "comunas": comunas[:50],
+        "as_of": visit.now,
+    }
+
+
+def routes(app: web.Application) -> None:
+    app.router.add_get("/console/preguntas", questions)
+    app.router.add_get("/console/directorio", directory_page)
+    app.router.add_post("/console/directorio", directory_action)
+    app.router.add_get("/console/estadisticas", stats)
