@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.dispatcher import Dispatcher, Sender
+from bot.channels.base import Sender
+from bot.dispatcher import Dispatcher
 from bot.leadership import Leadership
 from bot.metrics import Metrics
 from bot.settings import Settings

@@ -20,52 +20,18 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.base import Delivery, Outcome, Sender, SendResult
 from bot.leadership import Leadership
 from intents.messages import Button, Reply
 from storage import outbox
 from storage.models import Outbox, User
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(Enum):
-    SENT = "sent"
-    HELD = "held"  # not deliverable now (WhatsApp window closed): waits for the user
-    BLOCKED = "blocked"
-    RETRY_AFTER = "retry_after"
-    TRANSIENT = "transient"
-    PERMANENT = "permanent"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    message_id: str | None = None
-    retry_after: float = 0.0
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One outbox message to send, with what a channel may need to know of its recipient."""
-
-    chat_id: str
-    reply: Reply
-    lane: str = outbox.NOTIFY
-    lang: str | None = None
-    last_inbound_at: datetime | None = None
-
-
-class Sender(Protocol):
-    async def send(self, delivery: Delivery) -> SendResult: ...
 
 
 def as_reply(row: Outbox) -> Reply:
@@ -221,7 +187,9 @@ class Dispatcher:
         jobs = []
         for row in rows:
             lang, last_inbound = recipients.get(row.user_id or 0, (None, None))
-            delivery = Delivery(row.chat_id, as_reply(row), row.lane, lang, last_inbound)
+            delivery = Delivery(
+                row.chat_id, as_reply(row), row.lane == outbox.BULLETIN, lang, last_inbound
+            )
             jobs.append((row.id, row.user_id, delivery, row.attempts))
         gate = asyncio.Semaphore(self.concurrency)
         sender = self.senders[channel]
