@@ -37,11 +37,6 @@ async def add(
     return officer
 
 
-async def by_telegram(session: AsyncSession, telegram_id: str) -> Officer | None:
-    result = await session.execute(select(Officer).where(Officer.telegram_id == telegram_id))
-    return result.scalar_one_or_none()
-
-
 async def listing(session: AsyncSession, region_code: str | None = None) -> Sequence[Officer]:
     query = select(Officer).where(Officer.active.is_(True))
     if region_code:

@@ -119,10 +119,6 @@ async def touch(session: AsyncSession, row_ids: list[int], now: datetime) -> Non
     )
 
 
-async def mark(session: AsyncSession, row_id: int, **values: Any) -> None:
-    await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
-
-
 # Outcomes of a dispatched batch, each written with one executemany.
 _TABLE: Table = Outbox.__table__  # type: ignore[assignment]
 _SENT = (
@@ -178,17 +174,6 @@ async def by_sent_message(
         )
     )
     return result.scalars().first()
-
-
-async def pending_count(session: AsyncSession, lane: str | None = None) -> int:
-    from sqlalchemy import func
-
-    query = (
-        select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))
-    )
-    if lane:
-        query = query.where(Outbox.lane == lane)
-    return int((await session.execute(query)).scalar_one())
 
 
 async def release_held(session: AsyncSession, user_id: int, now: datetime) -> int:

@@ -105,7 +105,3 @@ def set_flow(
     user.flow_step = step
     user.flow_data = dict(data) if data is not None else None
     user.flow_updated_at = now if flow else None
-
-
-def clear_flow(user: User) -> None:
-    set_flow(user, None, None, None, user.last_seen_at)
