@@ -76,10 +76,8 @@ def report_text(lang: str | None, bulletin: Bulletin, counts: dict[str, int]) ->
     t = texts(lang)
     seconds = 0
     if bulletin.finished_at is not None:
-        start = max(
-            bulletin.scheduled_at.replace(tzinfo=None), bulletin.created_at.replace(tzinfo=None)
-        )
-        seconds = max(0, int((bulletin.finished_at.replace(tzinfo=None) - start).total_seconds()))
+        start = max(bulletin.scheduled_at, bulletin.created_at)
+        seconds = max(0, int((bulletin.finished_at - start).total_seconds()))
     return t._(
         "Boletín #{id} terminado en {duration}: {sent} entregados, {blocked} bloquearon el bot, "
         "{failed} fallidos, {cancelled} se dieron de baja, de {total} destinatarios."

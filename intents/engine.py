@@ -296,8 +296,6 @@ class Engine:
         step = self.router.step(ctx.user.flow, ctx.user.flow_step)
         if step is not None:
             started = ctx.user.flow_updated_at
-            if started is not None and started.tzinfo is None:
-                started = started.replace(tzinfo=UTC)
             if started is None or ctx.now - started <= self.services.flow_timeout:
                 return await step(ctx)
             ctx.end_flow()

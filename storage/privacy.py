@@ -3,7 +3,7 @@ and the purge of logs kept longer than the retention period."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -35,11 +35,8 @@ FINISHED = ("sent", "failed", "blocked", "cancelled")
 
 
 def _iso(value: datetime | None) -> str | None:
-    """Stored times are UTC; SQLite hands them back naive."""
-    if value is None:
-        return None
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.isoformat()
+    """Stored times come back aware, in UTC (storage.models.UTCDateTime)."""
+    return value.isoformat() if value is not None else None
 
 
 async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -78,7 +78,7 @@ async def get_or_create(
             user = await get(session, channel, external_id)
         assert user is not None
         return user
-    last_seen = _aware(user.last_seen_at)
+    last_seen = user.last_seen_at
     if now - last_seen >= SEEN_RESOLUTION:
         user.last_seen_at = now
     if chat_id is not None and user.chat_id != chat_id:
@@ -91,11 +91,6 @@ async def get_or_create(
 def reachable(user: User) -> bool:
     """Whether the user has a private chat that messages to them can go to."""
     return user.chat_id != NO_PRIVATE_CHAT
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def set_flow(

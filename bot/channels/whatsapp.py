@@ -355,7 +355,7 @@ class WhatsAppSender:
         the approved template and a notification is held (the user gets the "you have a
         reply" template and the full text as soon as they write back)."""
         open_window = delivery.last_inbound_at is not None and (
-            datetime.now(UTC) - _aware(delivery.last_inbound_at) < WINDOW
+            datetime.now(UTC) - delivery.last_inbound_at < WINDOW
         )
         if open_window:
             return await self.send_all(render(delivery.chat_id, delivery.reply, delivery.lang))
@@ -374,10 +374,6 @@ class WhatsAppSender:
             if notice.outcome is not Outcome.SENT:
                 return notice
         return SendResult(Outcome.HELD, error="window closed: waiting for the user")
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class WhatsAppChannel:
