@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import Duplicate
 from storage.models import Officer
 
 
@@ -33,7 +35,10 @@ async def add(
         created_at=now,
     )
     session.add(officer)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Duplicate("an officer with that Telegram id or WhatsApp number exists") from exc
     return officer
 
 

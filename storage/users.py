@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
+from storage.errors import Inconsistent
 from storage.models import User
 from storage.upsert import insert_ignore_returning
 
@@ -76,7 +77,8 @@ async def get_or_create(
         user = (await session.scalars(statement)).one_or_none()
         if user is None:
             user = await get(session, channel, external_id)
-        assert user is not None
+        if user is None:
+            raise Inconsistent(f"user {channel}:{external_id} neither inserted nor found")
         return user
     last_seen = user.last_seen_at
     if now - last_seen >= SEEN_RESOLUTION:

@@ -123,3 +123,24 @@ async def test_stored_times_come_back_aware_in_utc(sessions):
         assert user.created_at.utcoffset() == timedelta(0)
         assert user.last_inbound_at == datetime(2026, 12, 6, 12, 45, tzinfo=UTC)
         assert user.last_inbound_at.tzinfo is not None
+
+
+async def test_a_second_officer_with_the_same_telegram_id_is_our_duplicate(sessions):
+    """The driver's IntegrityError does not leak out of storage: callers catch our error."""
+    from storage.errors import Duplicate
+
+    now = datetime.now(UTC)
+    async with sessions() as s, s.begin():
+        await officers.add(s, region_code="13", name="Ana Prueba", telegram_id="9001", now=now)
+    with pytest.raises(Duplicate):
+        async with sessions() as s, s.begin():
+            await officers.add(s, region_code="05", name="Eva Prueba", telegram_id="9001", now=now)
+
+
+async def test_a_comuna_referred_to_but_missing_is_an_inconsistency_not_an_assert(sessions):
+    from storage.errors import Inconsistent
+
+    async with sessions() as s:
+        assert (await directory.known_comuna(s, "13101")).cut == "13101"
+        with pytest.raises(Inconsistent):
+            await directory.known_comuna(s, "99999")

@@ -43,8 +43,7 @@ async def register(ctx: Context) -> list[Reply]:
     if problem is not None or code is None:
         await attempts.record(ctx.session, user.id, "enroll", ctx.now)
         return [Reply(problem or "")]
-    comuna = await directory.comuna(ctx.session, code.comuna_cut)
-    assert comuna is not None
+    comuna = await directory.known_comuna(ctx.session, code.comuna_cut)
     code.used_by = user.id
     code.used_at = ctx.now
     user.role = MUNICIPAL
