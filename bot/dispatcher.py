@@ -30,6 +30,7 @@ from bot.leadership import Leadership
 from intents.messages import Button, Reply
 from storage import outbox
 from storage.models import Outbox, User
+from storage.states import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,9 @@ class Dispatcher:
                 sent.append({"rid": row_id, "mid": result.message_id, "att": attempts + 1})
                 done.append(row_id)
             elif outcome is Outcome.HELD:
-                held.append({"rid": row_id, "st": "held", "att": attempts, "err": result.error})
+                held.append(
+                    {"rid": row_id, "st": OutboxStatus.HELD, "att": attempts, "err": result.error}
+                )
             elif outcome is Outcome.RETRY_AFTER:
                 later = now + timedelta(seconds=result.retry_after)
                 retry.append({"rid": row_id, "att": attempts, "at": later, "err": result.error})
@@ -268,7 +271,7 @@ class Dispatcher:
                 later = now + timedelta(seconds=delay)
                 retry.append({"rid": row_id, "att": attempts + 1, "at": later, "err": result.error})
             else:
-                status = "blocked" if outcome is Outcome.BLOCKED else "failed"
+                status = OutboxStatus.BLOCKED if outcome is Outcome.BLOCKED else OutboxStatus.FAILED
                 error = (result.error or outcome.value)[:200]
                 final.append({"rid": row_id, "st": status, "att": attempts + 1, "err": error})
                 done.append(row_id)

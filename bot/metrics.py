@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intents.observer import Observer
 from storage.models import Outbox
+from storage.states import OutboxStatus
 
 
 class Metrics(Observer):
@@ -70,7 +71,11 @@ class Metrics(Observer):
         async with sessions() as session:
             rows = await session.execute(
                 select(Outbox.lane, func.count())
-                .where(Outbox.status.in_(("pending", "sending", "held")))
+                .where(
+                    Outbox.status.in_(
+                        (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
+                    )
+                )
                 .group_by(Outbox.lane)
             )
             found = dict(rows.all())

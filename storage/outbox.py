@@ -10,9 +10,10 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, User
+from storage.states import Lane, OutboxStatus
 
-NOTIFY = "notify"
-BULLETIN = "bulletin"
+NOTIFY = Lane.NOTIFY
+BULLETIN = Lane.BULLETIN
 
 
 def enqueue(
@@ -36,7 +37,7 @@ def enqueue(
         ref=ref,
         bulletin_id=bulletin_id,
         # No private chat yet (they only wrote in a group): wait for one, never the group.
-        status="pending" if recipient.chat_id else "held",
+        status=OutboxStatus.PENDING if recipient.chat_id else OutboxStatus.HELD,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -66,7 +67,7 @@ def enqueue_reply(
         text=text,
         buttons=buttons,
         ref=ref[:64] if ref else None,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -95,8 +96,8 @@ async def claim(
             Outbox.channel == channel,
             Outbox.lane == lane,
             or_(
-                (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
-                (Outbox.status == "sending") & (Outbox.claimed_at < now - stale_after),
+                (Outbox.status == OutboxStatus.PENDING) & (Outbox.next_attempt_at <= now),
+                (Outbox.status == OutboxStatus.SENDING) & (Outbox.claimed_at < now - stale_after),
             ),
         )
         .order_by(Outbox.id)
@@ -114,7 +115,7 @@ async def claim(
 async def touch(session: AsyncSession, row_ids: list[int], now: datetime) -> None:
     await session.execute(
         update(Outbox)
-        .where(Outbox.id.in_(row_ids), Outbox.status == "sending")
+        .where(Outbox.id.in_(row_ids), Outbox.status == OutboxStatus.SENDING)
         .values(claimed_at=now)
     )
 
@@ -125,7 +126,7 @@ _SENT = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("rid"))
     .values(
-        status="sent",
+        status=OutboxStatus.SENT,
         sent_at=bindparam("now"),
         sent_message_id=bindparam("mid"),
         attempts=bindparam("att"),
@@ -135,7 +136,7 @@ _RETRY = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("rid"))
     .values(
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=bindparam("att"),
         next_attempt_at=bindparam("at"),
         error=bindparam("err"),
@@ -181,8 +182,8 @@ async def release_held(session: AsyncSession, user_id: int, now: datetime) -> in
     due now that the window is open."""
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.user_id == user_id, Outbox.status == "held")
-        .values(status="pending", next_attempt_at=now)
+        .where(Outbox.user_id == user_id, Outbox.status == OutboxStatus.HELD)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -191,8 +192,8 @@ async def deliver_waiting(session: AsyncSession, user_id: int, chat_id: str, now
     """Messages held because the user had no private chat go to the one they now have."""
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.user_id == user_id, Outbox.status == "held", Outbox.chat_id == "")
-        .values(status="pending", chat_id=chat_id, next_attempt_at=now)
+        .where(Outbox.user_id == user_id, Outbox.status == OutboxStatus.HELD, Outbox.chat_id == "")
+        .values(status=OutboxStatus.PENDING, chat_id=chat_id, next_attempt_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

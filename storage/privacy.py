@@ -27,11 +27,17 @@ from storage.models import (
     UnansweredQuestion,
     User,
 )
+from storage.states import OutboxStatus
 
 # Outbox rows still on their way (held: waiting for WhatsApp's 24-hour window to reopen).
-UNDELIVERED = ("pending", "sending", "held")
+UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
 # Outbox rows whose story is over: only these are purged, a queued message never is.
-FINISHED = ("sent", "failed", "blocked", "cancelled")
+FINISHED = (
+    OutboxStatus.SENT,
+    OutboxStatus.FAILED,
+    OutboxStatus.BLOCKED,
+    OutboxStatus.CANCELLED,
+)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import outbox
 from storage.errors import Inconsistent
 from storage.models import User
+from storage.states import Role
 from storage.upsert import insert_ignore_returning
 
 # last_seen_at is refreshed at most this often: one less write on most messages.
@@ -69,7 +70,7 @@ async def get_or_create(
                 "channel": channel,
                 "external_id": external_id,
                 "chat_id": chat_id if chat_id is not None else NO_PRIVATE_CHAT,
-                "role": "migrant",
+                "role": Role.MIGRANT,
                 "created_at": now,
                 "last_seen_at": now,
             },
