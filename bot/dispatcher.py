@@ -22,14 +22,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Delivery, Outcome, Sender, SendResult
 from bot.leadership import Leadership
 from intents.messages import Button, Reply
-from storage import outbox
-from storage.models import Outbox, User
+from storage import outbox, users
+from storage.models import Outbox
 from storage.states import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -224,14 +223,7 @@ class Dispatcher:
         if not user_ids:
             return {}
         async with self.sessions() as session:
-            rows = await session.execute(
-                select(
-                    User.id,
-                    func.coalesce(User.language, User.detected_language, User.client_language),
-                    User.last_inbound_at,
-                ).where(User.id.in_(user_ids))
-            )
-            return {int(i): (lang, last) for i, lang, last in rows.all()}
+            return await users.recipients(session, user_ids)
 
     async def _keep_claimed(self, row_ids: list[int]) -> None:
         """While a batch is being sent (a long 429 pause, say), keep its claim fresh so no

@@ -104,3 +104,10 @@ async def is_drained(session: AsyncSession, bulletin_id: int) -> bool:
         )
     )
     return int((await session.execute(query)).scalar_one()) == 0
+
+
+async def still_sending(session: AsyncSession) -> list[int]:
+    """Bulletins still being sent (not "done"): the dispatcher checks them when idle."""
+    return list(
+        (await session.execute(select(Bulletin.id).where(Bulletin.status != "done"))).scalars()
+    )

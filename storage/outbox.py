@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, User
@@ -206,3 +206,21 @@ async def record_receipt(
         .where(Outbox.channel == channel, Outbox.sent_message_id == message_id)
         .values(receipt=receipt[:12], receipt_at=at)
     )
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """Messages not yet delivered (pending, being sent, held for the user), per lane."""
+    rows = await session.execute(
+        select(Outbox.lane, func.count())
+        .where(Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)))
+        .group_by(Outbox.lane)
+    )
+    return {str(lane): int(count) for lane, count in rows.all()}
+
+
+async def bulletins_of(session: AsyncSession, row_ids: Sequence[int]) -> list[int]:
+    """The bulletins the given outbox rows belong to (notifications belong to none)."""
+    ids = (
+        await session.execute(select(Outbox.bulletin_id).where(Outbox.id.in_(row_ids)).distinct())
+    ).scalars()
+    return [i for i in ids if i is not None]

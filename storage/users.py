@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
@@ -103,3 +104,20 @@ def set_flow(
     user.flow_step = step
     user.flow_data = dict(data) if data is not None else None
     user.flow_updated_at = now if flow else None
+
+
+async def recipients(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, tuple[str | None, datetime | None]]:
+    """For the dispatcher: each user's language (as `User.speaks`) and the time of their last
+    message (a customer-service window), in one query."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            User.id,
+            func.coalesce(User.language, User.detected_language, User.client_language),
+            User.last_inbound_at,
+        ).where(User.id.in_(user_ids))
+    )
+    return {int(i): (lang, last) for i, lang, last in rows.all()}
