@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bot.channels.base import Delivery  # noqa: E402
 from bot.channels.telegram import TelegramSender  # noqa: E402
-from bot.dispatcher import Delivery, Dispatcher  # noqa: E402
+from bot.dispatcher import Dispatcher  # noqa: E402
 from intents.bulletin import create  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

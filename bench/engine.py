@@ -3,13 +3,19 @@
 1,000 simulated users each send a few questions and commands, many at once (as PTB's
 concurrent update processing would), against a fresh SQLite database in WAL mode.
 
+The matcher alone is measured in the same run, on the same texts, so the engine's own cost
+(the unit of work around the matching) is the ratio of the two, whatever the machine.
+
 Run: python bench/engine.py [--users 1000] [--messages 5] [--concurrency 64] [--url URL]
+     [--profile N]  (cProfile of the engine run: the N functions with most own time)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import random
 import resource
 import statistics
@@ -39,7 +45,21 @@ MESSAGES = [
 ]
 
 
-async def run(users: int, per_user: int, concurrency: int, url: str | None) -> None:
+def matcher_rate(app, texts: list[str]) -> float:
+    """Questions per second through the matcher alone (what the engine matches: the texts
+    that are not commands), after a warm-up."""
+    questions = [t for t in texts if not t.startswith("/")]
+    for text in questions[:50]:
+        app.engine.services.matcher.match(text)
+    start = time.perf_counter()
+    for text in questions:
+        app.engine.services.matcher.match(text)
+    return len(questions) / (time.perf_counter() - start)
+
+
+async def run(
+    users: int, per_user: int, concurrency: int, url: str | None, profile: int = 0
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
         app = await build_app(Settings(database_url=db_url))
@@ -70,9 +90,15 @@ async def run(users: int, per_user: int, concurrency: int, url: str | None) -> N
                 latencies.append(time.perf_counter() - t0)
                 assert replies, item
 
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiler.enable()
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         total = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+        alone = matcher_rate(app, [item.text or "" for item in work])
         await app.close()
     latencies.sort()
     print(
@@ -84,6 +110,13 @@ async def run(users: int, per_user: int, concurrency: int, url: str | None) -> N
         f"{1000 * statistics.median(latencies):.1f} ms, "
         f"p99 {1000 * latencies[int(len(latencies) * 0.99) - 1]:.1f} ms"
     )
+    rate = len(work) / total
+    print(
+        f"  matcher alone: {alone:.0f} questions/s; the engine does {rate / alone:.2f} of it"
+        + (" (cProfile on: slower)" if profiler is not None else "")
+    )
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
     print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
@@ -93,8 +126,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--url", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
     args = parser.parse_args()
-    asyncio.run(run(args.users, args.messages, args.concurrency, args.url))
+    asyncio.run(run(args.users, args.messages, args.concurrency, args.url, args.profile))
 
 
 if __name__ == "__main__":

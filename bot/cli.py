@@ -1,4 +1,5 @@
-"""`sello-bot`: the command-line interface (chat, ask, eval, run, db, officer)."""
+"""`sello-bot`: the command-line interface: chat, ask, eval, run; kb (check, unanswered,
+feedback); comuna; stats; db; officer; code; bulletin; cases. `sello-bot -h` lists them."""
 
 from __future__ import annotations
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.dispatcher import Dispatcher, Sender
+from bot.channels.base import Sender
+from bot.dispatcher import Dispatcher
 from bot.leadership import Leadership
 from bot.metrics import Metrics
 from bot.settings import Settings
 from intents.bulletin import Completion
 from intents.engine import Engine
-from storage import subscriptions
-from storage.models import Bulletin
+from storage import bulletins, subscriptions
 
 
 def build_dispatcher(
@@ -38,12 +37,7 @@ def build_dispatcher(
         await completion(session, row_ids, clock())
 
     async def idle(session: AsyncSession) -> None:
-        open_ids = (
-            (await session.execute(select(Bulletin.id).where(Bulletin.status != "done")))
-            .scalars()
-            .all()
-        )
-        await completion.check(session, list(open_ids), clock())
+        await completion.check(session, await bulletins.still_sending(session), clock())
 
     dispatcher = Dispatcher(
         engine.sessions,

@@ -20,52 +20,18 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.base import Delivery, Outcome, Sender, SendResult
 from bot.leadership import Leadership
 from intents.messages import Button, Reply
-from storage import outbox
-from storage.models import Outbox, User
+from storage import outbox, users
+from storage.models import Outbox
+from storage.states import OutboxStatus
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(Enum):
-    SENT = "sent"
-    HELD = "held"  # not deliverable now (WhatsApp window closed): waits for the user
-    BLOCKED = "blocked"
-    RETRY_AFTER = "retry_after"
-    TRANSIENT = "transient"
-    PERMANENT = "permanent"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    message_id: str | None = None
-    retry_after: float = 0.0
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One outbox message to send, with what a channel may need to know of its recipient."""
-
-    chat_id: str
-    reply: Reply
-    lane: str = outbox.NOTIFY
-    lang: str | None = None
-    last_inbound_at: datetime | None = None
-
-
-class Sender(Protocol):
-    async def send(self, delivery: Delivery) -> SendResult: ...
 
 
 def as_reply(row: Outbox) -> Reply:
@@ -221,7 +187,9 @@ class Dispatcher:
         jobs = []
         for row in rows:
             lang, last_inbound = recipients.get(row.user_id or 0, (None, None))
-            delivery = Delivery(row.chat_id, as_reply(row), row.lane, lang, last_inbound)
+            delivery = Delivery(
+                row.chat_id, as_reply(row), row.lane == outbox.BULLETIN, lang, last_inbound
+            )
             jobs.append((row.id, row.user_id, delivery, row.attempts))
         gate = asyncio.Semaphore(self.concurrency)
         sender = self.senders[channel]
@@ -255,14 +223,7 @@ class Dispatcher:
         if not user_ids:
             return {}
         async with self.sessions() as session:
-            rows = await session.execute(
-                select(
-                    User.id,
-                    func.coalesce(User.language, User.detected_language, User.client_language),
-                    User.last_inbound_at,
-                ).where(User.id.in_(user_ids))
-            )
-            return {int(i): (lang, last) for i, lang, last in rows.all()}
+            return await users.recipients(session, user_ids)
 
     async def _keep_claimed(self, row_ids: list[int]) -> None:
         """While a batch is being sent (a long 429 pause, say), keep its claim fresh so no
@@ -291,7 +252,9 @@ class Dispatcher:
                 sent.append({"rid": row_id, "mid": result.message_id, "att": attempts + 1})
                 done.append(row_id)
             elif outcome is Outcome.HELD:
-                held.append({"rid": row_id, "st": "held", "att": attempts, "err": result.error})
+                held.append(
+                    {"rid": row_id, "st": OutboxStatus.HELD, "att": attempts, "err": result.error}
+                )
             elif outcome is Outcome.RETRY_AFTER:
                 later = now + timedelta(seconds=result.retry_after)
                 retry.append({"rid": row_id, "att": attempts, "at": later, "err": result.error})
@@ -300,7 +263,7 @@ class Dispatcher:
                 later = now + timedelta(seconds=delay)
                 retry.append({"rid": row_id, "att": attempts + 1, "at": later, "err": result.error})
             else:
-                status = "blocked" if outcome is Outcome.BLOCKED else "failed"
+                status = OutboxStatus.BLOCKED if outcome is Outcome.BLOCKED else OutboxStatus.FAILED
                 error = (result.error or outcome.value)[:200]
                 final.append({"rid": row_id, "st": status, "att": attempts + 1, "err": error})
                 done.append(row_id)

@@ -1,4 +1,6 @@
-"""The aiohttp server: /healthz and the Telegram webhook (WhatsApp joins it later)."""
+"""The aiohttp server: /healthz, /metrics, and the webhooks of the enabled channels (Telegram,
+WhatsApp's verification and events). Our own server, not python-telegram-bot's: one process
+serves every channel, so PTB's webhooks extra (tornado) is not used."""
 
 from __future__ import annotations
 

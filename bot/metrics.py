@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intents.observer import Observer
-from storage.models import Outbox
+from storage import outbox
 
 
 class Metrics(Observer):
@@ -68,12 +67,7 @@ class Metrics(Observer):
 
     async def render(self, sessions: async_sessionmaker[AsyncSession]) -> bytes:
         async with sessions() as session:
-            rows = await session.execute(
-                select(Outbox.lane, func.count())
-                .where(Outbox.status.in_(("pending", "sending", "held")))
-                .group_by(Outbox.lane)
-            )
-            found = dict(rows.all())
+            found = await outbox.backlog(session)
         for lane in ("notify", "bulletin"):
             self.backlog.labels(lane).set(found.get(lane, 0))
         return generate_latest(self.registry)

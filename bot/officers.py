@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.app import App
 from storage import directory, officers, users
+from storage.errors import Duplicate
 
 
 async def add_officer(app: App, args: argparse.Namespace, now: datetime) -> int:
@@ -31,7 +30,7 @@ async def add_officer(app: App, args: argparse.Namespace, now: datetime) -> int:
                 phone=args.phone,
                 now=now,
             )
-        except IntegrityError:
+        except Duplicate:
             print("an officer with that Telegram id or WhatsApp number already exists")
             return 2
         for channel, external in (("telegram", args.telegram), ("whatsapp", args.whatsapp)):

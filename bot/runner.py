@@ -13,11 +13,11 @@ from aiohttp import web
 from telegram import Update
 
 from bot.app import App
+from bot.channels.base import Sender
 from bot.channels.telegram import TelegramChannel, register_commands
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender
 from bot.console import setup as setup_console
 from bot.delivery import build_dispatcher
-from bot.dispatcher import Sender
 from bot.http import make_server
 from bot.retention import run_daily
 from bot.settings import IncompleteSettings, Settings

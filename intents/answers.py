@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from intents import figures
 from intents.context import Context
-from intents.flows import statistics as statistics_flow
+from intents.help import help_text
 from intents.i18n import N_
 from intents.messages import Button, Reply, rows
 from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER
@@ -52,9 +53,9 @@ async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> 
     """The topic's answer; `asked` is the question it answers when it came from a button."""
     topic = ctx.services.kb.topic(topic_id)
     if topic.id == STATISTICS_TOPIC:
-        figures = await statistics_flow.for_question(ctx, asked or ctx.text)
-        if figures is not None:
-            return figures
+        found = await figures.for_question(ctx, asked or ctx.text)
+        if found is not None:
+            return found
     body = topic.entry(ctx.lang).answer
     extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
     tail = "" if topic_id in SMALL_TALK else footer(ctx, topic)
@@ -86,8 +87,6 @@ async def _dynamic_part(ctx: Context, topic: Topic, question: str) -> str:
     if topic.id == "sello.encargado_regional":
         return await _regional_officers(ctx, question)
     if topic.id == "bot.ayuda":
-        from intents.flows.menu import help_text  # the menu imports this module
-
         return help_text(ctx)
     return ""
 

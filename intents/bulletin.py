@@ -6,12 +6,11 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intents.i18n import texts
 from storage import bulletins, outbox, users
-from storage.models import Bulletin, Outbox
+from storage.models import Bulletin
 from storage.subscriptions import Audience
 
 PART_LIMIT = 4000  # under Telegram's 4096 and WhatsApp's 4096 characters
@@ -76,10 +75,8 @@ def report_text(lang: str | None, bulletin: Bulletin, counts: dict[str, int]) ->
     t = texts(lang)
     seconds = 0
     if bulletin.finished_at is not None:
-        start = max(
-            bulletin.scheduled_at.replace(tzinfo=None), bulletin.created_at.replace(tzinfo=None)
-        )
-        seconds = max(0, int((bulletin.finished_at.replace(tzinfo=None) - start).total_seconds()))
+        start = max(bulletin.scheduled_at, bulletin.created_at)
+        seconds = max(0, int((bulletin.finished_at - start).total_seconds()))
     return t._(
         "Boletín #{id} terminado en {duration}: {sent} entregados, {blocked} bloquearon el bot, "
         "{failed} fallidos, {cancelled} se dieron de baja, de {total} destinatarios."
@@ -112,16 +109,7 @@ class Completion:
         self._checked: dict[int, float] = {}
 
     async def __call__(self, session: AsyncSession, row_ids: Sequence[int], now: datetime) -> None:
-        ids = (
-            (
-                await session.execute(
-                    select(Outbox.bulletin_id).where(Outbox.id.in_(row_ids)).distinct()
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await self.check(session, [i for i in ids if i is not None], now, force=False)
+        await self.check(session, await outbox.bulletins_of(session, row_ids), now, force=False)
 
     async def check(
         self, session: AsyncSession, ids: Sequence[int], now: datetime, force: bool = True

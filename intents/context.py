@@ -47,6 +47,9 @@ class Context:
     services: Services
     args: str = ""  # what follows a command word, or a button payload's tail
     match: Match | None = None  # the text's knowledge match, computed before the unit of work
+    # Reads the text as a question to the knowledge base (set by the engine): for a flow step
+    # whose text turns out not to be an answer. Passed in, so no flow imports the FAQ's.
+    ask: Handler | None = None
 
     @property
     def lang(self) -> str:

@@ -6,6 +6,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,10 +60,6 @@ FLOWS: tuple[Flow, ...] = (
     statistics.FLOW,
     faq.FLOW,
 )
-
-
-# Channels with a customer-service window: the time of each user's last message matters.
-WINDOWED_CHANNELS = frozenset({"whatsapp"})
 
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -154,7 +151,7 @@ class Engine:
                 now,
                 alias=incoming.alias,
             )
-            if incoming.channel in WINDOWED_CHANNELS:
+            if incoming.window:
                 user.last_inbound_at = now
                 await outbox.release_held(session, user.id, now)
             hint = supported(incoming.language_hint)
@@ -170,11 +167,13 @@ class Engine:
                 now=now,
                 services=self.services,
                 match=match,
+                ask=faq.question,
             )
             try:
                 replies = await self._route(ctx)
             except DomainError as exc:
                 replies = [Reply(exc.message)]
+            replies = [r if r.lang else replace(r, lang=ctx.lang) for r in replies]
             if replies and not incoming.private and not users_repo.reachable(user):
                 # Notifications for them wait until they open a private chat: say so.
                 replies.append(
@@ -214,6 +213,17 @@ class Engine:
             return
         async with self.sessions() as session, session.begin():
             await updates.confirm_sent(session, incoming.channel, incoming.update_id, self.clock())
+
+    async def record_receipts(
+        self, channel: str, receipts: Sequence[tuple[str, str, datetime]]
+    ) -> None:
+        """The platform's delivery receipts (message id, status, time), in one unit of work:
+        a channel records them through the engine, never with its own session."""
+        if not receipts:
+            return
+        async with self.sessions() as session, session.begin():
+            for message_id, status, at in receipts:
+                await outbox.record_receipt(session, channel, message_id, status, at)
 
     async def defer(self, incoming: Incoming, replies: Sequence[Reply]) -> None:
         """Replies the channel could not deliver (the platform failed for longer than the
@@ -288,8 +298,6 @@ class Engine:
         step = self.router.step(ctx.user.flow, ctx.user.flow_step)
         if step is not None:
             started = ctx.user.flow_updated_at
-            if started is not None and started.tzinfo is None:
-                started = started.replace(tzinfo=UTC)
             if started is None or ctx.now - started <= self.services.flow_timeout:
                 return await step(ctx)
             ctx.end_flow()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from intents.context import Context
 from intents.errors import NotAllowed
+from storage.states import Role
 
-MIGRANT = "migrant"
-MUNICIPAL = "municipal"
-OFFICER = "officer"
-ADMIN = "admin"
-ROLES = (MIGRANT, MUNICIPAL, OFFICER, ADMIN)
+# Declared once, in storage (storage/states.py); the short names are what the flows use.
+MIGRANT = Role.MIGRANT
+MUNICIPAL = Role.MUNICIPAL
+OFFICER = Role.OFFICER
+ADMIN = Role.ADMIN
+ROLES = tuple(Role)
 
 
 def require(ctx: Context, *roles: str) -> None:

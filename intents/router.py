@@ -98,9 +98,6 @@ class Router:
             return None
         return self._steps.get((flow, step))
 
-    def command_words(self) -> list[str]:
-        return sorted({word for flow in self.flows for word in flow.commands})
-
 
 MAX_ID = 2**53  # ids in button payloads fit any database's integer column
 

@@ -191,7 +191,8 @@ def text(t: Texts, f: Figures) -> str:
 
 def permits_text(t: Texts, f: Figures) -> str:
     permits = f.permits
-    assert permits is not None
+    if permits is None:
+        raise ValueError("permits_text needs figures with permits")
     if not permits.counts:
         body = t._("{comuna}: no hay permisos de residencia registrados en {year}.").format(
             comuna=f.place.name, year=permits.year

@@ -182,10 +182,6 @@ class Report:
     stale: list[str] = field(default_factory=list)  # topics last reviewed too long ago
     counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 def contract_ids(topics_yaml: Path) -> list[str]:
     data = yaml.safe_load(topics_yaml.read_text(encoding="utf-8"))

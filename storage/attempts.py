@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Attempt
@@ -21,7 +21,3 @@ async def count_since(session: AsyncSession, user_id: int, kind: str, since: dat
         .where(Attempt.user_id == user_id, Attempt.kind == kind, Attempt.at >= since)
     )
     return int(result.scalar_one())
-
-
-async def purge_older_than(session: AsyncSession, age: timedelta, now: datetime) -> None:
-    await session.execute(delete(Attempt).where(Attempt.at < now - age))

@@ -9,9 +9,15 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Bulletin, Outbox
+from storage.states import OutboxStatus
 from storage.subscriptions import Audience, recipients
 
-TERMINAL = ("sent", "blocked", "failed", "cancelled")
+TERMINAL = (
+    OutboxStatus.SENT,
+    OutboxStatus.BLOCKED,
+    OutboxStatus.FAILED,
+    OutboxStatus.CANCELLED,
+)
 
 
 async def create(
@@ -49,7 +55,7 @@ async def create(
             "ref": None,
             "bulletin_id": bulletin.id,
             # A subscriber with no private chat yet gets it when they open one.
-            "status": "pending" if chat_id else "held",
+            "status": OutboxStatus.PENDING if chat_id else OutboxStatus.HELD,
             "attempts": 0,
             "next_attempt_at": when,
             "created_at": now,
@@ -92,6 +98,16 @@ async def is_drained(session: AsyncSession, bulletin_id: int) -> bool:
     query = (
         select(func.count())
         .select_from(Outbox)
-        .where(Outbox.bulletin_id == bulletin_id, Outbox.status.in_(("pending", "sending")))
+        .where(
+            Outbox.bulletin_id == bulletin_id,
+            Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        )
     )
     return int((await session.execute(query)).scalar_one()) == 0
+
+
+async def still_sending(session: AsyncSession) -> list[int]:
+    """Bulletins still being sent (not "done"): the dispatcher checks them when idle."""
+    return list(
+        (await session.execute(select(Bulletin.id).where(Bulletin.status != "done"))).scalars()
+    )

@@ -10,9 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, CaseSequence, User
+from storage.states import CaseStatus
 from storage.upsert import upsert_increment
 
-OPEN_STATUSES = ("abierto", "en_revision", "respondido", "derivado")
+OPEN_STATUSES = (
+    CaseStatus.OPEN,
+    CaseStatus.IN_REVIEW,
+    CaseStatus.ANSWERED,
+    CaseStatus.REFERRED,
+)
 
 
 async def next_number(session: AsyncSession, year: int) -> str:
@@ -39,14 +45,14 @@ async def open_case(
         category=category,
         description=description,
         urgency=urgency,
-        status="abierto",
+        status=CaseStatus.OPEN,
         opened_by=opened_by.id,
         opened_at=now,
         updated_at=now,
     )
     session.add(case)
     await session.flush()
-    add_event(session, case, "opened", opened_by, now, body=description, status_to="abierto")
+    add_event(session, case, "opened", opened_by, now, body=description, status_to=CaseStatus.OPEN)
     return case
 
 
@@ -103,7 +109,7 @@ async def open_for_region(
 ) -> Sequence[Case]:
     """Cases not closed, oldest urgent first, then oldest normal (None: every region)."""
     urgent_first = sql_case((Case.urgency == "urgente", 0), else_=1)
-    query = select(Case).where(Case.status != "cerrado")
+    query = select(Case).where(Case.status != CaseStatus.CLOSED)
     if region_code is not None:
         query = query.where(Case.region_code == region_code)
     query = query.order_by(urgent_first, Case.opened_at, Case.id).limit(limit)

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import Inconsistent
 from storage.models import Comuna, Region
 
 SEED = Path(__file__).parent / "data" / "comunas.csv"
@@ -35,6 +36,15 @@ def seed_place_names() -> tuple[str, ...]:
 
 async def comuna(session: AsyncSession, cut: str) -> Comuna | None:
     return await session.get(Comuna, cut)
+
+
+async def known_comuna(session: AsyncSession, cut: str) -> Comuna:
+    """A comuna another row refers to (a code's, a subscription's): its absence is a broken
+    database, not a user's typo."""
+    found = await session.get(Comuna, cut)
+    if found is None:
+        raise Inconsistent(f"comuna {cut} is referred to but not in the directory")
+    return found
 
 
 async def region(session: AsyncSession, code: str) -> Region | None:

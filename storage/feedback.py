@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -99,7 +99,7 @@ async def export(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
             "helpful": row.helpful,
             "question": row.question,
             "looking_for": row.looking_for,
-            "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)).isoformat(),
+            "at": row.at.isoformat(),
         }
         for row in rows
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,7 +20,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,6 +34,26 @@ NAMING = {
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Every stored time is UTC and comes back aware, on every database: PostgreSQL's
+    timestamptz returns the session's zone, SQLite returns naive values. The one place that
+    knows, instead of a `tzinfo is None` patch wherever a stored time is read. A naive value
+    written is taken as UTC (what every caller means: times come from the engine's clock)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -77,11 +99,11 @@ class User(Base):
     flow: Mapped[str | None] = mapped_column(String(32), nullable=True)
     flow_step: Mapped[str | None] = mapped_column(String(32), nullable=True)
     flow_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    flow_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    flow_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The last message the user sent (WhatsApp's 24-hour customer-service window).
-    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The last full answer shown ({"topic", "question"}, the question masked): what a 👍 / 👎
     # under it rates; cleared once rated, so a replayed button rates nothing.
     last_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -108,7 +130,7 @@ class AnswerFeedback(Base):
     helpful: Mapped[bool] = mapped_column(Boolean)
     question: Mapped[str | None] = mapped_column(Text, nullable=True)
     looking_for: Mapped[str | None] = mapped_column(Text, nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (Index("ix_answer_feedback_topic_at", "topic", "at"),)
 
 
@@ -124,7 +146,7 @@ class Officer(Base):
     telegram_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     whatsapp: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class HandledUpdate(Base):
@@ -133,11 +155,11 @@ class HandledUpdate(Base):
     __tablename__ = "handled_updates"
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # For platforms that redeliver until acknowledged: the replies, kept until sent, so a
     # worker that died after committing but before replying is covered by the redelivery.
     replies: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class UnansweredQuestion(Base):
@@ -150,7 +172,7 @@ class UnansweredQuestion(Base):
     channel: Mapped[str] = mapped_column(String(16))
     best_topic: Mapped[str | None] = mapped_column(String(64), nullable=True)
     score: Mapped[float] = mapped_column(Float)
-    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (Index("ix_unanswered_questions_asked_at", "asked_at"),)
 
 
@@ -161,10 +183,10 @@ class EnrollmentCode(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     comuna_cut: Mapped[str] = mapped_column(ForeignKey("comunas.cut"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Attempt(Base):
@@ -174,7 +196,7 @@ class Attempt(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (Index("ix_attempts_user_kind_at", "user_id", "kind", "at"),)
 
 
@@ -205,8 +227,8 @@ class Case(Base):
     assigned_to: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CaseEvent(Base):
@@ -223,7 +245,7 @@ class CaseEvent(Base):
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     status_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
     status_to: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class RelayMessage(Base):
@@ -240,7 +262,7 @@ class RelayMessage(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     direction: Mapped[str] = mapped_column(String(16))  # to_officer, to_contact
     body: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Outbox(Base):
@@ -261,15 +283,15 @@ class Outbox(Base):
     bulletin_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(12))  # pending, sending, sent, failed, blocked
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The platform's delivery receipt (WhatsApp statuses: delivered, read, failed).
     receipt: Mapped[str | None] = mapped_column(String(12), nullable=True)
-    receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     __table_args__ = (
         Index("ix_outbox_due", "status", "lane", "next_attempt_at"),
         Index("ix_outbox_sent_message", "channel", "chat_id", "sent_message_id"),
@@ -286,8 +308,8 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     comuna_cut: Mapped[str | None] = mapped_column(ForeignKey("comunas.cut"), nullable=True)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Bulletin(Base):
@@ -302,9 +324,9 @@ class Bulletin(Base):
     filters: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12))  # queued, done
     total: Mapped[int] = mapped_column(Integer)  # recipients
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class InboxEvent(Base):
@@ -318,8 +340,8 @@ class InboxEvent(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))  # pending, working
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     __table_args__ = (Index("ix_inbox_due", "channel", "status", "id"),)
 
 
@@ -329,7 +351,7 @@ class Heartbeat(Base):
 
     __tablename__ = "heartbeats"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class FloodBucket(Base):
@@ -358,7 +380,7 @@ class StatEdition(Base):
     permits_source: Mapped[str] = mapped_column(String(300))
     permits_url: Mapped[str] = mapped_column(String(300))
     digest: Mapped[str] = mapped_column(String(64))  # of the imported files: re-import is a no-op
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class StatEstimate(Base):

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import Duplicate
 from storage.models import Officer
 
 
@@ -33,13 +35,11 @@ async def add(
         created_at=now,
     )
     session.add(officer)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Duplicate("an officer with that Telegram id or WhatsApp number exists") from exc
     return officer
-
-
-async def by_telegram(session: AsyncSession, telegram_id: str) -> Officer | None:
-    result = await session.execute(select(Officer).where(Officer.telegram_id == telegram_id))
-    return result.scalar_one_or_none()
 
 
 async def listing(session: AsyncSession, region_code: str | None = None) -> Sequence[Officer]:

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, User
+from storage.states import Lane, OutboxStatus
 
-NOTIFY = "notify"
-BULLETIN = "bulletin"
+NOTIFY = Lane.NOTIFY
+BULLETIN = Lane.BULLETIN
 
 
 def enqueue(
@@ -36,7 +37,7 @@ def enqueue(
         ref=ref,
         bulletin_id=bulletin_id,
         # No private chat yet (they only wrote in a group): wait for one, never the group.
-        status="pending" if recipient.chat_id else "held",
+        status=OutboxStatus.PENDING if recipient.chat_id else OutboxStatus.HELD,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -66,7 +67,7 @@ def enqueue_reply(
         text=text,
         buttons=buttons,
         ref=ref[:64] if ref else None,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -95,8 +96,8 @@ async def claim(
             Outbox.channel == channel,
             Outbox.lane == lane,
             or_(
-                (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
-                (Outbox.status == "sending") & (Outbox.claimed_at < now - stale_after),
+                (Outbox.status == OutboxStatus.PENDING) & (Outbox.next_attempt_at <= now),
+                (Outbox.status == OutboxStatus.SENDING) & (Outbox.claimed_at < now - stale_after),
             ),
         )
         .order_by(Outbox.id)
@@ -114,13 +115,9 @@ async def claim(
 async def touch(session: AsyncSession, row_ids: list[int], now: datetime) -> None:
     await session.execute(
         update(Outbox)
-        .where(Outbox.id.in_(row_ids), Outbox.status == "sending")
+        .where(Outbox.id.in_(row_ids), Outbox.status == OutboxStatus.SENDING)
         .values(claimed_at=now)
     )
-
-
-async def mark(session: AsyncSession, row_id: int, **values: Any) -> None:
-    await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 
 
 # Outcomes of a dispatched batch, each written with one executemany.
@@ -129,7 +126,7 @@ _SENT = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("rid"))
     .values(
-        status="sent",
+        status=OutboxStatus.SENT,
         sent_at=bindparam("now"),
         sent_message_id=bindparam("mid"),
         attempts=bindparam("att"),
@@ -139,7 +136,7 @@ _RETRY = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("rid"))
     .values(
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=bindparam("att"),
         next_attempt_at=bindparam("at"),
         error=bindparam("err"),
@@ -180,24 +177,13 @@ async def by_sent_message(
     return result.scalars().first()
 
 
-async def pending_count(session: AsyncSession, lane: str | None = None) -> int:
-    from sqlalchemy import func
-
-    query = (
-        select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))
-    )
-    if lane:
-        query = query.where(Outbox.lane == lane)
-    return int((await session.execute(query)).scalar_one())
-
-
 async def release_held(session: AsyncSession, user_id: int, now: datetime) -> int:
     """Messages held until the user writes again (outside WhatsApp's 24-hour window) become
     due now that the window is open."""
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.user_id == user_id, Outbox.status == "held")
-        .values(status="pending", next_attempt_at=now)
+        .where(Outbox.user_id == user_id, Outbox.status == OutboxStatus.HELD)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -206,8 +192,8 @@ async def deliver_waiting(session: AsyncSession, user_id: int, chat_id: str, now
     """Messages held because the user had no private chat go to the one they now have."""
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.user_id == user_id, Outbox.status == "held", Outbox.chat_id == "")
-        .values(status="pending", chat_id=chat_id, next_attempt_at=now)
+        .where(Outbox.user_id == user_id, Outbox.status == OutboxStatus.HELD, Outbox.chat_id == "")
+        .values(status=OutboxStatus.PENDING, chat_id=chat_id, next_attempt_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -220,3 +206,21 @@ async def record_receipt(
         .where(Outbox.channel == channel, Outbox.sent_message_id == message_id)
         .values(receipt=receipt[:12], receipt_at=at)
     )
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """Messages not yet delivered (pending, being sent, held for the user), per lane."""
+    rows = await session.execute(
+        select(Outbox.lane, func.count())
+        .where(Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)))
+        .group_by(Outbox.lane)
+    )
+    return {str(lane): int(count) for lane, count in rows.all()}
+
+
+async def bulletins_of(session: AsyncSession, row_ids: Sequence[int]) -> list[int]:
+    """The bulletins the given outbox rows belong to (notifications belong to none)."""
+    ids = (
+        await session.execute(select(Outbox.bulletin_id).where(Outbox.id.in_(row_ids)).distinct())
+    ).scalars()
+    return [i for i in ids if i is not None]

@@ -3,7 +3,7 @@ and the purge of logs kept longer than the retention period."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -27,19 +27,22 @@ from storage.models import (
     UnansweredQuestion,
     User,
 )
+from storage.states import OutboxStatus
 
 # Outbox rows still on their way (held: waiting for WhatsApp's 24-hour window to reopen).
-UNDELIVERED = ("pending", "sending", "held")
+UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
 # Outbox rows whose story is over: only these are purged, a queued message never is.
-FINISHED = ("sent", "failed", "blocked", "cancelled")
+FINISHED = (
+    OutboxStatus.SENT,
+    OutboxStatus.FAILED,
+    OutboxStatus.BLOCKED,
+    OutboxStatus.CANCELLED,
+)
 
 
 def _iso(value: datetime | None) -> str | None:
-    """Stored times are UTC; SQLite hands them back naive."""
-    if value is None:
-        return None
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.isoformat()
+    """Stored times come back aware, in UTC (storage.models.UTCDateTime)."""
+    return value.isoformat() if value is not None else None
 
 
 async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:

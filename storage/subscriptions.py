@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, Subscription, User
+from storage.states import Lane, OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ async def unsubscribe(session: AsyncSession, user_id: int, now: datetime) -> boo
         found.updated_at = now
     await session.execute(
         update(Outbox)
-        .where(Outbox.user_id == user_id, Outbox.lane == "bulletin", Outbox.status == "pending")
-        .values(status="cancelled")
+        .where(
+            Outbox.user_id == user_id,
+            Outbox.lane == Lane.BULLETIN,
+            Outbox.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED)
     )
     return was_active
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import AlreadyHandled
@@ -22,11 +22,6 @@ async def claim(session: AsyncSession, channel: str, key: str, now: datetime) ->
     row = {"channel": channel, "update_key": key, "handled_at": now}
     if not await insert_ignore(session, HandledUpdate.__table__, row):  # type: ignore[arg-type]
         raise AlreadyHandled(f"{channel}:{key}")
-
-
-async def purge_older_than(session: AsyncSession, when: datetime) -> int:
-    result = await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < when))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def unsent_replies(session: AsyncSession, channel: str, key: str) -> list[Any] | None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
+from storage.errors import Inconsistent
 from storage.models import User
+from storage.states import Role
 from storage.upsert import insert_ignore_returning
 
 # last_seen_at is refreshed at most this often: one less write on most messages.
@@ -68,7 +71,7 @@ async def get_or_create(
                 "channel": channel,
                 "external_id": external_id,
                 "chat_id": chat_id if chat_id is not None else NO_PRIVATE_CHAT,
-                "role": "migrant",
+                "role": Role.MIGRANT,
                 "created_at": now,
                 "last_seen_at": now,
             },
@@ -76,9 +79,10 @@ async def get_or_create(
         user = (await session.scalars(statement)).one_or_none()
         if user is None:
             user = await get(session, channel, external_id)
-        assert user is not None
+        if user is None:
+            raise Inconsistent(f"user {channel}:{external_id} neither inserted nor found")
         return user
-    last_seen = _aware(user.last_seen_at)
+    last_seen = user.last_seen_at
     if now - last_seen >= SEEN_RESOLUTION:
         user.last_seen_at = now
     if chat_id is not None and user.chat_id != chat_id:
@@ -93,11 +97,6 @@ def reachable(user: User) -> bool:
     return user.chat_id != NO_PRIVATE_CHAT
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def set_flow(
     user: User, flow: str | None, step: str | None, data: dict[str, Any] | None, now: datetime
 ) -> None:
@@ -107,5 +106,18 @@ def set_flow(
     user.flow_updated_at = now if flow else None
 
 
-def clear_flow(user: User) -> None:
-    set_flow(user, None, None, None, user.last_seen_at)
+async def recipients(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, tuple[str | None, datetime | None]]:
+    """For the dispatcher: each user's language (as `User.speaks`) and the time of their last
+    message (a customer-service window), in one query."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            User.id,
+            func.coalesce(User.language, User.detected_language, User.client_language),
+            User.last_inbound_at,
+        ).where(User.id.in_(user_ids))
+    )
+    return {int(i): (lang, last) for i, lang, last in rows.all()}

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.channels.base import Delivery, Outcome
 from bot.channels.telegram import TelegramSender
-from bot.dispatcher import Delivery, Outcome
 from bot.settings import Secret
 from intents.messages import Reply
 from tests.test_telegram_webhook import update

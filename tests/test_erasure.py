@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import MetaData, select, text
@@ -183,3 +183,44 @@ async def test_an_erased_officer_leaves_the_directory_and_can_be_registered_agai
         assert [o.telegram_id for o in listed] == [OFFICER]
         again = await s.scalar(select(User).where(User.external_id == OFFICER))
         assert again is not None and again.role == "officer"
+
+
+# -- every table classified --------------------------------------------------------------------
+
+
+def test_every_table_says_whether_it_holds_personal_data():
+    """A new table fails here until storage/personal.py says what /misdatos and /borrar do
+    with it, or why it holds nothing personal."""
+    from storage.personal import TABLES
+
+    unclassified = set(Base.metadata.tables) - set(TABLES)
+    assert not unclassified, f"classify in storage/personal.py: {sorted(unclassified)}"
+    assert not set(TABLES) - set(Base.metadata.tables)  # no stale entries either
+
+
+async def test_each_personal_table_is_exported_erased_or_purged_as_declared(app):
+    """The declarations are checked against what the privacy code really does: a personal
+    table with no export, no erasure, no purge and no transient use fails; so does a declared
+    key that the export, the erasure or the purge no longer produce."""
+    from storage import privacy
+    from storage.personal import personal_tables
+
+    filled = await fill_every_table(app)
+    async with app.sessions() as s, s.begin():
+        contact = await users.get(s, "telegram", CONTACT)
+        assert contact is not None
+        exported = await privacy.export_user(s, contact.id)
+        purged = await privacy.purge_logs(s, datetime.now(UTC) - timedelta(days=3650))
+    async with app.sessions() as s, s.begin():
+        contact = await users.get(s, "telegram", CONTACT)
+        assert contact is not None
+        erased = await privacy.erase_user(s, contact.id, datetime.now(UTC))
+    del filled
+    for name, kind in personal_tables().items():
+        assert kind.exported or kind.erased or kind.purged or kind.transient, name
+        if kind.exported:
+            assert kind.exported in exported, (name, kind.exported)
+        for key in kind.erased:
+            assert key in erased, (name, key)
+        if kind.purged:
+            assert kind.purged in purged, (name, kind.purged)

@@ -405,3 +405,30 @@ async def test_misdatos_arrives_as_a_document_on_telegram(
     data = json.loads(sent[0].params["document"].decode("utf-8"))
     assert data["profile"]["channel"] == "telegram" and data["profile"]["external_id"] == "4242"
     assert "/borrar" in sent[0].text
+
+
+# -- a redelivered update ----------------------------------------------------------------------
+
+
+async def test_a_redelivered_update_keeps_its_file(app):
+    """Telegram delivers an update again when its answer was not confirmed: the journaled
+    replies come back whole, the data export file included."""
+    engine = privacy_engine(app)
+    incoming = Incoming(
+        "telegram", "4343", "4343", text="/misdatos", update_id="77001", durable=True
+    )
+    first = await engine.handle(incoming)
+    again = await engine.handle(incoming)  # not confirmed as sent: redelivered
+    assert first[0].attachment is not None
+    assert again == first and again[0].attachment == first[0].attachment
+    assert again[0].lang == first[0].lang == "es"
+
+
+def test_a_journaled_file_over_the_bound_is_left_out_and_its_text_kept():
+    from intents.messages import MAX_JOURNALED_ATTACHMENT, Attachment, dump_replies, load_replies
+
+    small = Reply("tus datos", attachment=Attachment("misdatos.json", b'{"a": 1}'))
+    huge = Reply("demasiado", attachment=Attachment("x.bin", b"0" * (MAX_JOURNALED_ATTACHMENT + 1)))
+    restored = load_replies(json.loads(json.dumps(dump_replies([small, huge]))))
+    assert restored[0] == small
+    assert restored[1].text == "demasiado" and restored[1].attachment is None

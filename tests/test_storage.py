@@ -104,3 +104,43 @@ async def test_unanswered_questions_are_logged_with_time_and_language(sessions):
     async with sessions() as s:
         [row] = await questions.since(s)
         assert row.lang == "es" and row.asked_at.replace(tzinfo=UTC) == NOW
+
+
+async def test_stored_times_come_back_aware_in_utc(sessions):
+    """One UTC type for every time column: SQLite's naive values and PostgreSQL's session
+    zone both come back as aware UTC; a naive value written is taken as UTC."""
+    from datetime import timedelta, timezone
+
+    santiago = timezone(timedelta(hours=-3))
+    written = datetime(2026, 12, 6, 9, 30, tzinfo=santiago)  # 12:30 UTC
+    async with sessions() as s, s.begin():
+        user = await users.get_or_create(s, "console", "t1", "t1", written)
+        user.last_inbound_at = datetime(2026, 12, 6, 12, 45)  # naive: UTC
+    async with sessions() as s:
+        user = await users.get(s, "console", "t1")
+        assert user is not None
+        assert user.created_at == datetime(2026, 12, 6, 12, 30, tzinfo=UTC)
+        assert user.created_at.utcoffset() == timedelta(0)
+        assert user.last_inbound_at == datetime(2026, 12, 6, 12, 45, tzinfo=UTC)
+        assert user.last_inbound_at.tzinfo is not None
+
+
+async def test_a_second_officer_with_the_same_telegram_id_is_our_duplicate(sessions):
+    """The driver's IntegrityError does not leak out of storage: callers catch our error."""
+    from storage.errors import Duplicate
+
+    now = datetime.now(UTC)
+    async with sessions() as s, s.begin():
+        await officers.add(s, region_code="13", name="Ana Prueba", telegram_id="9001", now=now)
+    with pytest.raises(Duplicate):
+        async with sessions() as s, s.begin():
+            await officers.add(s, region_code="05", name="Eva Prueba", telegram_id="9001", now=now)
+
+
+async def test_a_comuna_referred_to_but_missing_is_an_inconsistency_not_an_assert(sessions):
+    from storage.errors import Inconsistent
+
+    async with sessions() as s:
+        assert (await directory.known_comuna(s, "13101")).cut == "13101"
+        with pytest.raises(Inconsistent):
+            await directory.known_comuna(s, "99999")

@@ -439,3 +439,31 @@ async def test_bulletin_uses_the_template_outside_the_window(
     assert outside["template"]["language"]["code"] == "fr"
     parameter = outside["template"]["components"][0]["parameters"][0]["text"]
     assert "\n" not in parameter and "Apportez" in parameter
+
+
+# -- attachments ----------------------------------------------------------------------------
+
+
+async def test_misdatos_arrives_as_an_uploaded_document(wa, graph):
+    """The data export is a file: uploaded to the media store, sent as a document whose
+    caption says what it is; not its caption alone."""
+    phone = "56900000031"
+    assert await wa.say(phone, "/misdatos") == 200
+    [sent] = await graph.wait(phone, 1)
+    assert sent["type"] == "document", sent
+    upload = graph.upload(sent["document"]["id"])
+    assert upload.mime == "application/json" and upload.filename == "misdatos.json"
+    assert sent["document"]["filename"] == "misdatos.json"
+    data = json.loads(upload.content)
+    assert data["profile"]["channel"] == "whatsapp" and data["profile"]["external_id"] == phone
+    assert "/borrar" in text_of(sent)
+    assert graph.problems == []
+
+
+async def test_a_refused_upload_still_sends_the_caption(wa, graph):
+    graph.refuse_uploads = True
+    phone = "56900000032"
+    assert await wa.say(phone, "/misdatos") == 200
+    [sent] = await graph.wait(phone, 1)
+    assert sent["type"] == "text" and "/borrar" in text_of(sent)
+    assert graph.uploads == []

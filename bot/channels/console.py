@@ -10,10 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.channels.base import Capabilities
 from intents.engine import Engine
 from intents.messages import Button, Incoming, Reply
 
 CHANNEL = "console"
+CAPABILITIES = Capabilities(buttons=True, attachments=True)  # buttons as numbered options
 
 
 def render(replies: list[Reply]) -> tuple[str, list[Button]]:
@@ -44,6 +46,9 @@ def save_image(filename: str, content: bytes) -> Path:
 
 
 class Console:
+    name = CHANNEL
+    capabilities = CAPABILITIES
+
     def __init__(
         self, engine: Engine, user: str = "1", lang: str | None = None, out: TextIO | None = None
     ) -> None:

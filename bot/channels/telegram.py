@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,14 +23,15 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.base import Capabilities, Delivery, Outcome, SendResult, UserLocks
 from bot.channels.posting import JsonPoster
-from bot.dispatcher import Delivery, Outcome, SendResult
 from intents.engine import Engine
 from intents.i18n import LANGUAGES, N_, texts
 from intents.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+CAPABILITIES = Capabilities(buttons=True, attachments=True)
 MEDIA_KINDS = (
     "sticker",
     "photo",
@@ -201,28 +201,10 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-class UserLocks:
-    """One lock per sender so their messages are handled in order while others run freely."""
-
-    def __init__(self, max_size: int = 10_000) -> None:
-        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
-        self._max = max_size
-
-    def __call__(self, key: str) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > self._max:
-                oldest, candidate = next(iter(self._locks.items()))
-                if candidate.locked():
-                    break
-                del self._locks[oldest]
-        else:
-            self._locks.move_to_end(key)
-        return lock
-
-
 class TelegramChannel:
+    name = CHANNEL
+    capabilities = CAPABILITIES
+
     def __init__(
         self,
         engine: Engine,

@@ -19,18 +19,17 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.base import Capabilities, Delivery, Outcome, SendResult, UserLocks
 from bot.channels.posting import JsonPoster
-from bot.channels.telegram import UserLocks
-from bot.dispatcher import Delivery, Outcome, SendResult
 from bot.inbox import Inbox
 from intents.bulletin import split
 from intents.engine import Engine
 from intents.i18n import texts
 from intents.messages import Attachment, Button, Incoming, Reply
-from storage import outbox
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
+CAPABILITIES = Capabilities(buttons=True, lists=True, attachments=True, window=True)
 WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024  # interactive message body
@@ -150,6 +149,7 @@ def _incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Incomi
         media=media,
         reply_to=str(context["id"]) if context.get("id") else None,
         alias=str(phone) if user_id and phone else None,
+        window=CAPABILITIES.window,
     )
 
 
@@ -227,6 +227,20 @@ def image(to: str, media_id: str, caption: str) -> dict[str, Any]:
         **_recipient(to),
         "type": "image",
         "image": {"id": media_id, "caption": _clip(caption, CAPTION_LIMIT)},
+    }
+
+
+def document(to: str, media_id: str, filename: str, caption: str) -> dict[str, Any]:
+    """A document message of an uploaded file (the user's data export), with its caption."""
+    return {
+        "messaging_product": "whatsapp",
+        **_recipient(to),
+        "type": "document",
+        "document": {
+            "id": media_id,
+            "filename": filename,
+            "caption": _clip(caption, CAPTION_LIMIT),
+        },
     }
 
 
@@ -310,7 +324,7 @@ class WhatsAppSender:
 
     async def upload(self, attachment: Attachment) -> str | None:
         """Upload a file to the Cloud API's media store; its media id, or None on failure
-        (the caller then sends the caption alone: it states what the image shows)."""
+        (the caller then sends the caption alone: it states what the file holds)."""
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", attachment.mime)
@@ -341,11 +355,11 @@ class WhatsAppSender:
         the approved template and a notification is held (the user gets the "you have a
         reply" template and the full text as soon as they write back)."""
         open_window = delivery.last_inbound_at is not None and (
-            datetime.now(UTC) - _aware(delivery.last_inbound_at) < WINDOW
+            datetime.now(UTC) - delivery.last_inbound_at < WINDOW
         )
         if open_window:
             return await self.send_all(render(delivery.chat_id, delivery.reply, delivery.lang))
-        if delivery.lane == outbox.BULLETIN:
+        if delivery.bulletin:
             if not self.bulletin_template:
                 return SendResult(Outcome.PERMANENT, error="outside the 24-hour window")
             return await self.post(
@@ -362,13 +376,12 @@ class WhatsAppSender:
         return SendResult(Outcome.HELD, error="window closed: waiting for the user")
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 class WhatsAppChannel:
     """Handles verified webhook calls: each is stored in the inbox before it is acknowledged,
     then its messages go through the engine (deduplicated by wamid, replies journaled)."""
+
+    name = CHANNEL
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -421,12 +434,9 @@ class WhatsAppChannel:
         results = await asyncio.gather(
             *(self._one(message) for message in messages), return_exceptions=True
         )
-        if receipts:
-            async with self.engine.sessions() as session, session.begin():
-                for receipt in receipts:
-                    await outbox.record_receipt(
-                        session, CHANNEL, receipt.message_id, receipt.status, receipt.at
-                    )
+        await self.engine.record_receipts(
+            CHANNEL, [(r.message_id, r.status, r.at) for r in receipts]
+        )
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
@@ -437,28 +447,25 @@ class WhatsAppChannel:
             replies = await self.engine.handle(incoming)
             if not replies:
                 return
-            lang = await self._language(incoming)
             for index, reply in enumerate(replies):
-                if not await self._reply(incoming.chat_id, reply, lang):
+                if not await self._reply(incoming.chat_id, reply, reply.lang):
                     await self.engine.defer(incoming, replies[index:])
                     return
             await self.engine.confirm_sent(incoming)
-
-    async def _language(self, incoming: Incoming) -> str | None:
-        from storage import users
-
-        async with self.engine.sessions() as session:
-            user = await users.get(session, CHANNEL, incoming.user_id)
-            return user.speaks if user else None
 
     async def _reply(self, to: str, reply: Reply, lang: str | None) -> bool:
         """Send one reply; False when the Graph API kept failing past the retries (the reply
         is then left to the outbox). A refusal for good is logged and counts as done."""
         payloads = render(to, reply, lang)
-        if reply.attachment is not None and reply.attachment.is_image:
-            media_id = await self.sender.upload(reply.attachment)
+        file = reply.attachment
+        if file is not None:
+            media_id = await self.sender.upload(file)
             if media_id is not None:
-                payloads = [image(to, media_id, reply.text)]
+                payloads = [
+                    image(to, media_id, reply.text)
+                    if file.is_image
+                    else document(to, media_id, file.filename, reply.text)
+                ]
                 if reply.buttons:
                     choose = Reply(texts(lang)._("Elige una opción:"), reply.buttons)
                     payloads += render(to, choose, lang)

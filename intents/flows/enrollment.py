@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from intents.context import Context
 from intents.errors import InvalidInput, NotAllowed
@@ -13,10 +13,6 @@ from storage import attempts, codes, directory
 
 MAX_WRONG = 5
 WRONG_WINDOW = timedelta(minutes=15)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def register(ctx: Context) -> list[Reply]:
@@ -42,13 +38,12 @@ async def register(ctx: Context) -> list[Reply]:
         problem = t._("Ese código no existe. Revisa que esté bien escrito.")
     elif code.used_at is not None:
         problem = t._("Ese código ya fue usado. Pide uno nuevo a tu encargada/o regional.")
-    elif _aware(code.expires_at) < ctx.now:
+    elif code.expires_at < ctx.now:
         problem = t._("Ese código venció (duran 7 días). Pide uno nuevo a tu encargada/o regional.")
     if problem is not None or code is None:
         await attempts.record(ctx.session, user.id, "enroll", ctx.now)
         return [Reply(problem or "")]
-    comuna = await directory.comuna(ctx.session, code.comuna_cut)
-    assert comuna is not None
+    comuna = await directory.known_comuna(ctx.session, code.comuna_cut)
     code.used_by = user.id
     code.used_at = ctx.now
     user.role = MUNICIPAL

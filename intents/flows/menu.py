@@ -5,9 +5,9 @@ from __future__ import annotations
 from intents.answers import topic_button
 from intents.context import Context
 from intents.flows.orientation import start_button
+from intents.help import help_text
 from intents.i18n import N_
 from intents.messages import Button, Reply, rows
-from intents.roles import ADMIN, MUNICIPAL, OFFICER
 from intents.router import Flow
 
 # Menu sections: payload -> (label msgid, topic ids shown as buttons).
@@ -85,38 +85,6 @@ async def menu_button(ctx: Context) -> list[Reply]:
     if not ctx.args:
         return await menu(ctx)
     return await section(ctx)
-
-
-def help_text(ctx: Context) -> str:
-    t = ctx.t
-    parts = [
-        t._(
-            "Puedes escribirme tu pregunta con tus palabras, en español, kreyòl, français "
-            "o English. Comandos:"
-        ),
-        t._("/menu – temas principales"),
-        t._("/papeles – preguntas para saber qué permiso te sirve"),
-        t._("/idioma – cambiar el idioma"),
-        t._("/suscribir y /baja – boletín informativo"),
-        t._("/estadisticas COMUNA – cifras oficiales de personas extranjeras"),
-        t._("/privacidad, /misdatos, /borrar – tus datos"),
-        t._("/registro CÓDIGO – registrarte como contacto municipal"),
-        t._("/cancelar – salir de lo que estés haciendo"),
-    ]
-    role = ctx.user.role
-    if role in (MUNICIPAL, ADMIN):
-        parts.append(t._("Como contacto municipal:"))
-        parts.append(t._("/caso – abrir un caso Sello"))
-        parts.append(t._("/miscasos – ver los casos de tu comuna"))
-        parts.append(t._("/encargado – contactar a tu encargada/o regional de SERMIG"))
-    if role in (OFFICER, ADMIN):
-        parts.append(t._("Como encargada/o regional:"))
-        parts.append(t._("/casos – casos abiertos de tu región"))
-        parts.append(t._("/boletin – enviar el boletín informativo"))
-        parts.append(t._("/codigo COMUNA – código de registro para una comuna"))
-    if role in (MUNICIPAL, OFFICER, ADMIN):
-        parts.append(t._("/panel – enlace para entrar a la consola web"))
-    return "\n".join(parts)
 
 
 async def help_command(ctx: Context) -> list[Reply]:

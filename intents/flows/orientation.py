@@ -238,9 +238,9 @@ async def typed(ctx: Context) -> list[Reply]:
     if answer is not None:
         return await _answer(ctx, step, answer)
     ctx.end_flow()
-    from intents.flows.faq import question as ask  # faq offers this flow: imported late
-
-    return await ask(ctx)
+    if ctx.ask is None:
+        raise RuntimeError("orientation step outside the engine: no question handler")
+    return await ctx.ask(ctx)
 
 
 FLOW = Flow(

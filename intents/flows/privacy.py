@@ -139,7 +139,6 @@ def _pending(ctx: Context) -> bool:
     asked = user.flow_updated_at
     if asked is None:
         return False
-    asked = asked if asked.tzinfo is not None else asked.replace(tzinfo=UTC)
     return ctx.now - asked <= ctx.services.flow_timeout
 
 

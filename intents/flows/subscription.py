@@ -55,8 +55,7 @@ async def comuna_step(ctx: Context) -> list[Reply]:
                 ctx.t._("No encontré esa comuna. Escribe solo su nombre, por ejemplo: Quilicura.")
             )
         ]
-    comuna = await directory.comuna(ctx.session, cut)
-    assert comuna is not None
+    comuna = await directory.known_comuna(ctx.session, cut)
     await subscriptions.subscribe(ctx.session, ctx.user, ctx.now, comuna.cut, comuna.region_code)
     ctx.end_flow()
     return [Reply(ctx.t._("Listo: recibirás el boletín para {comuna}.").format(comuna=comuna.name))]

@@ -24,10 +24,10 @@ def violations(payload: dict[str, Any]) -> list[str]:
         problems.append("no recipient")
     if kind == "text" and len(payload["text"]["body"]) > 4096:
         problems.append("text over 4096")
-    if kind == "image":
-        media = payload.get("image") or {}
+    if kind in ("image", "document"):
+        media = payload.get(kind) or {}
         if not (media.get("id") or media.get("link")):
-            problems.append("image without id or link")
+            problems.append(f"{kind} without id or link")
         if len(media.get("caption", "")) > 1024:
             problems.append("caption over 1024")
     if kind == "interactive":
@@ -74,6 +74,7 @@ class FakeGraph:
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     down_until: float = 0.0  # time.monotonic() until which every send gets a 500 (an outage)
     refused: int = 0  # sends answered with an error during an outage
+    refuse_uploads: bool = False  # the media store answers every upload with an error
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -135,6 +136,8 @@ class FakeGraph:
         """The media upload: multipart with messaging_product, type and the file."""
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"error": {"code": 190, "message": "bad token"}}, status=401)
+        if self.refuse_uploads:
+            return web.json_response({"error": {"code": 131053, "message": "upload"}}, status=400)
         form = await request.post()
         file = form.get("file")
         if form.get("messaging_product") != "whatsapp" or not hasattr(file, "file"):
@@ -172,8 +175,8 @@ def text_of(payload: dict[str, Any]) -> str:
         return str(payload["text"]["body"])
     if payload["type"] == "interactive":
         return str(payload["interactive"]["body"]["text"])
-    if payload["type"] == "image":
-        return str(payload["image"].get("caption", ""))
+    if payload["type"] in ("image", "document"):
+        return str(payload[payload["type"]].get("caption", ""))
     return str(payload.get("template", {}))
 
 

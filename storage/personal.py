@@ -1,0 +1,58 @@
+"""Which tables hold personal data, and what a person's rights do with each: every table of
+the schema is classified here, so a new table cannot be forgotten by the export (/misdatos)
+and the erasure (/borrar). tests/test_erasure.py fails when a table is missing from this
+registry, or when a personal table's declared export or erasure does not happen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Personal:
+    """A table holding personal data.
+
+    exported: the key of `privacy.export_user`'s result that carries its rows (None: nothing
+    in it is the person's own to read, e.g. a replay guard); erased: the keys of
+    `privacy.erase_user`'s counts for its rows (deleted or pseudonymized); purged: the key of
+    `privacy.purge_logs`'s counts when its rows are logs kept only for the retention period;
+    transient: rows deleted by the code that uses them once done (the WhatsApp inbox)."""
+
+    exported: str | None = None
+    erased: tuple[str, ...] = ()
+    purged: str | None = None
+    transient: str | None = None
+
+
+# table -> Personal, or the reason it holds no personal data.
+TABLES: dict[str, Personal | str] = {
+    "users": Personal(exported="profile", erased=("user",)),
+    "subscriptions": Personal(exported="subscription", erased=("subscription",)),
+    "cases": Personal(exported="cases_opened", erased=("cases_pseudonymized",)),
+    "case_events": Personal(exported="case_events", erased=("case_events_pseudonymized",)),
+    "relay_messages": Personal(
+        exported="relay_messages", erased=("relay_messages", "relay_messages_pseudonymized")
+    ),
+    "enrollment_codes": Personal(exported="enrollment_codes_used", erased=("enrollment_codes",)),
+    "attempts": Personal(exported="rate_limited_attempts", erased=("attempts",), purged="attempts"),
+    "bulletins": Personal(exported="bulletins_authored", erased=("bulletins_pseudonymized",)),
+    "outbox": Personal(exported="pending_outbox_messages", erased=("outbox",), purged="outbox"),
+    "answer_feedback": Personal(exported="answer_feedback", erased=("answer_feedback",)),
+    "officers": Personal(erased=("officers_deactivated",)),
+    "flood_buckets": Personal(erased=("flood_buckets",)),
+    "unanswered_questions": Personal(purged="unanswered_questions"),
+    "handled_updates": Personal(purged="handled_updates"),
+    "inbox": Personal(transient="deleted once every message of the call is answered"),
+    "heartbeats": "which worker holds a lease: process ids, no person",
+    "regions": "public reference data (the official list of regions)",
+    "comunas": "public reference data (comunas and their Sello status, from public sources)",
+    "case_sequences": "a counter per region for case numbers",
+    "stat_editions": "public statistics (INE/SERMIG estimates)",
+    "stat_estimates": "public statistics (INE/SERMIG estimates)",
+    "stat_nationalities": "public statistics (INE/SERMIG estimates)",
+    "stat_permits": "public statistics (SERMIG permits granted)",
+}
+
+
+def personal_tables() -> dict[str, Personal]:
+    return {name: kind for name, kind in TABLES.items() if isinstance(kind, Personal)}
