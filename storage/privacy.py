@@ -17,6 +17,9 @@ from storage.models import (
     Case,
     CaseEvent,
     Comuna,
+    ConsoleAudit,
+    ConsoleLink,
+    ConsoleSession,
     EnrollmentCode,
     HandledUpdate,
     Officer,
@@ -217,6 +220,16 @@ async def export_user(session: AsyncSession, user_id: int) -> dict[str, Any]:
         ],
         "pending_outbox_messages": int(pending or 0),
         "answer_feedback": await feedback.export(session, user_id),
+        "console_actions": [
+            {"action": row.action, "target": row.target, "at": row.at.isoformat()}
+            for row in (
+                await session.scalars(
+                    select(ConsoleAudit)
+                    .where(ConsoleAudit.user_id == user_id)
+                    .order_by(ConsoleAudit.id)
+                )
+            ).all()
+        ],
     }
 
 
@@ -249,6 +262,14 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
     )
     await run("attempts", delete(Attempt).where(Attempt.user_id == user_id))
     await run("answer_feedback", delete(AnswerFeedback).where(AnswerFeedback.user_id == user_id))
+    # The console: sign-in links and sessions go (the person is signed out everywhere); the
+    # audit of what they did stays, addressed to nobody, like a case's trail.
+    await run("console_links", delete(ConsoleLink).where(ConsoleLink.user_id == user_id))
+    await run("console_sessions", delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
+    await run(
+        "console_audit_pseudonymized",
+        update(ConsoleAudit).where(ConsoleAudit.user_id == user_id).values(user_id=None),
+    )
     await run("outbox", delete(Outbox).where(Outbox.user_id == user_id))
     user = await session.get(User, user_id)
     if user is not None:
