@@ -27,8 +27,7 @@ from knowledge.content import KnowledgeBase
 from knowledge.normalize import Normalizer, fold
 
 OUT_OF_SCOPE = "__out_of_scope__"
-# Greetings and thanks: they answer a message that is only that. Around a question ("wena,
-# soy haitiana, como saco el carnet?") they are politeness, and the question is matched.
+# Greetings and thanks: never offered as "the other question" of a message.
 SOCIAL_TOPICS = frozenset({"bot.saludo", "bot.gracias"})
 # Clause boundaries of a message that may hold two questions ("¿cuánto cuesta? y mi hijo…").
 _CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
@@ -152,9 +151,6 @@ class Matcher:
         self._postings = dict(postings)
         self._posting_arrays = {t: np.asarray(ids, dtype=np.int64) for t, ids in postings.items()}
         self._label_vocab = dict(label_vocab)
-        self._other_vocab = set().union(
-            *(v for label, v in label_vocab.items() if label not in SOCIAL_TOPICS)
-        )
         # idf over labels (topics), not phrasings: a word used by every topic says nothing.
         label_df: dict[str, int] = defaultdict(int)
         for vocab in label_vocab.values():
@@ -329,33 +325,11 @@ class Matcher:
             return None
         return max(scores, key=scores.__getitem__)
 
-    def _without_politeness(self, text: str) -> str | None:
-        """`text` without its greeting and thanks words, when what remains says something
-        the greeting topics do not (None otherwise): the message is a question."""
-        social = set().union(*(self._label_vocab.get(t, set()) for t in SOCIAL_TOPICS))
-        others = self._other_vocab
-        kept, dropped = [], False
-        for word in fold(text).split():
-            tokens = self.normalizer.tokens(word)
-            if tokens and all(t in social and t not in others for t in tokens):
-                dropped = True
-                continue
-            kept.append(word)
-        rest = " ".join(kept)
-        terms = self._query_terms(self.normalizer.tokens(rest))
-        mass = sum(w * s for t, w, s in terms if t is not None and t not in social)
-        return rest if dropped and mass >= 2.0 else None
-
     def match(self, text: str) -> Match:
-        """The three-way answer, with `also`: a second question in the same message."""
+        """The three-way answer, with `also`: a second question in the same message.
+        (Re-matching a message without its greeting words, tried for "wena, soy haitiana, …",
+        changed nothing on the realistic sets: bench/ablation.py; not kept.)"""
         found = self._match(text)
-        greeted = found.best in SOCIAL_TOPICS or any(s in SOCIAL_TOPICS for s in found.suggestions)
-        if greeted or found.kind is MatchKind.NONE:
-            rest = self._without_politeness(text)
-            if rest is not None:
-                question = self._match(rest)
-                if question.kind is not MatchKind.NONE and question.best not in SOCIAL_TOPICS:
-                    found = replace(question, lang=found.lang)
         return self._second_question(text, found)
 
     def _second_question(self, text: str, found: Match) -> Match:
