@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="accuracy on a labelled JSONL file")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true")
+    ev.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also measure the textbook baseline (TF-IDF + LinearSVC) on the same content",
+    )
 
     sub.add_parser("run", help="serve the channels configured in the environment")
 
@@ -209,17 +214,27 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     def language(text: str, matched: str | None) -> tuple[str | None, str]:
         return detect(text)[0], choose(None, text, None, matched)
 
-    _, matcher = default_matcher()
+    matcher_kb, matcher = default_matcher()
     try:
         items = load_items(args.file)
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
     result = evaluate(matcher, items, language)
+    baseline = None
+    if args.baseline:
+        from knowledge.baseline import Baseline
+
+        baseline = evaluate(Baseline(matcher_kb), items, language)
     if args.json:
+        if baseline is not None:
+            result["baseline"] = baseline
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         print(report(result["summary"]))
+        if baseline is not None:
+            print("\nbaseline (TF-IDF word + char n-grams, LinearSVC, same content):")
+            print(report(baseline["summary"]))
     return 0
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,10 @@ from knowledge.content import KnowledgeBase
 from knowledge.normalize import Normalizer, fold
 
 OUT_OF_SCOPE = "__out_of_scope__"
+# Greetings and thanks: never offered as "the other question" of a message.
+SOCIAL_TOPICS = frozenset({"bot.saludo", "bot.gracias"})
+# Clause boundaries of a message that may hold two questions ("¿cuánto cuesta? y mi hijo…").
+_CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
 
 
 class MatchKind(Enum):
@@ -41,6 +46,7 @@ class Match:
     score: float
     suggestions: tuple[str, ...] = ()
     lang: str | None = None  # language of the words of the question (see Matcher.language)
+    also: str | None = None  # a second question's topic in the same message (offered)
 
     @property
     def best(self) -> str | None:
@@ -319,6 +325,33 @@ class Matcher:
         return max(scores, key=scores.__getitem__)
 
     def match(self, text: str) -> Match:
+        """The three-way answer, with `also`: a second question in the same message.
+        (Re-matching a message without its greeting words, tried for "wena, soy haitiana, …",
+        changed nothing on the realistic sets: bench/ablation.py; not kept.)"""
+        found = self._match(text)
+        return self._second_question(text, found)
+
+    def _second_question(self, text: str, found: Match) -> Match:
+        """Two questions in one message: the whole message's full answer stays the main one
+        and a clause that fully matches another topic is offered beside it. (Answering the
+        first clear clause of an unclear message cost top-1 on the tuning sets: not done.)"""
+        if found.kind is not MatchKind.FULL:
+            return found
+        # Sentences only: splitting at "y"/"and" too found more second questions but tripled
+        # p99 latency (bench/retrieval.py: 1.7 -> 7 ms), as most phrasings have an "y".
+        clauses = [c for c in _CLAUSES.split(text) if len(self.normalizer.tokens(c)) >= 2]
+        if len(clauses) < 2:
+            return found
+        clear = []
+        for clause in clauses:
+            other = self._match(clause)
+            if other.kind is MatchKind.FULL and other.topic not in SOCIAL_TOPICS:
+                if other.topic not in (c.topic for c in clear):
+                    clear.append(other)
+        others = [c.topic for c in clear if c.topic != found.topic]
+        return replace(found, also=others[0]) if others else found
+
+    def _match(self, text: str) -> Match:
         ranked = self.rank(text)
         topics = [r for r in ranked if r[0] != OUT_OF_SCOPE]
         if not topics:

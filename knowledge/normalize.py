@@ -18,16 +18,17 @@ STOP_WORDS = frozenset(
     lo los me mi mis mucho muy nada ni nos nosotros o otra otro para pero poco por porque puede
     puedo que quien se sea ser si sin sobre soy su sus tambien tan te tener tengo ti tiene tienen
     todo tu tus un una uno unos usted ustedes va vamos y ya yo oye po pa poh cachai sabis
-    sabes bueno porfa favor ahi
+    sabes bueno porfa favor ahi weon weona wn hueon hueona huevon weonazo sabi pos
     au aux avec ce ces cet cette dans des du elle elles est et etre il ils je la le les leur lui
     ma mais me meme mes moi mon ne nos notre nous on ou par pas peut pour qu que qui sa se ses
     son sont sur ta te tes toi ton tu un une vos votre vous y faire fait comment quoi quel quelle
-    quels quelles est-ce puis dois peux veux
+    quels quelles est-ce puis dois peux veux suis
     an and are as at be been but by can could do does for from had has have how i if in into is
     it its me my of on or our so than that the their them then there these they this to too us
     was we what when where which who why will with would you your am an should get
     ak ap bay de e epi fe gen i kijan ki kote ka konn la li m mwen n nan nou ou pa pou sa se sou
-    t te tou yo yon kisa eske ske pouki poukisa vle dwe kapab kounya tanpri
+    t te tou yo yon kisa eske ske pouki poukisa vle dwe kapab kounya tanpri kouman konnen
+    konen isit
     """.split()
 )
 

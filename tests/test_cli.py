@@ -72,6 +72,24 @@ def test_eval_prints_summary_and_items(capsys, tmp_path):
     assert "es: top-1 1.000" in out and "out of scope" in out
 
 
+def test_eval_reports_the_textbook_baseline_beside_the_matcher(capsys, tmp_path):
+    labelled = tmp_path / "set.jsonl"
+    items = [
+        {"text": "como saco el carnet chileno", "lang": "es", "topic": "reg.cedula"},
+        {"text": "receta de pan amasado", "lang": "es", "topic": None},
+    ]
+    labelled.write_text("\n".join(json.dumps(i) for i in items), encoding="utf-8")
+    code, out = run(capsys, "eval", str(labelled), "--baseline", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["baseline"]["summary"]["items"] == 2
+    assert data["baseline"]["items"][0]["predicted"] == "reg.cedula"
+    assert data["baseline"]["items"][1]["predicted"] is None
+    code, out = run(capsys, "eval", str(labelled), "--baseline")
+    assert "baseline (TF-IDF word + char n-grams, LinearSVC" in out
+    code, out = run(capsys, "eval", str(labelled))
+    assert "baseline" not in out
+
+
 def test_eval_of_a_missing_file_fails_cleanly(capsys, tmp_path):
     assert main(["eval", str(tmp_path / "nope.jsonl")]) == 2
 

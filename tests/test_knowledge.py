@@ -153,6 +153,52 @@ def test_out_of_scope_questions_get_none(question):
     assert MATCHER.match(question).kind is MatchKind.NONE
 
 
+# Messages as people write them (issue 12, item 5): a greeting, slang or a self-introduction
+# around a question is politeness; the question decides the topic. A message that is only a
+# greeting is still a greeting.
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("wena weon, me atienden en el consultorio si no tengo papeles po?", "derechos.salud"),
+        (
+            "hola buenas noches, soy haitiana, mi hijo puede ir al colegio sin rut?",
+            "derechos.educacion",
+        ),
+        ("bonjou, mwen se ayisyen, eske pitit mwen ka ale lekòl san papye?", "derechos.educacion"),
+        (
+            "Bonjour, je suis haïtien. Mon fils peut aller à l'école sans papiers ?",
+            "derechos.educacion",
+        ),
+        ("hi there, I'm Venezuelan, can my son go to school without papers?", "derechos.educacion"),
+        ("wena cachai si con la solicitud en tramite puedo trabajar po", "reg.trabajo_en_tramite"),
+        ("wena", "bot.saludo"),
+        ("hola soy haitiana", "bot.saludo"),
+        ("bonjou mwen se ayisyen", "bot.saludo"),
+        ("gracias weon", "bot.gracias"),
+    ],
+)
+def test_greetings_slang_and_introductions_around_a_question(message, topic):
+    match = MATCHER.match(message)
+    assert (match.kind, match.topic) == (MatchKind.FULL, topic)
+
+
+def test_two_questions_in_one_message_answer_the_main_one_and_offer_the_other():
+    two = MATCHER.match(
+        "hola, se me vencio el carnet, como lo renuevo. y tambien quiero saber si puedo "
+        "trabajar con la solicitud en tramite"
+    )
+    assert (two.kind, two.topic, two.also) == (
+        MatchKind.FULL,
+        "reg.cedula_vencida",
+        "reg.trabajo_en_tramite",
+    )
+    english = MATCHER.match("how do I renew my expired cedula? also can my kids go to school?")
+    assert english.also == "derechos.educacion"
+    # One question asked twice, or one question alone: nothing else to offer.
+    assert MATCHER.match("como saco el carnet? como saco la cedula chilena?").also is None
+    assert MATCHER.match("me atienden en el consultorio si no tengo papeles?").also is None
+
+
 def test_matching_is_pure_and_three_way():
     full = MATCHER.match("como saco el carnet chileno")
     assert full.kind is MatchKind.FULL and full.topic == "reg.cedula"
@@ -281,8 +327,19 @@ OURS = Path(__file__).parent / "data"
 # Our own question sets (tests/data/README.md): the tuning set was used to improve the matcher
 # and the content, so its floors sit higher; the blind one never was.
 OWN_FLOORS = {
-    "questions_tuning.jsonl": ({"es": 0.97, "ht": 0.95, "fr": 0.95, "en": 0.95}, 0.95),
+    # Out-of-scope floor 0.93: its bank-account questions were labelled out of scope before
+    # the contract gave them vida.tramites_cotidianos (topics.yaml, added 2026-12).
+    "questions_tuning.jsonl": ({"es": 0.97, "ht": 0.95, "fr": 0.95, "en": 0.95}, 0.93),
     "questions_blind.jsonl": ({"es": 0.95, "ht": 0.90, "fr": 0.90, "en": 0.90}, 0.90),
+    # The realistic sets of 2026-12 (README there): each *_tuning half was read to find gaps,
+    # each *_heldout half only ever measured in aggregate. Floors a little under the figures
+    # reached; a language has 13-50 items, so one question is 2-8 points.
+    "real_tuning.jsonl": ({"es": 0.85, "ht": 0.90, "fr": 0.95, "en": 0.75}, 0.85),
+    "real_heldout.jsonl": ({"es": 0.82, "ht": 0.80, "fr": 0.70, "en": 0.95}, 0.88),
+    "messy_tuning.jsonl": ({"es": 0.92, "ht": 0.95, "fr": 0.95, "en": 0.95}, 0.95),
+    "messy_heldout.jsonl": ({"es": 0.93, "ht": 0.93, "fr": 0.85, "en": 0.90}, 0.92),
+    "written_tuning.jsonl": ({"es": 0.97, "ht": 0.97, "fr": 0.97, "en": 0.95}, 0.95),
+    "written_heldout.jsonl": ({"es": 0.97, "ht": 0.97, "fr": 0.97, "en": 0.90}, 0.88),
 }
 
 

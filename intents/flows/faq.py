@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from intents.answers import SMALL_TALK, topic_button, topic_reply
 from intents.context import Context
 from intents.flows import feedback, orientation
@@ -29,6 +31,11 @@ async def question(ctx: Context) -> list[Reply]:
     lang = ctx.lang  # the conversation's language, this message's included (the engine)
     if match.kind is MatchKind.FULL and match.topic:
         replies = await answer(ctx, match.topic)
+        if match.also in ctx.services.kb:
+            # Two questions in one message: the main one answered, the other one button away.
+            first = replies[0]
+            other = (topic_button(ctx, match.also),)
+            replies[0] = replace(first, buttons=(other, *first.buttons))
         if match.topic == "bot.saludo":
             replies.append(main_menu(ctx))
         return replies

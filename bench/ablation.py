@@ -1,0 +1,139 @@
+"""Ablation of the matcher: remove one stage at a time, re-measure on the realistic sets,
+beside the textbook baseline (knowledge/baseline.py). Prints top-1 (in scope), out-of-scope
+precision/recall and the share of answers in the question's language, per set.
+
+A stage earns its place when removing it costs accuracy on the realistic sets (real_*,
+messy_*, written_*: tests/data/README.md). Held-out halves are reported in aggregate only.
+
+Run: python bench/ablation.py [--sets real_tuning messy_tuning ...] [--only STAGE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import inspect
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from intents.language import choose  # noqa: E402
+from knowledge import content, normalize  # noqa: E402
+from knowledge.baseline import Baseline  # noqa: E402
+from knowledge.evaluation import evaluate, load_items  # noqa: E402
+from knowledge.matcher import Features, Matcher  # noqa: E402
+from storage.directory import seed_place_names  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+SETS = [
+    "real_tuning",
+    "real_heldout",
+    "messy_tuning",
+    "messy_heldout",
+    "written_tuning",
+    "written_heldout",
+]
+
+
+@contextlib.contextmanager
+def patched(obj: Any, name: str, value: Any) -> Iterator[None]:
+    old = inspect.getattr_static(obj, name)  # a staticmethod stays one when restored
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        setattr(obj, name, old)
+
+
+_COMBINE = Matcher.combine
+
+
+def _no_similarity(f: Features) -> float:
+    """The score without rapidfuzz's token-set similarity (its weight moved to recall)."""
+    return _COMBINE(dataclasses.replace(f, similarity=0.0)) + 0.2 * f.recall
+
+
+# Each stage: how to build the matcher without it (a context active while building AND
+# matching, since normalization runs on both sides).
+Variant = Callable[[], contextlib.AbstractContextManager[None]]
+STAGES: dict[str, tuple[Variant, dict[str, Any]]] = {
+    "full matcher": (contextlib.nullcontext, {}),
+    "- lexicon (synonyms)": (contextlib.nullcontext, {"synonyms": False}),
+    "- stemming": (lambda: patched(normalize, "stem", lambda token: token), {}),
+    "- typo correction": (
+        lambda: patched(Matcher, "_correct_uncached", lambda self, token: None),
+        {},
+    ),
+    "- place tokens": (contextlib.nullcontext, {"places": False}),
+    "- shorthand expansion": (lambda: patched(normalize, "SHORTHAND", {}), {}),
+    "- direction of countries": (
+        lambda: patched(normalize, "_directions", lambda words: list(words)),
+        {},
+    ),
+    "- candidate preselection (re-rank all)": (
+        lambda: patched(Matcher, "CANDIDATES", 100_000),
+        {},
+    ),
+    "- token-set re-rank": (lambda: patched(Matcher, "combine", staticmethod(_no_similarity)), {}),
+    "- learned re-ranker": (contextlib.nullcontext, {"learn": False}),
+    "- retrieval (learned model alone)": (lambda: patched(Matcher, "BLEND", 1.0), {}),
+    "- language detection": (
+        lambda: patched(Matcher, "language", lambda self, text: None),
+        {},
+    ),
+}
+
+
+def measure(model: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def language(text: str, matched: str | None) -> tuple[str | None, str]:
+        return None, choose(None, text, None, matched)
+
+    summary = evaluate(model, items, language)["summary"]
+    answered = sum(
+        s["answered_in_it"] * s["items"] for s in summary["language"].values() if s["items"]
+    )
+    summary["answer_lang"] = answered / summary["items"]
+    return summary
+
+
+def row(name: str, results: dict[str, dict[str, Any]]) -> str:
+    cells = []
+    for summary in results.values():
+        oos = summary["out_of_scope"]
+        cells.append(
+            f"{summary['top1']:.3f} {oos['precision'] or 0:.2f}/{oos['recall'] or 0:.2f} "
+            f"{summary['answer_lang']:.2f}"
+        )
+    return f"{name:40} " + " | ".join(cells)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="+", default=SETS)
+    parser.add_argument("--only", nargs="+", help="stages to run (names as printed)")
+    args = parser.parse_args()
+    kb = content.load()
+    sets = {name: load_items(DATA / f"{name}.jsonl") for name in args.sets}
+    print(f"{'stage removed':40} " + " | ".join(f"{n:>22}" for n in sets))
+    print(f"{'':40} " + " | ".join(f"{'top1 oosP/oosR lang':>22}" for _ in sets))
+    print(
+        row("baseline (tf-idf + LinearSVC)", {n: measure(Baseline(kb), s) for n, s in sets.items()})
+    )
+    cache = Path(tempfile.mkdtemp(prefix="ablation-"))
+    for name, (variant, options) in STAGES.items():
+        if args.only and name not in args.only:
+            continue
+        with variant():
+            used = kb if options.get("synonyms", True) else dataclasses.replace(kb, synonyms={})
+            places = seed_place_names() if options.get("places", True) else ()
+            model = Matcher(used, places=places, learn=options.get("learn", True), cache=cache)
+            print(row(name, {n: measure(model, s) for n, s in sets.items()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
