@@ -749,3 +749,64 @@ async def test_contact_adds_a_message_that_reaches_the_regions_officer(world: Wo
     csrf = csrf_of(await (await world.client.get(url)).text())
     response = await world.client.post(url, data={"csrf": csrf, "action": "message", "text": "x"})
     assert response.status == 403
+
+
+async def test_questions_show_thumbs_down_newest_first_paginated_and_topics_per_week(
+    world: World,
+) -> None:
+    from storage import feedback
+
+    now = world.app.engine.clock()
+    async with world.app.sessions() as s, s.begin():
+        uid = world.contact.id
+        for i in range(23):  # 23 👎 on "renovar": two pages of 20
+            row = feedback.record(
+                s,
+                user_id=uid,
+                topic="renovar",
+                lang="es",
+                channel="telegram",
+                helpful=False,
+                question=f"pregunta número {i:02d}",
+                now=now - timedelta(hours=23 - i),
+            )
+        row.looking_for = "mi RUT 12.345.678-5 y el plazo"
+        for _ in range(3):
+            feedback.record(
+                s,
+                user_id=uid,
+                topic="salud",
+                lang="ht",
+                channel="whatsapp",
+                helpful=True,
+                question=None,
+                now=now,
+            )
+        feedback.record(
+            s,
+            user_id=uid,
+            topic="viejo",
+            lang="es",
+            channel="telegram",
+            helpful=False,
+            question="pregunta vieja",
+            now=now - timedelta(days=60),
+        )
+    await sign_in(world, world.officer13)
+    text = await (await world.client.get("/console/preguntas")).text()
+    assert "23 valoraciones negativas" in text
+    newest = text.index("pregunta número 22")
+    assert newest < text.index("pregunta número 21") and "pregunta número 02" not in text
+    assert "12.345.678" not in text and "y el plazo" in text  # masked
+    assert "pregunta vieja" not in text and ">viejo<" not in text
+    week = f"{now.isocalendar()[0]}-S{now.isocalendar()[1]:02d}"
+    assert f"<td>{week}</td><td>ht</td><td>salud</td><td>3</td><td>0</td>" in text
+    second = await (await world.client.get("/console/preguntas?pagina=2")).text()
+    assert "pregunta número 02" in second and "pregunta número 22" not in second
+    assert "Página 2 / 2" in second
+    far = await (await world.client.get("/console/preguntas?pagina=99")).text()
+    assert "Página 2 / 2" in far  # past the end: the last page
+    assert ">viejo<" in await (await world.client.get("/console/preguntas?dias=90")).text()
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.contact)
+    assert (await world.client.get("/console/preguntas")).status == 403

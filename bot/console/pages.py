@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -20,12 +20,14 @@ from intents.flows.enrollment import issue_code
 from intents.masking import mask_identifiers
 from knowledge.grouping import group
 from knowledge.normalize import Normalizer
-from storage import console, directory
+from storage import console, directory, feedback
 from storage.models import Case, CaseEvent, Comuna, Officer, UnansweredQuestion, User
 
 REGIONS = tuple(f"{n:02d}" for n in range(1, 17))
 QUESTION_DAYS = {"7": 7, "30": 30, "90": 90}
 MAX_QUESTIONS = 3000  # the newest ones: grouping is quadratic in the number of groups
+FEEDBACK_PAGE = 20
+TOP_TOPICS = 5  # per language and week
 
 
 def _staff(visit: Visit) -> web.Response | None:
@@ -60,8 +62,7 @@ async def questions(visit: Visit) -> web.StreamResponse:
     groups = group(masked, Normalizer(visit.engine.services.kb.synonyms))
     weeks: dict[str, Counter[str]] = defaultdict(Counter)
     for _, lang, _, at in rows:
-        year, week, _ = at.isocalendar()
-        weeks[f"{year}-S{week:02d}"][lang] += 1
+        weeks[_week(at)][lang] += 1
     return visit.render(
         "questions.html",
         groups=groups[:100],
@@ -69,7 +70,64 @@ async def questions(visit: Visit) -> web.StreamResponse:
         days=days,
         choices=QUESTION_DAYS,
         weeks=sorted(weeks.items(), reverse=True),
+        **await _feedback(visit, since, days),
     )
+
+
+def _week(at: datetime) -> str:
+    year, week, _ = at.isocalendar()
+    return f"{year}-S{week:02d}"
+
+
+async def _feedback(visit: Visit, since: datetime, days: int) -> dict[str, Any]:
+    """The 👎 of the period (masked again: what people type may carry an identifier that
+    the chat's masking missed when it was stored) and the most asked topics per language
+    and week, from the ratings (every rating is an answer that was served)."""
+    raw = visit.request.query.get("pagina", "1")
+    page = int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+    total, rows = await feedback.newest_complaints(
+        visit.db, since, (page - 1) * FEEDBACK_PAGE, FEEDBACK_PAGE
+    )
+    pages = max(1, -(-total // FEEDBACK_PAGE))
+    if page > pages:  # past the end: the last page
+        page = pages
+        _, rows = await feedback.newest_complaints(
+            visit.db, since, (page - 1) * FEEDBACK_PAGE, FEEDBACK_PAGE
+        )
+    complaints = [
+        {
+            "question": mask_identifiers(r.question)[0] if r.question else None,
+            "looking_for": mask_identifiers(r.looking_for)[0] if r.looking_for else None,
+            "topic": r.topic,
+            "lang": r.lang,
+            "at": r.at,
+        }
+        for r in rows
+    ]
+    tally: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0])
+    )
+    for topic, lang, helpful, at in await feedback.served(visit.db, since):
+        tally[(_week(at), lang)][topic][0 if helpful else 1] += 1
+    topics = [
+        (
+            week,
+            lang,
+            sorted(
+                ((t, up, down) for t, (up, down) in by_topic.items()),
+                key=lambda x: (-(x[1] + x[2]), x[0]),
+            )[:TOP_TOPICS],
+        )
+        for (week, lang), by_topic in sorted(tally.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+    ]
+    topics.sort(key=lambda x: x[0], reverse=True)  # newest week first, languages in order
+    return {
+        "complaints": complaints,
+        "complaints_total": total,
+        "feedback_page": page,
+        "feedback_pages": pages,
+        "topics": topics,
+    }
 
 
 @signed_in
