@@ -448,7 +448,9 @@ async def test_pages_cost_a_fixed_number_of_queries(world: World) -> None:
     assert await count("/console/casos") == few_inbox <= 5
     assert await count(f"/console/casos/{many_id}") == few_case <= 4
     assert [await count(p) for p in others] == few_others
-    assert max(few_others) <= 6
+    # Statistics: session, case figures, the place, the admin's selector and the chat's own
+    # official figures (edition, trend, national total, nationalities, permits).
+    assert few_others[0] <= 9 and max(few_others[1:]) <= 6
 
 
 def test_cli_console_link_prints_a_working_link_last(
@@ -810,3 +812,47 @@ async def test_questions_show_thumbs_down_newest_first_paginated_and_topics_per_
     world.client.session.cookie_jar.clear()
     await sign_in(world, world.contact)
     assert (await world.client.get("/console/preguntas")).status == 403
+
+
+async def test_statistics_show_the_official_figures_and_chart_of_the_users_place(
+    world: World,
+) -> None:
+    from storage import statistics as stats
+    from tests.test_statistics import region_estimate
+
+    es = texts("es").number
+    async with world.app.sessions() as s:  # the shipped edition, loaded at start
+        edition = await stats.latest(s)
+    assert edition is not None
+    await sign_in(world, world.officer13)
+    rm, valpo = region_estimate("13"), region_estimate("05")
+    text = await (await world.client.get("/console/estadisticas?lugar=05")).text()
+    last = max(rm)
+    assert f"<td>{last}</td><td>{es(rm[last])}</td>" in text  # their region, whatever is asked
+    assert es(valpo[last]) not in text and 'name="lugar"' not in text
+    assert 'src="/console/estadisticas/grafico"' in text and 'alt="Gráfico — ' in text
+    chart = await world.client.get("/console/estadisticas/grafico?lugar=05")
+    png = await chart.read()
+    assert chart.status == 200 and chart.content_type == "image/png"
+    assert (
+        png.startswith(b"\x89PNG")
+        and world.app.engine.services.charts.get((edition.id, "region", "13", "es")) == png
+    )  # the chat's cache: drawn once
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.contact)  # La Florida: its own comuna
+    text = await (await world.client.get("/console/estadisticas")).text()
+    assert "📊 La Florida" in text and "Permisos de residencia en La Florida" in text
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.admin)  # any region or comuna, picked in a labelled select
+    text = await (await world.client.get("/console/estadisticas?lugar=05")).text()
+    assert f"<td>{last}</td><td>{es(valpo[last])}</td>" in text
+    assert '<label for="s-lugar">' in text and '<option value="05101" >' in text
+    assert 'src="/console/estadisticas/grafico?lugar=05"' in text
+    text = await (await world.client.get("/console/estadisticas?lugar=05101")).text()
+    assert "📊 Valparaíso" in text
+    for bad in ("99", "x' or 1=1", "123456789"):  # unknown or malformed: a message, a 404
+        page = await world.client.get("/console/estadisticas", params={"lugar": bad})
+        assert page.status == 200
+        chart = await world.client.get("/console/estadisticas/grafico", params={"lugar": bad})
+        assert chart.status in (200, 404)
+    assert (await world.client.get("/console/estadisticas/grafico?lugar=99")).status == 404

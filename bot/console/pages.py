@@ -14,14 +14,17 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.console import queries
-from bot.console.web import CONFIG_KEY, Visit, redirect, signed_in
+from bot.console.web import CONFIG_KEY, T, Visit, redirect, signed_in
+from intents import statistics as official
 from intents.errors import DomainError
 from intents.flows.enrollment import issue_code
 from intents.masking import mask_identifiers
 from knowledge.grouping import group
 from knowledge.normalize import Normalizer
+from knowledge.places import Place
 from storage import console, directory, feedback
-from storage.models import Case, CaseEvent, Comuna, Officer, UnansweredQuestion, User
+from storage.editions import COMUNA, REGION
+from storage.models import Case, CaseEvent, Comuna, Officer, Region, UnansweredQuestion, User
 
 REGIONS = tuple(f"{n:02d}" for n in range(1, 17))
 QUESTION_DAYS = {"7": 7, "30": 30, "90": 90}
@@ -246,7 +249,64 @@ async def stats(visit: Visit) -> web.StreamResponse:
     if cached is None or clock - cached[0] > STATS_TTL:
         cached = (clock, await _stats(visit))
         cache[("stats", key)] = cached
-    return visit.render("stats.html", **cached[1])
+    place = await _official_place(visit)
+    found = await official.figures(visit.db, place) if place is not None else None
+    return visit.render(
+        "stats.html",
+        place=place,
+        figures=found,
+        official_text=official.text(T, found).split("\n") if found is not None else [],
+        caption=official.caption(T, found) if found is not None else "",
+        places=await _places(visit) if visit.user.role == "admin" else [],
+        **cached[1],
+    )
+
+
+async def _official_place(visit: Visit) -> Place | None:
+    """Whose official figures the page shows: a municipal contact's comuna, an officer's
+    region, or the region or comuna an admin picks (Metropolitana by default). What others
+    ask for in the address is ignored: their scope is fixed, as in chat."""
+    user = visit.user
+    if user.role == "admin":
+        code = visit.request.query.get("lugar", "13")
+        if not (code.isdigit() and len(code) in (2, 5)):
+            code = "13"
+    elif user.role == "officer":
+        code = user.region_code or ""
+    else:
+        code = user.comuna_cut or ""
+    if len(code) == 5:
+        comuna = await directory.comuna(visit.db, code)
+        return Place(COMUNA, comuna.cut, comuna.name) if comuna is not None else None
+    region = await directory.region(visit.db, code)
+    return Place(REGION, region.code, region.name) if region is not None else None
+
+
+async def _places(visit: Visit) -> list[tuple[Place, list[Place]]]:
+    """Every region with its comunas, for the admin's selector (one query)."""
+    rows = await visit.db.execute(
+        select(Region.code, Region.name, Comuna.cut, Comuna.name)
+        .join(Comuna, Comuna.region_code == Region.code, isouter=True)
+        .order_by(Region.code, Comuna.name)
+    )
+    found: dict[Place, list[Place]] = {}
+    for code, name, cut, comuna in rows.all():
+        found.setdefault(Place(REGION, code, name), [])
+        if cut is not None:
+            found[Place(REGION, code, name)].append(Place(COMUNA, cut, comuna))
+    return list(found.items())
+
+
+@signed_in
+async def official_chart(visit: Visit) -> web.StreamResponse:
+    """The chart of the page's place as PNG, from the same cache as /estadisticas in chat
+    (drawn once per edition, place and language)."""
+    place = await _official_place(visit)
+    found = await official.figures(visit.db, place) if place is not None else None
+    if found is None:
+        return visit.render("not_found.html", status=404)
+    image = await official.chart(T, found, visit.engine.services.charts)
+    return web.Response(body=image.content, content_type=image.mime)
 
 
 async def _stats(visit: Visit) -> dict[str, Any]:
@@ -323,3 +383,4 @@ def routes(app: web.Application) -> None:
     app.router.add_get("/console/directorio", directory_page)
     app.router.add_post("/console/directorio", directory_action)
     app.router.add_get("/console/estadisticas", stats)
+    app.router.add_get("/console/estadisticas/grafico", official_chart)
