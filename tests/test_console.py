@@ -448,9 +448,10 @@ async def test_pages_cost_a_fixed_number_of_queries(world: World) -> None:
     assert await count("/console/casos") == few_inbox <= 5
     assert await count(f"/console/casos/{many_id}") == few_case <= 4
     assert [await count(p) for p in others] == few_others
-    # Statistics: session, case figures, the place, the admin's selector and the chat's own
-    # official figures (edition, trend, national total, nationalities, permits).
-    assert few_others[0] <= 9 and max(few_others[1:]) <= 6
+    # Statistics: session, case figures (per month, per comuna, first answers, closings),
+    # the place, the admin's selector and the chat's own official figures (edition, trend,
+    # national total, nationalities).
+    assert few_others[0] <= 11 and max(few_others[1:]) <= 6
 
 
 def test_cli_console_link_prints_a_working_link_last(
@@ -856,3 +857,37 @@ async def test_statistics_show_the_official_figures_and_chart_of_the_users_place
         chart = await world.client.get("/console/estadisticas/grafico", params={"lugar": bad})
         assert chart.status in (200, 404)
     assert (await world.client.get("/console/estadisticas/grafico?lugar=99")).status == 404
+
+
+async def test_statistics_medians_per_comuna_count_the_first_answer_and_the_closing(
+    world: World,
+) -> None:
+    """The figures computed by GROUP BY and narrow queries: the first officer message of a
+    case (not the last) and its first closing, per comuna and in total."""
+    async with world.app.sessions() as s, s.begin():
+        officer = await s.get(User, world.officer13.id)
+        contact = await s.get(User, world.contact.id)
+        case = await s.get(Case, world.case13.id)
+        assert officer is not None and contact is not None and case is not None
+        cases.add_event(s, case, "message", contact, NOW + timedelta(hours=1), body="hola")
+        cases.add_event(s, case, "message", officer, NOW + timedelta(hours=2), body="uno")
+        cases.add_event(s, case, "message", officer, NOW + timedelta(hours=30), body="dos")
+        cases.change_status(s, case, "cerrado", officer, NOW + timedelta(days=40))
+        other = await cases.open_case(
+            s,
+            comuna_cut="13110",
+            region_code="13",
+            category="salud",
+            description="Otro caso",
+            urgency="normal",
+            opened_by=contact,
+            now=NOW,
+        )
+        cases.add_event(s, other, "message", officer, NOW + timedelta(hours=6), body="tres")
+    await sign_in(world, world.officer13)
+    text = await (await world.client.get("/console/estadisticas")).text()
+    assert 'id="stat-total">2<' in text and 'id="stat-answer">4 h<' in text  # median of 2, 6
+    assert 'id="stat-close">960 h<' in text
+    assert "<tr><td>2026-11</td><td>2</td><td>0</td></tr>" in text
+    assert "<tr><td>2027-01</td><td>0</td><td>1</td></tr>" in text  # closed in January
+    assert "<tr><td>La Florida</td><td>2</td><td>4.0</td><td>960.0</td></tr>" in text

@@ -222,8 +222,8 @@ def _sql_time(visit: Visit) -> tuple[Any, Any]:
     """Month label and hours between two times, computed by the database (parsing 30,000
     datetimes in Python is what made this page slow)."""
     if visit.db.get_bind().dialect.name == "sqlite":
-        return (
-            lambda col: func.strftime("%Y-%m", col),
+        return (  # times are stored as ISO text: the month is its first seven characters
+            lambda col: func.substr(col, 1, 7),
             lambda a, b: (func.julianday(b) - func.julianday(a)) * 24.0,
         )
     return (
@@ -311,69 +311,77 @@ async def official_chart(visit: Visit) -> web.StreamResponse:
 
 async def _stats(visit: Visit) -> dict[str, Any]:
     """Opened and closed per month, median hours to the first answer and to closing, per
-    comuna: one aggregate query whatever the number of cases."""
+    comuna. Counts are GROUP BYs in the database; the medians come from two narrow
+    queries (the first answer and the closing of each case, as hours, joined from the
+    events to the scope's cases by index), so nothing per case is built in Python but
+    two floats. One wide row per case with every case's events aggregated in
+    subqueries was three times slower on a cold cache."""
     month, hours = _sql_time(visit)
-    first_answer = (
-        select(CaseEvent.case_id, func.min(CaseEvent.at).label("at"))
-        .where(CaseEvent.kind == "message", CaseEvent.actor_role.in_(("officer", "admin")))
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
-    closed = (
-        select(CaseEvent.case_id, func.min(CaseEvent.at).label("at"))
-        .where(CaseEvent.status_to == "cerrado")
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
-    base = (
-        select(
-            month(Case.opened_at).label("opened_month"),
-            month(closed.c.at).label("closed_month"),
-            Comuna.name,
-            hours(Case.opened_at, first_answer.c.at).label("answer_h"),
-            hours(Case.opened_at, closed.c.at).label("close_h"),
-        )
+    user = visit.user
+    opened_month = month(Case.opened_at).label("opened_month")  # grouped by its label:
+    # PostgreSQL would see the format's two bound parameters as two expressions
+    opened_q = queries.scope_filter(select(opened_month, func.count()).group_by(opened_month), user)
+    comunas_q = queries.scope_filter(
+        select(Case.comuna_cut, Comuna.name, func.count())
         .join(Comuna, Comuna.cut == Case.comuna_cut)
-        .outerjoin(first_answer, first_answer.c.case_id == Case.id)
-        .outerjoin(closed, closed.c.case_id == Case.id)
+        .group_by(Case.comuna_cut, Comuna.name),
+        user,
     )
-    rows = (await visit.db.execute(queries.scope_filter(base, visit.user))).all()
-    opened: Counter[str] = Counter()
+    first_at = func.min(CaseEvent.at)
+    answered_q = queries.scope_filter(
+        select(Case.comuna_cut, hours(Case.opened_at, first_at))
+        .select_from(CaseEvent)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "message", CaseEvent.actor_role.in_(("officer", "admin")))
+        .group_by(Case.id),
+        user,
+    )
+    closed_q = queries.scope_filter(
+        select(Case.comuna_cut, month(first_at), hours(Case.opened_at, first_at))
+        .select_from(CaseEvent)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.status_to == "cerrado")
+        .group_by(Case.id),
+        user,
+    )
+    opened: Counter[str] = Counter(
+        {str(m): int(n) for m, n in (await visit.db.execute(opened_q)).all()}
+    )
+    names: dict[str, str] = {}
+    per_comuna: dict[str, int] = {}
+    for cut, name, n in (await visit.db.execute(comunas_q)).all():
+        names[cut], per_comuna[cut] = name, int(n)
+    answer_by: dict[str, list[float]] = defaultdict(list)
+    for cut, h in (await visit.db.execute(answered_q)).all():
+        answer_by[cut].append(max(0.0, float(h)))
+    close_by: dict[str, list[float]] = defaultdict(list)
     closed_by_month: Counter[str] = Counter()
-    answer_hours: list[float] = []
-    close_hours: list[float] = []
-    by_comuna: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "answer": [], "close": []})
-    for opened_month, closed_month, comuna, answer_h, close_h in rows:
-        opened[opened_month] += 1
-        row = by_comuna[comuna]
-        row["n"] += 1
-        if answer_h is not None:
-            answer_hours.append(max(0.0, float(answer_h)))
-            row["answer"].append(answer_hours[-1])
-        if close_h is not None:
-            closed_by_month[closed_month] += 1
-            close_hours.append(max(0.0, float(close_h)))
-            row["close"].append(close_hours[-1])
+    for cut, closed_month, h in (await visit.db.execute(closed_q)).all():
+        close_by[cut].append(max(0.0, float(h)))
+        closed_by_month[str(closed_month)] += 1
     months = sorted(set(opened) | set(closed_by_month))[-12:]
     peak = max([opened[m] for m in months] + [closed_by_month[m] for m in months] + [1])
 
     def median(values: list[float]) -> float | None:
         return round(statistics.median(values), 1) if values else None
 
-    comunas = sorted(
-        (
-            {"name": name, "n": r["n"], "answer": median(r["answer"]), "close": median(r["close"])}
-            for name, r in by_comuna.items()
-        ),
-        key=lambda r: -r["n"],
-    )
+    top = sorted(per_comuna.items(), key=lambda kv: (-kv[1], kv[0]))[:50]
+    comunas = [
+        {
+            "name": names[cut],
+            "n": n,
+            "answer": median(answer_by.get(cut, [])),
+            "close": median(close_by.get(cut, [])),
+        }
+        for cut, n in top
+    ]
     return {
         "months": [(m, opened[m], closed_by_month[m]) for m in months],
         "peak": peak,
-        "total": sum(opened.values()),
-        "answer": median(answer_hours),
-        "close": median(close_hours),
-        "comunas": comunas[:50],
+        "total": sum(per_comuna.values()),
+        "answer": median([h for hs in answer_by.values() for h in hs]),
+        "close": median([h for hs in close_by.values() for h in hs]),
+        "comunas": comunas,
         "as_of": visit.now,
     }
 
