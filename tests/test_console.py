@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -891,3 +893,164 @@ async def test_statistics_medians_per_comuna_count_the_first_answer_and_the_clos
     assert "<tr><td>2026-11</td><td>2</td><td>0</td></tr>" in text
     assert "<tr><td>2027-01</td><td>0</td><td>1</td></tr>" in text  # closed in January
     assert "<tr><td>La Florida</td><td>2</td><td>4.0</td><td>960.0</td></tr>" in text
+
+
+class _Controls(HTMLParser):
+    """The form controls of a page and its labels: which ids labels point to, which
+    controls sit inside a <label>, and every id (to catch duplicates)."""
+
+    SKIP = {"hidden", "submit", "button", "reset", "image"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_depth = 0
+        self.label_for: list[str] = []
+        self.ids: list[str] = []
+        self.controls: list[tuple[str, str | None, bool]] = []  # (tag, id, wrapped)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "label":
+            self.label_depth += 1
+            if found.get("for"):
+                self.label_for.append(str(found["for"]))
+        elif tag in ("select", "textarea") or (
+            tag == "input" and (found.get("type") or "text") not in self.SKIP
+        ):
+            self.controls.append((tag, found.get("id"), self.label_depth > 0))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth = max(0, self.label_depth - 1)
+
+
+def unlabelled(html: str) -> list[str]:
+    """Controls without a label (neither a <label for=id> nor a wrapping <label>), labels
+    pointing at nothing, and duplicate ids (a label would reach the wrong control)."""
+    page = _Controls()
+    page.feed(html)
+    problems = [
+        f"<{tag} id={cid!r}>"
+        for tag, cid, wrapped in page.controls
+        if not wrapped and (cid is None or cid not in page.label_for)
+    ]
+    problems += [f"label for={f!r} without control" for f in page.label_for if f not in page.ids]
+    problems += [
+        f"duplicate id {i!r}" for i in sorted({i for i in page.ids if page.ids.count(i) > 1})
+    ]
+    return problems
+
+
+def test_the_label_check_catches_unlabelled_controls() -> None:
+    assert (
+        unlabelled('<label for="a">A</label><input id="a"><label>B <select></select></label>') == []
+    )
+    assert unlabelled('<input name="q">') == ["<input id=None>"]
+    assert unlabelled('<label for="b">B</label><textarea id="a"></textarea>') == [
+        "<textarea id='a'>",
+        "label for='b' without control",
+    ]
+    assert unlabelled('<label>A</label><select id="s"></select>') == ["<select id='s'>"]
+    assert unlabelled('<input type="hidden" name="csrf"><button>ok</button>') == []
+    assert unlabelled('<label for="x">1</label><input id="x"><input id="x">') == [
+        "duplicate id 'x'"
+    ]
+
+
+async def test_every_page_labels_every_control(world: World) -> None:
+    """Every page each role can reach, parsed: each input, select and textarea is labelled."""
+    from storage import feedback
+
+    await _subscribers(world.app)
+    async with world.app.sessions() as s, s.begin():
+        feedback.record(
+            s,
+            user_id=world.contact.id,
+            topic="renovar",
+            lang="es",
+            channel="telegram",
+            helpful=False,
+            question="¿y el plazo?",
+            now=world.app.engine.clock(),
+        )
+    pages: dict[str, str] = {}
+    link = await link_for(world.app, world.officer13)
+    pages["signin"] = await (await world.client.get(link)).text()
+    pages["home"] = await (await world.client.get("/console/")).text()
+    for who in (world.officer13, world.admin, world.contact):
+        world.client.session.cookie_jar.clear()
+        await sign_in(world, who)
+        paths = ["/console/casos", f"/console/casos/{world.case13.id}", "/console/estadisticas"]
+        if who.role != "municipal":
+            paths += ["/console/boletin", "/console/preguntas", "/console/directorio"]
+        for path in paths:
+            response = await world.client.get(path)
+            assert response.status == 200, path
+            pages[f"{who.role} {path}"] = await response.text()
+        if who.role == "officer":
+            csrf = csrf_of(pages["officer /console/casos"])
+            form = {"csrf": csrf, "text": "Feria", "role": "migrant", "lang": "", "comuna": ""}
+            preview = await world.client.post(
+                "/console/boletin", data={**form, "when": "", "action": "preview"}
+            )
+            pages["preview"] = await preview.text()
+            sent = await world.client.post(
+                "/console/boletin",
+                data={**form, "when": "", "action": "send"},
+                allow_redirects=False,
+            )
+            pages["progress"] = await (await world.client.get(sent.headers["Location"])).text()
+            code = await world.client.post(
+                "/console/directorio", data={"csrf": csrf, "action": "code", "cut": "13110"}
+            )
+            pages["code issued"] = await code.text()
+    assert len(pages) == 20
+    assert {name: unlabelled(html) for name, html in pages.items() if unlabelled(html)} == {}
+    assert (
+        sum(len(re.findall(r"<(?:input|select|textarea)\b", html)) for html in pages.values()) > 40
+    )
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_custom_colours_pass_wcag_aa_in_light_and_dark_schemes() -> None:
+    """Text colours set with their background: 4.5:1. Chart bars against the page: 3:1 on
+    Pico's white and on its dark background (Pico follows prefers-color-scheme: a fill
+    not overridden for the dark scheme is drawn on the dark page too)."""
+    from bot.console.web import HERE
+
+    css = (HERE / "static" / "console.css").read_text()
+    dark_start = css.find("prefers-color-scheme: dark")
+    fills: dict[str, dict[str, str]] = defaultdict(dict)  # selector -> scheme -> fill
+    checked = 0
+    for rule in re.finditer(r"([^{}]+)\{([^{}]*)\}", css):
+        body = dict(
+            (k.strip(), v.strip())
+            for k, _, v in (d.partition(":") for d in rule.group(2).split(";"))
+        )
+        text, back = body.get("color", ""), body.get("background", "")
+        if text.startswith("#") and back.startswith("#"):
+            full = [c if len(c) == 7 else "#" + "".join(x * 2 for x in c[1:]) for c in (text, back)]
+            assert _contrast(*full) >= 4.5, rule.group(0)
+            checked += 1
+        if body.get("fill", "").startswith("#"):
+            scheme = "dark" if 0 <= dark_start < rule.start() else "light"
+            selector = rule.group(1).split("{")[-1].strip()
+            fills[selector][scheme] = body["fill"]
+    for selector, by_scheme in fills.items():
+        light = by_scheme["light"]
+        assert _contrast(light, "#ffffff") >= 3, selector
+        assert _contrast(by_scheme.get("dark", light), "#13171f") >= 3, selector
+    assert checked >= 4 and len(fills) >= 2
