@@ -344,19 +344,20 @@ async def _stats(visit: Visit) -> dict[str, Any]:
         .group_by(Case.id),
         user,
     )
-    opened: Counter[str] = Counter(
-        {str(m): int(n) for m, n in (await visit.db.execute(opened_q)).all()}
-    )
+    # Core execution on the unit's connection: plain rows, without the ORM's loading
+    # (a third of the time with 10,000 cases).
+    db = await visit.db.connection()
+    opened: Counter[str] = Counter({str(m): int(n) for m, n in (await db.execute(opened_q)).all()})
     names: dict[str, str] = {}
     per_comuna: dict[str, int] = {}
-    for cut, name, n in (await visit.db.execute(comunas_q)).all():
+    for cut, name, n in (await db.execute(comunas_q)).all():
         names[cut], per_comuna[cut] = name, int(n)
     answer_by: dict[str, list[float]] = defaultdict(list)
-    for cut, h in (await visit.db.execute(answered_q)).all():
+    for cut, h in (await db.execute(answered_q)).all():
         answer_by[cut].append(max(0.0, float(h)))
     close_by: dict[str, list[float]] = defaultdict(list)
     closed_by_month: Counter[str] = Counter()
-    for cut, closed_month, h in (await visit.db.execute(closed_q)).all():
+    for cut, closed_month, h in (await db.execute(closed_q)).all():
         close_by[cut].append(max(0.0, float(h)))
         closed_by_month[str(closed_month)] += 1
     months = sorted(set(opened) | set(closed_by_month))[-12:]
