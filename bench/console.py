@@ -5,7 +5,8 @@ session check, queries, template), signed in as the region-13 officer and as an 
 Target: p95 <= 150 ms per page. Peak RSS is reported. The statistics are cached for a
 minute per scope; "#recomputed" measures them with the cache emptied before each request.
 
-Run: python bench/console.py [--cases 10000] [--outbox 100000] [--requests 40]
+Run: python bench/console.py [--cases 10000] [--outbox 100000] [--requests 40] [--only TEXT]
+(--only: just the pages whose path contains TEXT, e.g. --only estadisticas)
 """
 
 from __future__ import annotations
@@ -224,6 +225,7 @@ async def run(args: argparse.Namespace) -> None:
             "/console/directorio",
             "/console/preguntas",
         ]
+        pages = [p for p in pages if args.only in p]
         async with TestClient(TestServer(server)) as client:
             for role in ("officer", "admin"):
                 client.session.cookie_jar.clear()
@@ -260,6 +262,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--outbox", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--only", default="", help="only the pages whose path contains this")
     asyncio.run(run(parser.parse_args()))
 
 

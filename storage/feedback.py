@@ -103,3 +103,38 @@ async def export(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+async def newest_complaints(
+    session: AsyncSession, since: datetime, offset: int, limit: int
+) -> tuple[int, Sequence[AnswerFeedback]]:
+    """One page of the 👎 since a time, newest first, and how many there are (the console's
+    review queue: the latest complaints are the ones the content team has not seen)."""
+    where = AnswerFeedback.helpful.is_(False), AnswerFeedback.at >= since
+    total = (await session.execute(select(func.count()).where(*where))).scalar_one()
+    rows = (
+        (
+            await session.execute(
+                select(AnswerFeedback)
+                .where(*where)
+                .order_by(AnswerFeedback.at.desc(), AnswerFeedback.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return int(total), rows
+
+
+async def served(session: AsyncSession, since: datetime) -> list[tuple[str, str, bool, datetime]]:
+    """Topic, language, rating and time of every rating since a time: each rating is an
+    answer that was served, so these are the most asked topics (narrow rows, grouped by
+    week by the caller because weeks are not portable SQL)."""
+    rows = await session.execute(
+        select(
+            AnswerFeedback.topic, AnswerFeedback.lang, AnswerFeedback.helpful, AnswerFeedback.at
+        ).where(AnswerFeedback.at >= since)
+    )
+    return [(str(t), str(lang), bool(h), at) for t, lang, h, at in rows.all()]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -448,7 +450,10 @@ async def test_pages_cost_a_fixed_number_of_queries(world: World) -> None:
     assert await count("/console/casos") == few_inbox <= 5
     assert await count(f"/console/casos/{many_id}") == few_case <= 4
     assert [await count(p) for p in others] == few_others
-    assert max(few_others) <= 6
+    # Statistics: session, case figures (per month, per comuna, first answers, closings),
+    # the place, the admin's selector and the chat's own official figures (edition, trend,
+    # national total, nationalities).
+    assert few_others[0] <= 11 and max(few_others[1:]) <= 6
 
 
 def test_cli_console_link_prints_a_working_link_last(
@@ -749,3 +754,303 @@ async def test_contact_adds_a_message_that_reaches_the_regions_officer(world: Wo
     csrf = csrf_of(await (await world.client.get(url)).text())
     response = await world.client.post(url, data={"csrf": csrf, "action": "message", "text": "x"})
     assert response.status == 403
+
+
+async def test_questions_show_thumbs_down_newest_first_paginated_and_topics_per_week(
+    world: World,
+) -> None:
+    from storage import feedback
+
+    now = world.app.engine.clock()
+    async with world.app.sessions() as s, s.begin():
+        uid = world.contact.id
+        for i in range(23):  # 23 👎 on "renovar": two pages of 20
+            row = feedback.record(
+                s,
+                user_id=uid,
+                topic="renovar",
+                lang="es",
+                channel="telegram",
+                helpful=False,
+                question=f"pregunta número {i:02d}",
+                now=now - timedelta(hours=23 - i),
+            )
+        row.looking_for = "mi RUT 12.345.678-5 y el plazo"
+        for _ in range(3):
+            feedback.record(
+                s,
+                user_id=uid,
+                topic="salud",
+                lang="ht",
+                channel="whatsapp",
+                helpful=True,
+                question=None,
+                now=now,
+            )
+        feedback.record(
+            s,
+            user_id=uid,
+            topic="viejo",
+            lang="es",
+            channel="telegram",
+            helpful=False,
+            question="pregunta vieja",
+            now=now - timedelta(days=60),
+        )
+    await sign_in(world, world.officer13)
+    text = await (await world.client.get("/console/preguntas")).text()
+    assert "23 valoraciones negativas" in text
+    newest = text.index("pregunta número 22")
+    assert newest < text.index("pregunta número 21") and "pregunta número 02" not in text
+    assert "12.345.678" not in text and "y el plazo" in text  # masked
+    assert "pregunta vieja" not in text and ">viejo<" not in text
+    week = f"{now.isocalendar()[0]}-S{now.isocalendar()[1]:02d}"
+    assert f"<td>{week}</td><td>ht</td><td>salud</td><td>3</td><td>0</td>" in text
+    second = await (await world.client.get("/console/preguntas?pagina=2")).text()
+    assert "pregunta número 02" in second and "pregunta número 22" not in second
+    assert "Página 2 / 2" in second
+    far = await (await world.client.get("/console/preguntas?pagina=99")).text()
+    assert "Página 2 / 2" in far  # past the end: the last page
+    assert ">viejo<" in await (await world.client.get("/console/preguntas?dias=90")).text()
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.contact)
+    assert (await world.client.get("/console/preguntas")).status == 403
+
+
+async def test_statistics_show_the_official_figures_and_chart_of_the_users_place(
+    world: World,
+) -> None:
+    from storage import statistics as stats
+    from tests.test_statistics import region_estimate
+
+    es = texts("es").number
+    async with world.app.sessions() as s:  # the shipped edition, loaded at start
+        edition = await stats.latest(s)
+    assert edition is not None
+    await sign_in(world, world.officer13)
+    rm, valpo = region_estimate("13"), region_estimate("05")
+    text = await (await world.client.get("/console/estadisticas?lugar=05")).text()
+    last = max(rm)
+    assert f"<td>{last}</td><td>{es(rm[last])}</td>" in text  # their region, whatever is asked
+    assert es(valpo[last]) not in text and 'name="lugar"' not in text
+    assert 'src="/console/estadisticas/grafico"' in text and 'alt="Gráfico — ' in text
+    chart = await world.client.get("/console/estadisticas/grafico?lugar=05")
+    png = await chart.read()
+    assert chart.status == 200 and chart.content_type == "image/png"
+    assert (
+        png.startswith(b"\x89PNG")
+        and world.app.engine.services.charts.get((edition.id, "region", "13", "es")) == png
+    )  # the chat's cache: drawn once
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.contact)  # La Florida: its own comuna
+    text = await (await world.client.get("/console/estadisticas")).text()
+    assert "📊 La Florida" in text and "Permisos de residencia en La Florida" in text
+    world.client.session.cookie_jar.clear()
+    await sign_in(world, world.admin)  # any region or comuna, picked in a labelled select
+    text = await (await world.client.get("/console/estadisticas?lugar=05")).text()
+    assert f"<td>{last}</td><td>{es(valpo[last])}</td>" in text
+    assert '<label for="s-lugar">' in text and '<option value="05101" >' in text
+    assert 'src="/console/estadisticas/grafico?lugar=05"' in text
+    text = await (await world.client.get("/console/estadisticas?lugar=05101")).text()
+    assert "📊 Valparaíso" in text
+    for bad in ("99", "x' or 1=1", "123456789"):  # unknown or malformed: a message, a 404
+        page = await world.client.get("/console/estadisticas", params={"lugar": bad})
+        assert page.status == 200
+        chart = await world.client.get("/console/estadisticas/grafico", params={"lugar": bad})
+        assert chart.status in (200, 404)
+    assert (await world.client.get("/console/estadisticas/grafico?lugar=99")).status == 404
+
+
+async def test_statistics_medians_per_comuna_count_the_first_answer_and_the_closing(
+    world: World,
+) -> None:
+    """The figures computed by GROUP BY and narrow queries: the first officer message of a
+    case (not the last) and its first closing, per comuna and in total."""
+    async with world.app.sessions() as s, s.begin():
+        officer = await s.get(User, world.officer13.id)
+        contact = await s.get(User, world.contact.id)
+        case = await s.get(Case, world.case13.id)
+        assert officer is not None and contact is not None and case is not None
+        cases.add_event(s, case, "message", contact, NOW + timedelta(hours=1), body="hola")
+        cases.add_event(s, case, "message", officer, NOW + timedelta(hours=2), body="uno")
+        cases.add_event(s, case, "message", officer, NOW + timedelta(hours=30), body="dos")
+        cases.change_status(s, case, "cerrado", officer, NOW + timedelta(days=40))
+        other = await cases.open_case(
+            s,
+            comuna_cut="13110",
+            region_code="13",
+            category="salud",
+            description="Otro caso",
+            urgency="normal",
+            opened_by=contact,
+            now=NOW,
+        )
+        cases.add_event(s, other, "message", officer, NOW + timedelta(hours=6), body="tres")
+    await sign_in(world, world.officer13)
+    text = await (await world.client.get("/console/estadisticas")).text()
+    assert 'id="stat-total">2<' in text and 'id="stat-answer">4 h<' in text  # median of 2, 6
+    assert 'id="stat-close">960 h<' in text
+    assert "<tr><td>2026-11</td><td>2</td><td>0</td></tr>" in text
+    assert "<tr><td>2027-01</td><td>0</td><td>1</td></tr>" in text  # closed in January
+    assert "<tr><td>La Florida</td><td>2</td><td>4.0</td><td>960.0</td></tr>" in text
+
+
+class _Controls(HTMLParser):
+    """The form controls of a page and its labels: which ids labels point to, which
+    controls sit inside a <label>, and every id (to catch duplicates)."""
+
+    SKIP = {"hidden", "submit", "button", "reset", "image"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_depth = 0
+        self.label_for: list[str] = []
+        self.ids: list[str] = []
+        self.controls: list[tuple[str, str | None, bool]] = []  # (tag, id, wrapped)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "label":
+            self.label_depth += 1
+            if found.get("for"):
+                self.label_for.append(str(found["for"]))
+        elif tag in ("select", "textarea") or (
+            tag == "input" and (found.get("type") or "text") not in self.SKIP
+        ):
+            self.controls.append((tag, found.get("id"), self.label_depth > 0))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth = max(0, self.label_depth - 1)
+
+
+def unlabelled(html: str) -> list[str]:
+    """Controls without a label (neither a <label for=id> nor a wrapping <label>), labels
+    pointing at nothing, and duplicate ids (a label would reach the wrong control)."""
+    page = _Controls()
+    page.feed(html)
+    problems = [
+        f"<{tag} id={cid!r}>"
+        for tag, cid, wrapped in page.controls
+        if not wrapped and (cid is None or cid not in page.label_for)
+    ]
+    problems += [f"label for={f!r} without control" for f in page.label_for if f not in page.ids]
+    problems += [
+        f"duplicate id {i!r}" for i in sorted({i for i in page.ids if page.ids.count(i) > 1})
+    ]
+    return problems
+
+
+def test_the_label_check_catches_unlabelled_controls() -> None:
+    assert (
+        unlabelled('<label for="a">A</label><input id="a"><label>B <select></select></label>') == []
+    )
+    assert unlabelled('<input name="q">') == ["<input id=None>"]
+    assert unlabelled('<label for="b">B</label><textarea id="a"></textarea>') == [
+        "<textarea id='a'>",
+        "label for='b' without control",
+    ]
+    assert unlabelled('<label>A</label><select id="s"></select>') == ["<select id='s'>"]
+    assert unlabelled('<input type="hidden" name="csrf"><button>ok</button>') == []
+    assert unlabelled('<label for="x">1</label><input id="x"><input id="x">') == [
+        "duplicate id 'x'"
+    ]
+
+
+async def test_every_page_labels_every_control(world: World) -> None:
+    """Every page each role can reach, parsed: each input, select and textarea is labelled."""
+    from storage import feedback
+
+    await _subscribers(world.app)
+    async with world.app.sessions() as s, s.begin():
+        feedback.record(
+            s,
+            user_id=world.contact.id,
+            topic="renovar",
+            lang="es",
+            channel="telegram",
+            helpful=False,
+            question="¿y el plazo?",
+            now=world.app.engine.clock(),
+        )
+    pages: dict[str, str] = {}
+    link = await link_for(world.app, world.officer13)
+    pages["signin"] = await (await world.client.get(link)).text()
+    pages["home"] = await (await world.client.get("/console/")).text()
+    for who in (world.officer13, world.admin, world.contact):
+        world.client.session.cookie_jar.clear()
+        await sign_in(world, who)
+        paths = ["/console/casos", f"/console/casos/{world.case13.id}", "/console/estadisticas"]
+        if who.role != "municipal":
+            paths += ["/console/boletin", "/console/preguntas", "/console/directorio"]
+        for path in paths:
+            response = await world.client.get(path)
+            assert response.status == 200, path
+            pages[f"{who.role} {path}"] = await response.text()
+        if who.role == "officer":
+            csrf = csrf_of(pages["officer /console/casos"])
+            form = {"csrf": csrf, "text": "Feria", "role": "migrant", "lang": "", "comuna": ""}
+            preview = await world.client.post(
+                "/console/boletin", data={**form, "when": "", "action": "preview"}
+            )
+            pages["preview"] = await preview.text()
+            sent = await world.client.post(
+                "/console/boletin",
+                data={**form, "when": "", "action": "send"},
+                allow_redirects=False,
+            )
+            pages["progress"] = await (await world.client.get(sent.headers["Location"])).text()
+            code = await world.client.post(
+                "/console/directorio", data={"csrf": csrf, "action": "code", "cut": "13110"}
+            )
+            pages["code issued"] = await code.text()
+    assert len(pages) == 20
+    assert {name: unlabelled(html) for name, html in pages.items() if unlabelled(html)} == {}
+    assert (
+        sum(len(re.findall(r"<(?:input|select|textarea)\b", html)) for html in pages.values()) > 40
+    )
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_custom_colours_pass_wcag_aa_in_light_and_dark_schemes() -> None:
+    """Text colours set with their background: 4.5:1. Chart bars against the page: 3:1 on
+    Pico's white and on its dark background (Pico follows prefers-color-scheme: a fill
+    not overridden for the dark scheme is drawn on the dark page too)."""
+    from bot.console.web import HERE
+
+    css = (HERE / "static" / "console.css").read_text()
+    dark_start = css.find("prefers-color-scheme: dark")
+    fills: dict[str, dict[str, str]] = defaultdict(dict)  # selector -> scheme -> fill
+    checked = 0
+    for rule in re.finditer(r"([^{}]+)\{([^{}]*)\}", css):
+        body = dict(
+            (k.strip(), v.strip())
+            for k, _, v in (d.partition(":") for d in rule.group(2).split(";"))
+        )
+        text, back = body.get("color", ""), body.get("background", "")
+        if text.startswith("#") and back.startswith("#"):
+            full = [c if len(c) == 7 else "#" + "".join(x * 2 for x in c[1:]) for c in (text, back)]
+            assert _contrast(*full) >= 4.5, rule.group(0)
+            checked += 1
+        if body.get("fill", "").startswith("#"):
+            scheme = "dark" if 0 <= dark_start < rule.start() else "light"
+            selector = rule.group(1).split("{")[-1].strip()
+            fills[selector][scheme] = body["fill"]
+    for selector, by_scheme in fills.items():
+        light = by_scheme["light"]
+        assert _contrast(light, "#ffffff") >= 3, selector
+        assert _contrast(by_scheme.get("dark", light), "#13171f") >= 3, selector
+    assert checked >= 4 and len(fills) >= 2
