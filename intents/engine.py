@@ -42,6 +42,9 @@ from storage.errors import AlreadyHandled
 
 log = logging.getLogger(__name__)
 
+# What a group may use: nothing in these reveals or changes a person's own data.
+GROUP_FLOWS = frozenset({"cancel", "menu", "language", "statistics", "faq", "feedback"})
+
 # Priority order: /cancelar first so it always works, the knowledge base last.
 FLOWS: tuple[Flow, ...] = (
     cancel.FLOW,
@@ -273,6 +276,16 @@ class Engine:
                     )
                 )
             ]
+        if not incoming.private:
+            # In a group only what may be said in front of others: questions, the menu, the
+            # language, the statistics. Anything about the person (their data, cases, relays,
+            # subscriptions, a flow they started privately) stays in their private chat.
+            command = parse_command(incoming.text) if incoming.payload is None else None
+            flow = self.router.flow_of(command=command, payload=incoming.payload)
+            if (incoming.payload is not None or flow is not None) and flow not in GROUP_FLOWS:
+                return [Reply(ctx.t._("Eso lo vemos en privado: escríbeme en un chat conmigo."))]
+            if incoming.payload is None and (command is None or flow is None):
+                return await faq.question(ctx) if ctx.text else []
         if incoming.payload is not None:
             handler, ctx.args = self.router.button(incoming.payload)
             if handler is None:

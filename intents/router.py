@@ -59,6 +59,7 @@ class Router:
         self._commands: dict[str, tuple[Flow, Handler]] = {}
         self._takes_args: set[str] = set()
         self._buttons: dict[str, Handler] = {}
+        self._button_flows: dict[str, str] = {}
         self._steps: dict[tuple[str, str], Handler] = {}
         for flow in flows:
             for word, handler in flow.commands.items():
@@ -70,6 +71,7 @@ class Router:
             self._takes_args.update(flow.takes_args)
             for prefix, handler in flow.buttons.items():
                 self._buttons.setdefault(prefix, handler)
+                self._button_flows.setdefault(prefix, flow.name)
             for step, handler in flow.steps.items():
                 self._steps[(flow.name, step)] = handler
 
@@ -92,6 +94,19 @@ class Router:
             found = self._commands.get(rest) if rest and rest == fold(rest) else None
             return (found[1] if found else None), ""
         return self._buttons.get(prefix), rest
+
+    def flow_of(self, command: Command | None = None, payload: str | None = None) -> str | None:
+        """The name of the flow a command or a button payload belongs to (None: unknown)."""
+        if payload is not None:
+            prefix, _, rest = payload.partition(":")
+            if prefix != COMMAND_BUTTON:
+                return self._button_flows.get(prefix)
+            found = self._commands.get(rest)
+            return found[0].name if found else None
+        if command is not None:
+            found = self._commands.get(command.word)
+            return found[0].name if found else None
+        return None
 
     def step(self, flow: str | None, step: str | None) -> Handler | None:
         if not flow or not step:

@@ -215,3 +215,16 @@ async def test_the_upgrade_takes_back_group_chats_stored_before_the_fix(database
         (ids["7101"], str(GROUP), "sent"),
         (ids["7102"], "7102", "pending"),
     ]
+
+
+async def test_personal_commands_in_a_group_are_sent_to_the_private_chat(world, telegram):
+    """/misdatos typed in a group would post the person's export to everyone: in a group only
+    questions, the menu, the language and the statistics are answered; the rest is refused
+    with a pointer to the private chat, and no flow starts there."""
+    for typed in ("/misdatos", "/caso", "/encargado", "/suscribir", "/borrar"):
+        answer = await _in_group(telegram, CONTACT_FLORIDA, typed)
+        assert len(answer) == 1 and "en privado" in answer[0].text, (typed, answer)
+    assert not [m for m in telegram.to(GROUP) if m.method == "sendDocument"]
+    # A question is still answered in the group.
+    answer = await _in_group(telegram, CONTACT_FLORIDA, "como saco el carnet?")
+    assert answer and "en privado" not in answer[0].text
