@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import re
 import resource
@@ -226,6 +227,10 @@ async def run(args: argparse.Namespace) -> None:
             "/console/preguntas",
         ]
         pages = [p for p in pages if args.only in p]
+        # As `sello-bot run` does after start-up (bot/runner.py): what was loaded stays out of
+        # the collector's full passes, which would otherwise pause a request now and then.
+        gc.collect()
+        gc.freeze()
         async with TestClient(TestServer(server)) as client:
             for role in ("officer", "admin"):
                 client.session.cookie_jar.clear()
