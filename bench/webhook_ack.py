@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("SELLO_CACHE_DIR", str(Path(tempfile.gettempdir()) / "sello-bot-test-cache"))
 
 from bench.load import QUESTIONS, fresh_database  # noqa: E402
-from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraph  # noqa: E402
+from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraph, text_call  # noqa: E402
 from tests.test_scale import Worker  # noqa: E402
 
 SECRET = "bench-app-secret"
@@ -39,34 +39,7 @@ FIRST = 56_900_000_001  # fictitious numbers
 
 
 def call(n: int, users: int) -> bytes:
-    phone = str(FIRST + n % users)
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "WABA1",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {"phone_number_id": PHONE_ID},
-                            "contacts": [{"profile": {"name": "Ana Prueba"}, "wa_id": phone}],
-                            "messages": [
-                                {
-                                    "id": f"wamid.BENCH{n}",
-                                    "from": phone,
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": QUESTIONS[n % len(QUESTIONS)]},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    body = text_call(f"wamid.BENCH{n}", str(FIRST + n % users), QUESTIONS[n % len(QUESTIONS)])
     return json.dumps(body).encode()
 
 

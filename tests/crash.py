@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraph
+from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraph, text_call
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_scale import Worker
 
@@ -55,34 +55,7 @@ class Figures:
 
 
 def _whatsapp_call(n: int) -> dict:
-    phone = str(FIRST + n)
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "WABA1",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {"phone_number_id": PHONE_ID},
-                            "contacts": [{"profile": {"name": "Ana Prueba"}, "wa_id": phone}],
-                            "messages": [
-                                {
-                                    "id": f"wamid.CRASH{n}",
-                                    "from": phone,
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": TEXT},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    return text_call(f"wamid.CRASH{n}", str(FIRST + n), TEXT)
 
 
 def _telegram_update(n: int) -> dict:

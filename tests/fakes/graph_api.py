@@ -187,3 +187,34 @@ def ids_of(payload: dict[str, Any]) -> list[str]:
     if "buttons" in action:
         return [b["reply"]["id"] for b in action["buttons"]]
     return [r["id"] for s in action["sections"] for r in s["rows"]]
+
+
+def text_call(wamid: str, phone: str, text: str, name: str = "Ana Prueba") -> dict[str, Any]:
+    """A webhook call carrying one text message, as the Cloud API posts it."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": PHONE_ID},
+                            "contacts": [{"profile": {"name": name}, "wa_id": phone}],
+                            "messages": [
+                                {
+                                    "id": wamid,
+                                    "from": phone,
+                                    "timestamp": str(int(time.time())),
+                                    "type": "text",
+                                    "text": {"body": text},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
