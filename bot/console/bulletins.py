@@ -139,27 +139,25 @@ async def _progress_values(visit: Visit, bulletin: Bulletin) -> dict[str, Any]:
     }
 
 
-@signed_in
-async def progress_page(visit: Visit) -> web.StreamResponse:
+async def _progress(visit: Visit, template: str) -> web.StreamResponse:
     refused = _officer(visit)
     if refused is not None:
         return refused
     bulletin = await _bulletin(visit)
     if bulletin is None:
         return visit.render("not_found.html", status=404)
-    return visit.render("bulletin_progress.html", **await _progress_values(visit, bulletin))
+    return visit.render(template, **await _progress_values(visit, bulletin))
+
+
+@signed_in
+async def progress_page(visit: Visit) -> web.StreamResponse:
+    return await _progress(visit, "bulletin_progress.html")
 
 
 @signed_in
 async def progress_fragment(visit: Visit) -> web.StreamResponse:
     """What htmx polls: just the counts block."""
-    refused = _officer(visit)
-    if refused is not None:
-        return refused
-    bulletin = await _bulletin(visit)
-    if bulletin is None:
-        return visit.render("not_found.html", status=404)
-    return visit.render("_progress.html", **await _progress_values(visit, bulletin))
+    return await _progress(visit, "_progress.html")
 
 
 def routes(app: web.Application) -> None:

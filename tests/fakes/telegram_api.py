@@ -193,38 +193,29 @@ class FakeTelegram:
             "text": params.get("text", ""),
         }
 
-    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
-        document = params.get("document")
-        content = document.file.read() if hasattr(document, "file") else b""
+    async def _send_file(self, method: str, field: str, params: dict[str, Any], shown: Any) -> Any:
+        """sendDocument and sendPhoto: the uploaded bytes recorded, the caption as the text."""
+        upload = params.get(field)
+        content = upload.file.read() if hasattr(upload, "file") else b""
         await self._record(
-            Sent("sendDocument", {**params, "document": content, "text": params.get("caption", "")})
+            Sent(method, {**params, field: content, "text": params.get("caption", "")})
         )
-        chat_id = int(params["chat_id"])
         return {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
             "from": BOT,
-            "document": {"file_id": "doc", "file_unique_id": "doc1"},
-        }
-
-    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
-        photo = params.get("photo")
-        content = photo.file.read() if hasattr(photo, "file") else b""
-        await self._record(
-            Sent("sendPhoto", {**params, "photo": content, "text": params.get("caption", "")})
-        )
-        chat_id = int(params["chat_id"])
-        return {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": BOT,
-            "photo": [
-                {"file_id": "photo", "file_unique_id": "photo1", "width": 720, "height": 900}
-            ],
+            field: shown,
             "caption": params.get("caption", ""),
         }
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        shown = {"file_id": "doc", "file_unique_id": "doc1"}
+        return await self._send_file("sendDocument", "document", params, shown)
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        shown = [{"file_id": "photo", "file_unique_id": "photo1", "width": 720, "height": 900}]
+        return await self._send_file("sendPhoto", "photo", params, shown)
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         return True
