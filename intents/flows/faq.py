@@ -142,7 +142,7 @@ async def after_suggestions(ctx: Context) -> list[Reply]:
 
 
 FLOW = Flow(
-    name="faq",
+    name=Step.flow,
     buttons={TopicButton: topic_pressed, NoneOfThese: none_pressed},
     unknown_button=stale,
     steps={Step.SUGGESTED: after_suggestions},

@@ -87,7 +87,7 @@ async def picker(ctx: Context, press: LanguagePicker | None = None) -> list[Repl
 
 
 FLOW = Flow(
-    name="language",
+    name=Step.flow,
     commands={"idioma": choose},
     aliases={"language": "idioma", "langue": "idioma", "lang": "idioma"},
     buttons={LanguageChoice: chosen, LanguagePicker: picker},
