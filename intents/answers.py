@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from intents import figures
 from intents.context import Context
 from intents.help import help_text
 from intents.i18n import N_
 from intents.messages import Button, Reply, rows
+from intents.payloads import Pattern, Payload
 from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER
+from intents.router import CommandButton
 from knowledge.content import Topic
 from knowledge.places import find_comuna
 from storage import directory, officers
@@ -38,9 +42,20 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 STATISTICS_TOPIC = "datos.migrantes_comuna"
 
 
+# A topic id as the content names them ("reg.cedula"); never "none" (`faq.NoneOfThese`).
+TOPIC_ID = Pattern(r"[a-z0-9_]+(\.[a-z0-9_]+)+")
+
+
+class TopicButton(Payload, prefix="kb"):
+    """Answer this topic ("kb:reg.cedula"). Handled by the FAQ flow (intents/flows/faq.py),
+    declared here because that flow (and every flow that offers topics) imports this one."""
+
+    topic: Annotated[str, TOPIC_ID]
+
+
 def topic_button(ctx: Context, topic_id: str) -> Button:
     topic = ctx.services.kb.topic(topic_id)
-    return Button(topic.entry(ctx.lang).title, f"kb:{topic_id}")
+    return TopicButton(topic_id).button(topic.entry(ctx.lang).title)
 
 
 def footer(ctx: Context, topic: Topic) -> str:
@@ -77,7 +92,7 @@ def action_buttons(ctx: Context, actions: tuple[str, ...]) -> list[Button]:
         label, roles = found
         if roles and ctx.user.role not in roles:
             continue
-        buttons.append(Button(ctx.t._(label), f"cmd:{action.lstrip('/')}"))
+        buttons.append(CommandButton(action.lstrip("/")).button(ctx.t._(label)))
     return buttons
 
 

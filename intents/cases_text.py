@@ -1,10 +1,12 @@
-"""How cases read: category and status names, one-line summaries, the history."""
+"""How cases read: category and status names, one-line summaries, the history; and the
+"case:view" button both sides of the cases send."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from intents.i18n import N_, Texts
+from intents.payloads import Payload
 from storage.models import Case, CaseEvent, Comuna
 
 CATEGORIES: dict[str, str] = {
@@ -31,6 +33,15 @@ ROLE_NAMES: dict[str, str] = {
     "system": N_("sistema"),
     "migrant": N_("usuario"),
 }
+
+
+class CaseView(Payload, prefix="case:view"):
+    """A case's history ("case:view:12"). Handled by the municipal side
+    (intents/flows/cases.py, which shows officers their own view), but declared here: the
+    officer side sends it to contacts, and the municipal side imports the officer side (its
+    buttons to officers), so the officer side cannot import it from there without a cycle."""
+
+    case_id: int
 
 
 def summary(t: Texts, case: Case, comuna: Comuna | None = None) -> str:

@@ -13,6 +13,7 @@ from intents.charts import ChartCache
 from intents.i18n import Texts
 from intents.messages import Incoming, Reply
 from intents.observer import Observer
+from intents.steps import FlowStep
 from knowledge.content import KnowledgeBase
 from knowledge.matcher import Match, Matcher
 from knowledge.places import Gazetteer
@@ -45,7 +46,7 @@ class Context:
     t: Texts
     now: datetime
     services: Services
-    args: str = ""  # what follows a command word, or a button payload's tail
+    args: str = ""  # what follows a command word (a button's handler gets its typed payload)
     match: Match | None = None  # the text's knowledge match, computed before the unit of work
     # Reads the text as a question to the knowledge base (set by the engine): for a flow step
     # whose text turns out not to be an answer. Passed in, so no flow imports the FAQ's.
@@ -59,20 +60,37 @@ class Context:
     def text(self) -> str:
         return (self.incoming.text or "").strip()
 
-    def start_flow(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
-        users_repo.set_flow(self.user, flow, step, data or {}, self.now)
+    def start_flow(self, step: FlowStep, data: dict[str, Any] | None = None) -> None:
+        """Enter the step's flow at that step, with fresh data."""
+        users_repo.set_flow(self.user, _flow_of(step), step.value, data or {}, self.now)
 
-    def next_step(self, step: str, data: dict[str, Any] | None = None) -> None:
+    def next_step(self, step: FlowStep, data: dict[str, Any] | None = None) -> None:
+        """Move to another step of the step's flow, keeping the data unless given."""
         users_repo.set_flow(
             self.user,
-            self.user.flow,
-            step,
+            _flow_of(step),
+            step.value,
             data if data is not None else self.user.flow_data,
             self.now,
         )
 
+    def at(self, step: FlowStep) -> bool:
+        """The user is at this step of its flow (a button for another step is an old one)."""
+        return self.user.flow == _flow_of(step) and self.user.flow_step == step.value
+
+    def in_flow(self, steps: type[FlowStep]) -> bool:
+        """The user is inside the flow these steps belong to, at whatever step."""
+        return self.user.flow == steps.flow
+
     def end_flow(self) -> None:
         users_repo.set_flow(self.user, None, None, None, self.now)
+
+
+def _flow_of(step: FlowStep) -> str:
+    """The step's flow; a bare string is refused, so a misspelt step fails where it is set."""
+    if not isinstance(step, FlowStep):
+        raise TypeError(f"a flow step is a FlowStep member, not {step!r}")
+    return step.flow
 
 
 Handler = Callable[[Context], Awaitable[list[Reply]]]

@@ -249,7 +249,7 @@ class Engine:
                         for row in reply.buttons
                     ]
                     or None,
-                    ref=f"reply:{incoming.update_id}" if incoming.update_id else None,
+                    ref=outbox.ReplyRef(incoming.update_id) if incoming.update_id else None,
                 )
             if incoming.durable and incoming.update_id is not None:
                 await updates.confirm_sent(session, incoming.channel, incoming.update_id, now)
@@ -287,7 +287,7 @@ class Engine:
             if incoming.payload is None and (command is None or flow is None):
                 return await faq.question(ctx) if ctx.text else []
         if incoming.payload is not None:
-            handler, ctx.args = self.router.button(incoming.payload)
+            handler = self.router.button(incoming.payload)
             if handler is None:
                 return [Reply(ctx.t._("Ese botón ya no está disponible. Usa /menu."))]
             return await handler(ctx)

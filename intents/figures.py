@@ -5,15 +5,29 @@ why it lives outside the flow."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from intents import statistics
 from intents.context import Context
 from intents.messages import Button, Reply, rows
+from intents.payloads import Pattern, Payload
 from knowledge.normalize import fold
 from knowledge.places import Gazetteer, Place
 from storage import subscriptions
 from storage.editions import COMUNA, COUNTRY, COUNTRY_CODE
 
-BUTTON = "est"  # est:13101 (a comuna), est:13 (a region), est:00 (the country), est:top
+
+# The statistics buttons, handled by intents/flows/statistics.py (which imports this module).
+class PlaceFigures(Payload, prefix="est"):
+    """A place's figures: "est:13101" (a comuna), "est:13" (a region), "est:00" (Chile)."""
+
+    code: Annotated[str, Pattern(r"[0-9]{2}|[0-9]{5}")]
+
+
+class Ranking(Payload, prefix="est:top"):
+    """The comunas with the most foreign residents."""
+
+
 # A question that names no place but asks "which comunas have the most…" wants the ranking.
 RANKING_WORDS = frozenset({"mas", "most", "plis", "plus", "ranking", "top", "mayor", "biggest"})
 
@@ -57,7 +71,7 @@ async def top(ctx: Context) -> list[Reply]:
     edition, year, comunas = found
     body = statistics.top_text(t, year, comunas)
     source = t._("Fuente: {edition}. {url}").format(edition=edition.name, url=edition.estimate_url)
-    buttons = [Button(name, f"{BUTTON}:{cut}") for cut, name, _ in comunas[:3]]
+    buttons = [PlaceFigures(cut).button(name) for cut, name, _ in comunas[:3]]
     return [Reply(f"{body}\n{source}", rows(buttons) + wider(ctx, None, top=False))]
 
 
@@ -70,11 +84,11 @@ def wider(
     if shown is not None and shown.place.kind == COMUNA and shown.area.kind == COMUNA:
         region = _region_of(ctx, shown.place)
         if region is not None:
-            buttons.append(Button(statistics.place_name(t, region), f"{BUTTON}:{region.code}"))
+            buttons.append(PlaceFigures(region.code).button(statistics.place_name(t, region)))
     if shown is None or shown.area.kind != COUNTRY:
-        buttons.append(Button(t._("Todo Chile"), f"{BUTTON}:{COUNTRY_CODE}"))
+        buttons.append(PlaceFigures(COUNTRY_CODE).button(t._("Todo Chile")))
     if top and (shown is None or shown.place.kind != COUNTRY):
-        buttons.append(Button(t._("Ranking de comunas"), f"{BUTTON}:top"))
+        buttons.append(Ranking().button(t._("Ranking de comunas")))
     return rows(buttons)
 
 

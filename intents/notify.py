@@ -13,7 +13,9 @@ from storage.models import User
 Render = Callable[[Texts], tuple[str, list[Button]]]
 
 
-def notify(ctx: Context, recipients: Iterable[User], render: Render, ref: str | None = None) -> int:
+def notify(
+    ctx: Context, recipients: Iterable[User], render: Render, ref: outbox.Ref | None = None
+) -> int:
     """Queue one message per recipient (never the sender), in the same unit of work."""
     count = 0
     for user in recipients:

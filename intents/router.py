@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from intents.context import Handler
+from intents.context import Context, Handler
+from intents.messages import Reply
+from intents.payloads import Payload
+from intents.steps import FlowStep
 from knowledge.normalize import fold
+from storage.ids import MAX_ID as MAX_ID  # re-exported: the ids' old home
+from storage.ids import parse_id as parse_id
+
+ButtonHandler = Callable[[Context, Any], Awaitable[list[Reply]]]
+"""A button's handler: the context and the typed payload pressed (one of the flow's
+`Payload` classes; annotate it with that class)."""
 
 
 @dataclass(frozen=True)
@@ -14,15 +24,19 @@ class Flow:
     """What one flow module handles.
 
     commands: command word -> handler ("ayuda"); aliases: other words for a command
-    ("help" -> "ayuda"); buttons: payload prefix -> handler ("lang" for "lang:fr");
-    steps: step name -> handler, used while the user is inside this flow.
+    ("help" -> "ayuda"); buttons: payload class -> handler, called with the parsed payload
+    (`LanguageChoice` for "lang:fr"); unknown_button: the answer to a payload of this flow's
+    prefixes that none of its classes parses (an old or forged button), when the engine's
+    generic one would say less; steps: step -> handler, used while the user is inside this
+    flow, keyed by the members of the flow's `FlowStep` enum (all of them).
     """
 
     name: str
     commands: Mapping[str, Handler] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
-    buttons: Mapping[str, Handler] = field(default_factory=dict)
-    steps: Mapping[str, Handler] = field(default_factory=dict)
+    buttons: Mapping[type[Payload], ButtonHandler] = field(default_factory=dict)
+    unknown_button: Handler | None = None
+    steps: Mapping[FlowStep, Handler] = field(default_factory=dict)
     takes_args: frozenset[str] = frozenset()  # commands that accept a word after them
 
 
@@ -48,18 +62,31 @@ def parse_command(text: str | None) -> Command | None:
     return Command(word=word, args=rest.strip(), slash=slash)
 
 
-COMMAND_BUTTON = "cmd"
+class CommandButton(Payload, prefix="cmd"):
+    """A next-step button ("cmd:caso"): runs the command exactly as if typed with "/"."""
+
+    word: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.word != fold(self.word):
+            raise ValueError(f"not a command word: {self.word!r}")
 
 
 class Router:
-    """Resolves commands, buttons and flow steps across the flows, in priority order."""
+    """Resolves commands, buttons and flow steps across the flows, in priority order.
+
+    Construction refuses what would otherwise fail silently later: a payload class or a
+    prefix claimed by two flows, and step handlers that are not exactly the members of the
+    flow's own `FlowStep` enum (a misspelt step would end the conversation unnoticed)."""
 
     def __init__(self, flows: Sequence[Flow]) -> None:
         self.flows = tuple(flows)
         self._commands: dict[str, tuple[Flow, Handler]] = {}
         self._takes_args: set[str] = set()
-        self._buttons: dict[str, Handler] = {}
-        self._button_flows: dict[str, str] = {}
+        # First segment of a prefix -> its flow, and its classes (longest prefix first).
+        self._button_flows: dict[str, Flow] = {}
+        self._buttons: dict[str, list[tuple[type[Payload], ButtonHandler]]] = {}
         self._steps: dict[tuple[str, str], Handler] = {}
         for flow in flows:
             for word, handler in flow.commands.items():
@@ -69,11 +96,34 @@ class Router:
                 if word in flow.takes_args:
                     self._takes_args.add(alias)
             self._takes_args.update(flow.takes_args)
-            for prefix, handler in flow.buttons.items():
-                self._buttons.setdefault(prefix, handler)
-                self._button_flows.setdefault(prefix, flow.name)
-            for step, handler in flow.steps.items():
-                self._steps[(flow.name, step)] = handler
+            self._add_buttons(flow)
+            self._add_steps(flow)
+        for classes in self._buttons.values():
+            classes.sort(key=lambda entry: -len(entry[0].prefix))
+
+    def _add_buttons(self, flow: Flow) -> None:
+        for cls, handler in flow.buttons.items():
+            if cls.group == CommandButton.group:
+                raise ValueError(f"{cls.__name__}: the prefix {cls.group!r} is the router's")
+            owner = self._button_flows.setdefault(cls.group, flow)
+            if owner is not flow:
+                raise ValueError(
+                    f"{cls.__name__}: payload prefix {cls.group!r} belongs to flow {owner.name!r}"
+                )
+            classes = self._buttons.setdefault(cls.group, [])
+            if any(known.prefix == cls.prefix for known, _ in classes):
+                raise ValueError(f"{cls.__name__}: payload prefix {cls.prefix!r} declared twice")
+            classes.append((cls, handler))
+
+    def _add_steps(self, flow: Flow) -> None:
+        for step in flow.steps:
+            if not isinstance(step, FlowStep) or step.flow != flow.name:
+                raise ValueError(f"flow {flow.name!r}: {step!r} is not one of its steps")
+        kinds = {type(step) for step in flow.steps}
+        if len(kinds) > 1 or any(set(kind) != set(flow.steps) for kind in kinds):
+            raise ValueError(f"flow {flow.name!r}: a handler for each of its steps, no other")
+        for step, handler in flow.steps.items():
+            self._steps[(flow.name, step.value)] = handler
 
     def command(self, command: Command) -> Handler | None:
         """The handler of a command; without "/" only a bare word, or a word + one argument
@@ -86,22 +136,36 @@ class Router:
                 return None
         return found[1]
 
-    def button(self, payload: str) -> tuple[Handler | None, str]:
-        """The handler of a button payload and its argument; "cmd:WORD" runs the command
-        WORD (a next-step button), exactly as if it had been typed with "/"."""
-        prefix, _, rest = payload.partition(":")
-        if prefix == COMMAND_BUTTON:
-            found = self._commands.get(rest) if rest and rest == fold(rest) else None
-            return (found[1] if found else None), ""
-        return self._buttons.get(prefix), rest
+    def button(self, payload: str) -> Handler | None:
+        """The handler of a pressed payload, with the payload parsed; a next-step button
+        runs its command; a malformed payload of a flow's prefix gets the flow's
+        `unknown_button`; None when nothing answers it."""
+        command = CommandButton.parse(payload)
+        if command is not None:
+            found = self._commands.get(command.word)
+            return found[1] if found else None
+        group = payload.partition(":")[0]
+        for cls, handler in self._buttons.get(group, ()):
+            pressed = cls.parse(payload)
+            if pressed is not None:
+                return _bound(handler, pressed)
+        flow = self._button_flows.get(group)
+        return flow.unknown_button if flow else None
+
+    @property
+    def payload_classes(self) -> tuple[type[Payload], ...]:
+        """Every payload class the flows declare, the next-step button's included."""
+        return (CommandButton, *(cls for group in self._buttons.values() for cls, _ in group))
 
     def flow_of(self, command: Command | None = None, payload: str | None = None) -> str | None:
-        """The name of the flow a command or a button payload belongs to (None: unknown)."""
+        """The name of the flow a command or a button payload belongs to (None: unknown);
+        a payload's by its prefix, even malformed."""
         if payload is not None:
-            prefix, _, rest = payload.partition(":")
-            if prefix != COMMAND_BUTTON:
-                return self._button_flows.get(prefix)
-            found = self._commands.get(rest)
+            command_button = CommandButton.parse(payload)
+            if command_button is None:
+                flow = self._button_flows.get(payload.partition(":")[0])
+                return flow.name if flow is not None else None
+            found = self._commands.get(command_button.word)
             return found[0].name if found else None
         if command is not None:
             found = self._commands.get(command.word)
@@ -109,19 +173,14 @@ class Router:
         return None
 
     def step(self, flow: str | None, step: str | None) -> Handler | None:
+        """The handler of the step stored in the user's row (strings: `users.flow_step`)."""
         if not flow or not step:
             return None
         return self._steps.get((flow, step))
 
 
-MAX_ID = 2**53  # ids in button payloads fit any database's integer column
+def _bound(handler: ButtonHandler, pressed: Payload) -> Handler:
+    async def handle(ctx: Context) -> list[Reply]:
+        return await handler(ctx, pressed)
 
-
-def parse_id(raw: object) -> int | None:
-    """An id from a button payload or flow data; None unless plain ASCII digits in range
-    ("²" is a digit to str.isdigit, and a 30-digit number overflows SQLite)."""
-    text = str(raw)
-    if not (text.isascii() and text.isdigit()) or len(text) > 15:
-        return None
-    value = int(text)
-    return value if 0 < value < MAX_ID else None
+    return handle

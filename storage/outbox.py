@@ -3,17 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.ids import parse_id
 from storage.models import Outbox, User
 from storage.states import Lane, OutboxStatus
 
 NOTIFY = Lane.NOTIFY
 BULLETIN = Lane.BULLETIN
+
+
+@dataclass(frozen=True)
+class RelayRef:
+    """A relayed message (`relay_messages.id`) the row notifies: a reply quoting it goes back
+    along the relay (intents/flows/relay.py), and erasing the message erases the row."""
+
+    message_id: int
+
+    def pack(self) -> str:
+        return f"relay:{self.message_id}"
+
+
+@dataclass(frozen=True)
+class ReplyRef:
+    """A direct reply the channel could not deliver, by the update it answers (kept for the
+    logs; cut to the column's 64 characters when stored, never read back)."""
+
+    update_id: str
+
+    def pack(self) -> str:
+        return f"reply:{self.update_id}"
+
+
+Ref = RelayRef | ReplyRef
+"""What `outbox.ref` holds, packed ("relay:12", "reply:UPDATE") and parsed only here."""
+
+
+def parse_ref(text: str | None) -> Ref | None:
+    """The ref a row holds, or None (no ref, or one this version does not know)."""
+    kind, _, rest = (text or "").partition(":")
+    if kind == "relay":
+        message_id = parse_id(rest)
+        return RelayRef(message_id) if message_id is not None and str(message_id) == rest else None
+    if kind == "reply" and rest:
+        return ReplyRef(rest)
+    return None
 
 
 def enqueue(
@@ -24,7 +63,7 @@ def enqueue(
     *,
     buttons: list[list[dict[str, str]]] | None = None,
     lane: str = NOTIFY,
-    ref: str | None = None,
+    ref: Ref | None = None,
     bulletin_id: int | None = None,
 ) -> Outbox:
     row = Outbox(
@@ -34,7 +73,7 @@ def enqueue(
         lane=lane,
         text=text,
         buttons=buttons,
-        ref=ref,
+        ref=ref.pack() if ref else None,
         bulletin_id=bulletin_id,
         # No private chat yet (they only wrote in a group): wait for one, never the group.
         status=OutboxStatus.PENDING if recipient.chat_id else OutboxStatus.HELD,
@@ -55,7 +94,7 @@ def enqueue_reply(
     now: datetime,
     *,
     buttons: list[list[dict[str, str]]] | None = None,
-    ref: str | None = None,
+    ref: Ref | None = None,
 ) -> Outbox:
     """A direct reply the channel could not deliver: sent to the chat it answers (a group,
     say) by the dispatcher, with its backoff, once the platform is back."""
@@ -66,7 +105,7 @@ def enqueue_reply(
         lane=NOTIFY,
         text=text,
         buttons=buttons,
-        ref=ref[:64] if ref else None,
+        ref=ref.pack()[:64] if ref else None,
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,

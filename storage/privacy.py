@@ -30,6 +30,7 @@ from storage.models import (
     UnansweredQuestion,
     User,
 )
+from storage.outbox import RelayRef
 from storage.states import OutboxStatus
 
 # Outbox rows still on their way (held: waiting for WhatsApp's 24-hour window to reopen).
@@ -298,7 +299,9 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> dict
     if written:
         await run(
             "outbox",
-            delete(Outbox).where(Outbox.ref.in_([f"relay:{message_id}" for message_id in written])),
+            delete(Outbox).where(
+                Outbox.ref.in_([RelayRef(message_id).pack() for message_id in written])
+            ),
         )
     await run("subscription", delete(Subscription).where(Subscription.user_id == user_id))
     # What the person wrote to their officer goes; the officer's answers stay, addressed to

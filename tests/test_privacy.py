@@ -129,7 +129,7 @@ async def _seed(app: Any) -> dict[str, Any]:
         await attempts.record(s, me.id, "enroll", NOW)
         await attempts.record(s, me.id, "relay", NOW)
         await attempts.record(s, other.id, "relay", NOW)
-        outbox.enqueue(s, me, "Tu caso fue tomado", NOW, ref=f"case:{mine.id}")
+        outbox.enqueue(s, me, "Tu caso fue tomado", NOW)
         outbox.enqueue(s, officer, "Nuevo caso", NOW)
         await s.flush()
         return {

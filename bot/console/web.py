@@ -286,18 +286,17 @@ async def case_action(visit: Visit) -> web.StreamResponse:
     if action not in ACTIONS or contact != (action == "message"):
         return visit.render("forbidden.html", status=403)
     ctx = visit.context(str(form.get("text", "")))
-    raw = str(case_id)
     try:
         if action == "message":  # a contact's message on their own comuna's case
             replies = await cases_flow.add_message(
-                ctx, await cases_flow.own_case(ctx, raw), ctx.text
+                ctx, await cases_flow.own_case(ctx, case_id), ctx.text
             )
         elif action == "take":
-            replies = await officer_cases.take(ctx, raw)
+            replies = await officer_cases.take(ctx, case_id)
         elif action in ("respondido", "cerrado"):
-            replies = await officer_cases.set_status(ctx, raw, action)
+            replies = await officer_cases.set_status(ctx, case_id, action)
         else:
-            case = await officer_cases.case_in_scope(ctx, raw)
+            case = await officer_cases.case_in_scope(ctx, case_id)
             text = officer_cases.clean_text(ctx, ctx.text)
             if action == "reply":
                 replies = await officer_cases.reply_to(ctx, case, text)

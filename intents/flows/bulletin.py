@@ -3,25 +3,59 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from intents.bulletin import create, split
 from intents.context import Context
 from intents.errors import InvalidInput
 from intents.i18n import CHILE, LANGUAGE_NAMES, N_
-from intents.messages import Button, Reply, rows
+from intents.messages import Reply, rows
+from intents.payloads import OneOf, Payload
 from intents.roles import ADMIN, OFFICER, require
 from intents.router import Flow
+from intents.steps import FlowStep
 from knowledge.places import find_comuna
 from storage import directory, subscriptions
 from storage.subscriptions import Audience
 
 MAX_TEXT = 12_000
-ROLES = {"all": N_("Todos"), "migrant": N_("Personas migrantes"), "municipal": N_("Municipios")}
+ALL = "all"
+ROLES = {ALL: N_("Todos"), "migrant": N_("Personas migrantes"), "municipal": N_("Municipios")}
+AUDIENCE_LANGUAGES = (ALL, *LANGUAGE_NAMES)
+
+
+class Step(FlowStep, flow="bulletin"):
+    TEXT = "text"  # typed
+    ROLE = "role"  # buttons
+    LANG = "lang"  # buttons
+    COMUNA = "comuna"  # a comuna typed, or the button for all of them
+    CONFIRM = "confirm"  # the button sends now; a date and time typed schedules
+
+
+class ForRole(Payload, prefix="bul:role"):
+    role: Annotated[str, OneOf(ROLES)]
+
+
+class InLanguage(Payload, prefix="bul:lang"):
+    lang: Annotated[str, OneOf(AUDIENCE_LANGUAGES)]
+
+
+class AllComunas(Payload, prefix="bul:comuna:all"):
+    """Every comuna of the officer's region (of the country, for an admin)."""
+
+
+class SendNow(Payload, prefix="bul:send:now"):
+    """Send the bulletin previewed."""
+
+
+class Discard(Payload, prefix="bul:cancel:x"):
+    """Drop the bulletin. The ":x" carries nothing: it is kept so that keyboards already
+    sent keep working."""
 
 
 async def start(ctx: Context) -> list[Reply]:
     require(ctx, OFFICER)
-    ctx.start_flow("bulletin", "text", {})
+    ctx.start_flow(Step.TEXT, {})
     return [
         Reply(
             ctx.t._("Nuevo boletín. Escribe (o reenvía) el texto que quieres enviar, o /cancelar.")
@@ -40,46 +74,64 @@ async def text_step(ctx: Context) -> list[Reply]:
                 max=ctx.t.number(MAX_TEXT)
             )
         )
-    ctx.next_step("role", {"text": text})
-    buttons = [Button(ctx.t._(label), f"bul:role:{key}") for key, label in ROLES.items()]
+    ctx.next_step(Step.ROLE, {"text": text})
+    buttons = [ForRole(key).button(ctx.t._(label)) for key, label in ROLES.items()]
     return [Reply(ctx.t._("¿Para quién es?"), rows(buttons))]
 
 
-def _data(ctx: Context, step: str) -> dict[str, str | None] | None:
-    if ctx.user.flow != "bulletin" or ctx.user.flow_step != step:
+def _data(ctx: Context, step: Step) -> dict[str, str | None] | None:
+    """The bulletin being composed, if the user is at the step a button answers (else the
+    button is an old one)."""
+    require(ctx, OFFICER)
+    if not ctx.at(step):
         return None
     return dict(ctx.user.flow_data or {})
 
 
-async def button(ctx: Context) -> list[Reply]:
-    require(ctx, OFFICER)
-    action, _, value = ctx.args.partition(":")
-    steps = {"role": "role", "lang": "lang", "comuna": "comuna", "send": "confirm"}
-    data = _data(ctx, steps.get(action, ""))
+def _over(ctx: Context) -> list[Reply]:
+    return [Reply(ctx.t._("Ese paso ya terminó. Usa /boletin para empezar otro."))]
+
+
+async def role_chosen(ctx: Context, press: ForRole) -> list[Reply]:
+    data = _data(ctx, Step.ROLE)
     if data is None:
-        return [Reply(ctx.t._("Ese paso ya terminó. Usa /boletin para empezar otro."))]
+        return _over(ctx)
     t = ctx.t
-    if action == "role" and value in ROLES:
-        data["role"] = None if value == "all" else value
-        ctx.next_step("lang", data)
-        buttons = [Button(t._("Todos los idiomas"), "bul:lang:all")]
-        buttons += [Button(name, f"bul:lang:{code}") for code, name in LANGUAGE_NAMES.items()]
-        return [Reply(t._("¿En qué idioma leen los destinatarios?"), rows(buttons, per_row=2))]
-    if action == "lang" and (value == "all" or value in LANGUAGE_NAMES):
-        data["lang"] = None if value == "all" else value
-        ctx.next_step("comuna", data)
-        scope = t._("Toda mi región") if ctx.user.role != ADMIN else t._("Todo el país")
-        return [
-            Reply(
-                t._("¿Para una comuna en particular? Escribe su nombre, o elige:"),
-                rows([Button(scope, "bul:comuna:all")]),
-            )
-        ]
-    if action == "comuna" and value == "all":
-        return await _preview(ctx, data)
-    if action == "send" and value in ("now", "yes"):
-        return await _send(ctx, data, None)
-    return [Reply(t._("Ese botón ya no está disponible."))]
+    data["role"] = None if press.role == ALL else press.role
+    ctx.next_step(Step.LANG, data)
+    buttons = [InLanguage(ALL).button(t._("Todos los idiomas"))]
+    buttons += [InLanguage(code).button(name) for code, name in LANGUAGE_NAMES.items()]
+    return [Reply(t._("¿En qué idioma leen los destinatarios?"), rows(buttons, per_row=2))]
+
+
+async def language_chosen(ctx: Context, press: InLanguage) -> list[Reply]:
+    data = _data(ctx, Step.LANG)
+    if data is None:
+        return _over(ctx)
+    t = ctx.t
+    data["lang"] = None if press.lang == ALL else press.lang
+    ctx.next_step(Step.COMUNA, data)
+    scope = t._("Toda mi región") if ctx.user.role != ADMIN else t._("Todo el país")
+    return [
+        Reply(
+            t._("¿Para una comuna en particular? Escribe su nombre, o elige:"),
+            rows([AllComunas().button(scope)]),
+        )
+    ]
+
+
+async def all_comunas(ctx: Context, press: AllComunas) -> list[Reply]:
+    data = _data(ctx, Step.COMUNA)
+    if data is None:
+        return _over(ctx)
+    return await _preview(ctx, data)
+
+
+async def send_now(ctx: Context, press: SendNow) -> list[Reply]:
+    data = _data(ctx, Step.CONFIRM)
+    if data is None:
+        return _over(ctx)
+    return await _send(ctx, data, None)
 
 
 async def comuna_step(ctx: Context) -> list[Reply]:
@@ -106,7 +158,7 @@ def _audience(ctx: Context, data: dict[str, str | None]) -> Audience:
 async def _preview(ctx: Context, data: dict[str, str | None]) -> list[Reply]:
     audience = _audience(ctx, data)
     size = await subscriptions.audience_size(ctx.session, audience)
-    ctx.next_step("confirm", data)
+    ctx.next_step(Step.CONFIRM, data)
     t = ctx.t
     parts = split(data.get("text") or "")
     replies = [
@@ -120,7 +172,7 @@ async def _preview(ctx: Context, data: dict[str, str | None]) -> list[Reply]:
         "(AAAA-MM-DD HH:MM, hora de Chile).",
         size,
     ).format(n=t.number(size))
-    buttons = [Button(t._("Enviar ahora"), "bul:send:now"), Button(t._("Cancelar"), "bul:cancel:x")]
+    buttons = [SendNow().button(t._("Enviar ahora")), Discard().button(t._("Cancelar"))]
     replies.append(Reply(summary, rows(buttons, per_row=2)))
     return replies
 
@@ -164,28 +216,28 @@ async def waiting(ctx: Context) -> list[Reply]:
     return [Reply(ctx.t._("Elige una de las opciones con los botones, o escribe /cancelar."))]
 
 
-async def cancel_button(ctx: Context) -> list[Reply]:
-    if ctx.user.flow == "bulletin":
+async def discard(ctx: Context, press: Discard) -> list[Reply]:
+    if ctx.in_flow(Step):
         ctx.end_flow()
     return [Reply(ctx.t._("Boletín descartado. No se envió nada."))]
 
 
-async def dispatch_button(ctx: Context) -> list[Reply]:
-    if ctx.args.startswith("cancel"):
-        return await cancel_button(ctx)
-    return await button(ctx)
-
-
 FLOW = Flow(
-    name="bulletin",
+    name=Step.flow,
     commands={"boletin": start},
     aliases={"bulletin": "boletin", "bilten": "boletin"},
-    buttons={"bul": dispatch_button},
+    buttons={
+        ForRole: role_chosen,
+        InLanguage: language_chosen,
+        AllComunas: all_comunas,
+        SendNow: send_now,
+        Discard: discard,
+    },
     steps={
-        "text": text_step,
-        "role": waiting,
-        "lang": waiting,
-        "comuna": comuna_step,
-        "confirm": confirm_step,
+        Step.TEXT: text_step,
+        Step.ROLE: waiting,
+        Step.LANG: waiting,
+        Step.COMUNA: comuna_step,
+        Step.CONFIRM: confirm_step,
     },
 )

@@ -2,19 +2,60 @@
 
 from __future__ import annotations
 
-from intents.cases_text import CATEGORIES, URGENCIES, history, summary
+from typing import Annotated, Any
+
+from intents.cases_text import CATEGORIES, URGENCIES, CaseView, history, summary
 from intents.context import Context
 from intents.errors import InvalidInput, NotAllowed, NotFound
+from intents.flows import officer_cases
+from intents.flows.officer_cases import OfficerReply, OfficerTake, OfficerView
 from intents.i18n import Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
+from intents.payloads import OneOf, Payload
 from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, require
-from intents.router import Flow, parse_id
+from intents.router import CommandButton, Flow
+from intents.steps import FlowStep
 from storage import cases, directory, relays
+from storage.ids import parse_id
 from storage.models import Case
 
 MAX_DESCRIPTION = 2000
+
+
+class Step(FlowStep, flow="case"):
+    CATEGORY = "category"  # a new case: which category (buttons)
+    DESCRIPTION = "description"  # typed
+    URGENCY = "urgency"  # buttons
+    CONFIRM = "confirm"  # buttons
+    MESSAGE = "message"  # a message on an existing case, typed
+
+
+class CaseCategory(Payload, prefix="case:cat"):
+    category: Annotated[str, OneOf(CATEGORIES)]
+
+
+class CaseUrgency(Payload, prefix="case:urg"):
+    urgency: Annotated[str, OneOf(URGENCIES)]
+
+
+class CaseConfirm(Payload, prefix="case:ok:yes"):
+    """Open the case drafted."""
+
+
+class CaseCancel(Payload, prefix="case:cancel"):
+    """Drop the case drafted."""
+
+
+class CaseMessage(Payload, prefix="case:msg"):
+    """Add a message to an existing case."""
+
+    case_id: int
+
+
+class CaseList(Payload, prefix="case:list"):
+    """The comuna's cases."""
 
 
 def _municipal(ctx: Context) -> str:
@@ -29,7 +70,7 @@ async def new_case(ctx: Context) -> list[Reply]:
     if ctx.user.role == MIGRANT:
         return [_who_may_open_cases(ctx)]
     _municipal(ctx)
-    ctx.start_flow("case", "category")
+    ctx.start_flow(Step.CATEGORY)
     return [_category_question(ctx)]
 
 
@@ -44,13 +85,13 @@ def _who_may_open_cases(ctx: Context) -> Reply:
             "(por ejemplo: /registro ABC123). Si eres una persona migrante, escribe tu "
             "pregunta o acércate a la oficina de migrantes de tu municipalidad."
         ),
-        rows([Button(ctx.t._("Menú principal"), "cmd:menu")]),
+        rows([CommandButton("menu").button(ctx.t._("Menú principal"))]),
     )
 
 
 def _category_question(ctx: Context) -> Reply:
-    buttons = [Button(ctx.t._(label), f"case:cat:{key}") for key, label in CATEGORIES.items()]
-    buttons.append(Button(ctx.t._("Cancelar"), "case:cancel"))
+    buttons = [CaseCategory(key).button(ctx.t._(label)) for key, label in CATEGORIES.items()]
+    buttons.append(CaseCancel().button(ctx.t._("Cancelar")))
     return Reply(
         ctx.t._("Nuevo caso Sello (1/4). ¿De qué se trata? Elige una categoría:"),
         rows(buttons, per_row=2),
@@ -70,7 +111,7 @@ async def description_step(ctx: Context) -> list[Reply]:
     masked, hidden = mask_identifiers(text)
     data = dict(ctx.user.flow_data or {})
     data["description"] = masked
-    ctx.next_step("urgency", data)
+    ctx.next_step(Step.URGENCY, data)
     replies = []
     if hidden:
         replies.append(
@@ -82,67 +123,83 @@ async def description_step(ctx: Context) -> list[Reply]:
                 ).format(n=hidden)
             )
         )
-    buttons = [Button(ctx.t._(label), f"case:urg:{key}") for key, label in URGENCIES.items()]
+    buttons = [CaseUrgency(key).button(ctx.t._(label)) for key, label in URGENCIES.items()]
     replies.append(Reply(ctx.t._("Nuevo caso (3/4). ¿Es urgente?"), rows(buttons, per_row=2)))
     return replies
 
 
-async def button(ctx: Context) -> list[Reply]:
-    action, _, value = ctx.args.partition(":")
-    if action == "cancel":
-        if ctx.user.flow == "case":
-            ctx.end_flow()
-        return [Reply(ctx.t._("Caso descartado. No se guardó nada."))]
-    if action in ("cat", "urg", "ok"):
-        return await _step_button(ctx, action, value)
-    if action == "view":
-        return await view(ctx, value)
-    if action == "msg":
-        return await start_message(ctx, value)
-    if action == "list":
-        return await my_cases(ctx)
-    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
+async def cancelled(ctx: Context, press: CaseCancel) -> list[Reply]:
+    if ctx.in_flow(Step):
+        ctx.end_flow()
+    return [Reply(ctx.t._("Caso descartado. No se guardó nada."))]
 
 
-async def _step_button(ctx: Context, action: str, value: str) -> list[Reply]:
+def _draft(ctx: Context, step: Step) -> dict[str, Any] | None:
+    """The case being drafted, if the user is at the step a button answers (else the
+    button is an old one)."""
     _municipal(ctx)
-    expected = {"cat": "category", "urg": "urgency", "ok": "confirm"}[action]
-    if ctx.user.flow != "case" or ctx.user.flow_step != expected:
-        return [Reply(ctx.t._("Ese paso ya terminó. Usa /caso para abrir un caso nuevo."))]
-    data = dict(ctx.user.flow_data or {})
-    if action == "cat":
-        if value not in CATEGORIES:
-            return [_category_question(ctx)]
-        data["category"] = value
-        ctx.next_step("description", data)
-        return [
-            Reply(
-                ctx.t._(
-                    "Nuevo caso (2/4). Describe la situación (máximo 2000 caracteres). No "
-                    "incluyas RUN, RUT, pasaportes ni nombres completos: no son necesarios."
-                )
+    if not ctx.at(step):
+        return None
+    return dict(ctx.user.flow_data or {})
+
+
+def _step_over(ctx: Context) -> list[Reply]:
+    return [Reply(ctx.t._("Ese paso ya terminó. Usa /caso para abrir un caso nuevo."))]
+
+
+async def category_chosen(ctx: Context, press: CaseCategory) -> list[Reply]:
+    data = _draft(ctx, Step.CATEGORY)
+    if data is None:
+        return _step_over(ctx)
+    data["category"] = press.category
+    ctx.next_step(Step.DESCRIPTION, data)
+    return [
+        Reply(
+            ctx.t._(
+                "Nuevo caso (2/4). Describe la situación (máximo 2000 caracteres). No "
+                "incluyas RUN, RUT, pasaportes ni nombres completos: no son necesarios."
             )
-        ]
-    if action == "urg":
-        if value not in URGENCIES:
-            return [Reply(ctx.t._("Elige normal o urgente."))]
-        data["urgency"] = value
-        ctx.next_step("confirm", data)
-        t = ctx.t
-        preview = t._(
-            "Nuevo caso (4/4). Revisa y confirma:\nCategoría: {category}\nUrgencia: {urgency}\n"
-            "Descripción: {description}"
-        ).format(
-            category=t._(CATEGORIES[data["category"]]),
-            urgency=t._(URGENCIES[value]),
-            description=data["description"],
         )
-        buttons = [
-            Button(t._("Abrir el caso"), "case:ok:yes"),
-            Button(t._("Cancelar"), "case:cancel"),
-        ]
-        return [Reply(preview, rows(buttons, per_row=2))]
+    ]
+
+
+async def urgency_chosen(ctx: Context, press: CaseUrgency) -> list[Reply]:
+    data = _draft(ctx, Step.URGENCY)
+    if data is None:
+        return _step_over(ctx)
+    data["urgency"] = press.urgency
+    ctx.next_step(Step.CONFIRM, data)
+    t = ctx.t
+    preview = t._(
+        "Nuevo caso (4/4). Revisa y confirma:\nCategoría: {category}\nUrgencia: {urgency}\n"
+        "Descripción: {description}"
+    ).format(
+        category=t._(CATEGORIES[data["category"]]),
+        urgency=t._(URGENCIES[press.urgency]),
+        description=data["description"],
+    )
+    buttons = [
+        CaseConfirm().button(t._("Abrir el caso")),
+        CaseCancel().button(t._("Cancelar")),
+    ]
+    return [Reply(preview, rows(buttons, per_row=2))]
+
+
+async def confirmed(ctx: Context, press: CaseConfirm) -> list[Reply]:
+    data = _draft(ctx, Step.CONFIRM)
+    if data is None:
+        return _step_over(ctx)
     return await _confirm(ctx, data)
+
+
+async def stale(ctx: Context) -> list[Reply]:
+    """A case button this version does not know (a category since removed, a forged one):
+    while a case is drafted, its question again."""
+    if ctx.at(Step.CATEGORY):
+        return [_category_question(ctx)]
+    if ctx.at(Step.URGENCY):
+        return [Reply(ctx.t._("Elige normal o urgente."))]
+    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
 
 
 async def _confirm(ctx: Context, data: dict[str, str]) -> list[Reply]:
@@ -167,8 +224,8 @@ async def _confirm(ctx: Context, data: dict[str, str]) -> list[Reply]:
             comuna=comuna.name, summary=summary(t, case), description=case.description
         )
         return text, [
-            Button(t._("Tomar el caso"), f"ofc:take:{case.id}"),
-            Button(t._("Ver el caso"), f"ofc:view:{case.id}"),
+            OfficerTake(case.id).button(t._("Tomar el caso")),
+            OfficerView(case.id).button(t._("Ver el caso")),
         ]
 
     notified = notify(ctx, officers, render)
@@ -181,7 +238,7 @@ async def _confirm(ctx: Context, data: dict[str, str]) -> list[Reply]:
             "Aún no hay encargada/o registrado en tu región: el caso quedó guardado y lo verán "
             "en cuanto se registre."
         )
-    return [Reply(text, rows([Button(t._("Ver mis casos"), "case:list")]))]
+    return [Reply(text, rows([CaseList().button(t._("Ver mis casos"))]))]
 
 
 async def my_cases(ctx: Context) -> list[Reply]:
@@ -190,39 +247,40 @@ async def my_cases(ctx: Context) -> list[Reply]:
     t = ctx.t
     if not found:
         return [Reply(t._("Tu comuna aún no tiene casos. Usa /caso para abrir uno."))]
-    buttons = [Button(summary(t, c)[:60], f"case:view:{c.id}") for c in found]
+    buttons = [CaseView(c.id).button(summary(t, c)[:60]) for c in found]
     return [Reply(t._("Casos de tu comuna (los más recientes primero):"), rows(buttons))]
 
 
-async def own_case(ctx: Context, raw_id: str) -> Case:
+async def own_case(ctx: Context, case_id: int | None) -> Case:
     """The case, if it belongs to the contact's comuna (never reveal others' cases)."""
     comuna_cut = _municipal(ctx)
-    case_id = parse_id(raw_id)
     case = await cases.get(ctx.session, case_id) if case_id else None
     if case is None or case.comuna_cut != comuna_cut:
         raise NotFound(ctx.t._("No encuentro ese caso entre los de tu comuna."))
     return case
 
 
-async def view(ctx: Context, raw_id: str) -> list[Reply]:
-    if ctx.user.role in (OFFICER, ADMIN):
-        from intents.flows.officer_cases import view as officer_view
+async def viewed(ctx: Context, press: CaseView) -> list[Reply]:
+    return await view(ctx, press.case_id)
 
-        return await officer_view(ctx, raw_id)
-    case = await own_case(ctx, raw_id)
+
+async def view(ctx: Context, case_id: int) -> list[Reply]:
+    if ctx.user.role in (OFFICER, ADMIN):
+        return await officer_cases.view(ctx, case_id)
+    case = await own_case(ctx, case_id)
     events = await cases.events(ctx.session, case.id)
     comuna = await directory.comuna(ctx.session, case.comuna_cut)
     buttons = []
     if case.status != "cerrado":
-        buttons.append(Button(ctx.t._("Agregar un mensaje"), f"case:msg:{case.id}"))
+        buttons.append(CaseMessage(case.id).button(ctx.t._("Agregar un mensaje")))
     return [Reply(history(ctx.t, case, events, comuna), rows(buttons))]
 
 
-async def start_message(ctx: Context, raw_id: str) -> list[Reply]:
-    case = await own_case(ctx, raw_id)
+async def start_message(ctx: Context, press: CaseMessage) -> list[Reply]:
+    case = await own_case(ctx, press.case_id)
     if case.status == "cerrado":
         return [Reply(ctx.t._("El caso {number} está cerrado.").format(number=case.number))]
-    ctx.start_flow("case", "message", {"case_id": case.id})
+    ctx.start_flow(Step.MESSAGE, {"case_id": case.id})
     return [
         Reply(
             ctx.t._("Escribe tu mensaje para el caso {number} (o /cancelar):").format(
@@ -234,7 +292,7 @@ async def start_message(ctx: Context, raw_id: str) -> list[Reply]:
 
 async def message_step(ctx: Context) -> list[Reply]:
     data = ctx.user.flow_data or {}
-    case = await own_case(ctx, str(data.get("case_id", "")))
+    case = await own_case(ctx, parse_id(data.get("case_id", "")))
     replies = await add_message(ctx, case, ctx.text)
     ctx.end_flow()
     return replies
@@ -269,8 +327,8 @@ async def add_message(ctx: Context, case: Case, text: str) -> list[Reply]:
             number=case.number, body=body
         )
         return text, [
-            Button(t._("Responder"), f"ofc:reply:{case.id}"),
-            Button(t._("Ver el caso"), f"ofc:view:{case.id}"),
+            OfficerReply(case.id).button(t._("Responder")),
+            OfficerView(case.id).button(t._("Ver el caso")),
         ]
 
     notify(ctx, recipients, render)
@@ -282,22 +340,34 @@ async def add_message(ctx: Context, case: Case, text: str) -> list[Reply]:
 
 async def waiting_for_button(ctx: Context) -> list[Reply]:
     """A text where a choice is expected: ask again, keep the case being drafted."""
-    step = ctx.user.flow_step
-    if step == "category":
+    if ctx.at(Step.CATEGORY):
         return [_category_question(ctx)]
     return [Reply(ctx.t._("Elige una de las opciones con los botones, o escribe /cancelar."))]
 
 
+async def listed(ctx: Context, press: CaseList) -> list[Reply]:
+    return await my_cases(ctx)
+
+
 FLOW = Flow(
-    name="case",
+    name=Step.flow,
     commands={"caso": new_case, "miscasos": my_cases},
     aliases={"case": "caso", "mycases": "miscasos", "kaz": "caso"},
-    buttons={"case": button},
+    buttons={
+        CaseCategory: category_chosen,
+        CaseUrgency: urgency_chosen,
+        CaseConfirm: confirmed,
+        CaseCancel: cancelled,
+        CaseView: viewed,
+        CaseMessage: start_message,
+        CaseList: listed,
+    },
+    unknown_button=stale,
     steps={
-        "category": waiting_for_button,
-        "description": description_step,
-        "urgency": waiting_for_button,
-        "confirm": waiting_for_button,
-        "message": message_step,
+        Step.CATEGORY: waiting_for_button,
+        Step.DESCRIPTION: description_step,
+        Step.URGENCY: waiting_for_button,
+        Step.CONFIRM: waiting_for_button,
+        Step.MESSAGE: message_step,
     },
 )

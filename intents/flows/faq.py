@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from intents.answers import SMALL_TALK, topic_button, topic_reply
+from intents.answers import SMALL_TALK, TopicButton, topic_button, topic_reply
 from intents.context import Context
 from intents.flows import feedback, orientation
 from intents.flows.menu import main_menu
 from intents.masking import mask_personal
-from intents.messages import Button, Reply, rows
+from intents.messages import Reply, rows
+from intents.payloads import Payload
 from intents.router import Flow
+from intents.steps import FlowStep
 from knowledge.matcher import MatchKind
 from storage import questions
+
+
+class Step(FlowStep, flow="faq"):
+    SUGGESTED = "suggested"  # suggestions shown; the question kept for the one pressed
+
+
+class NoneOfThese(Payload, prefix="kb:none"):
+    """None of the suggested topics: the fallback answer. (A topic's own button,
+    "kb:TOPIC", is `answers.TopicButton`.)"""
 
 
 async def question(ctx: Context) -> list[Reply]:
@@ -56,12 +67,12 @@ async def question(ctx: Context) -> list[Reply]:
     if match.kind is MatchKind.PARTIAL:
         # Keep the question: a suggestion pressed next is answered with it in mind (a comuna
         # it names, for the dynamic answers).
-        ctx.start_flow("faq", "suggested", {"question": text[:500]})
+        ctx.start_flow(Step.SUGGESTED, {"question": text[:500]})
         buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
         if any(topic_id.startswith("reg.") for topic_id in match.suggestions):
             # An unclear question about papers: the guided orientation is the best first try.
             buttons.insert(0, orientation.start_button(ctx.t))
-        buttons.append(Button(ctx.t._("Ninguna de estas"), "kb:none"))
+        buttons.append(NoneOfThese().button(ctx.t._("Ninguna de estas")))
         return [
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
@@ -86,16 +97,31 @@ def fallback(ctx: Context) -> Reply:
     )
 
 
-async def topic_button_pressed(ctx: Context) -> list[Reply]:
-    asked = None
-    if ctx.user.flow == "faq":
-        asked = (ctx.user.flow_data or {}).get("question")
-        ctx.end_flow()
-    if ctx.args == "none":
-        return [fallback(ctx)]
-    if ctx.args not in ctx.services.kb:
-        return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
-    return await answer(ctx, ctx.args, asked=asked)
+def _asked(ctx: Context) -> str | None:
+    """The question the suggestions were for, if they were just shown (the step ends)."""
+    if not ctx.in_flow(Step):
+        return None
+    asked = (ctx.user.flow_data or {}).get("question")
+    ctx.end_flow()
+    return asked
+
+
+async def topic_pressed(ctx: Context, press: TopicButton) -> list[Reply]:
+    asked = _asked(ctx)
+    if press.topic not in ctx.services.kb:
+        return await stale(ctx)
+    return await answer(ctx, press.topic, asked=asked)
+
+
+async def none_pressed(ctx: Context, press: NoneOfThese) -> list[Reply]:
+    _asked(ctx)
+    return [fallback(ctx)]
+
+
+async def stale(ctx: Context) -> list[Reply]:
+    """A topic button this version does not have (a topic removed since it was sent)."""
+    _asked(ctx)
+    return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
 
 
 async def answer(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
@@ -116,5 +142,8 @@ async def after_suggestions(ctx: Context) -> list[Reply]:
 
 
 FLOW = Flow(
-    name="faq", buttons={"kb": topic_button_pressed}, steps={"suggested": after_suggestions}
+    name=Step.flow,
+    buttons={TopicButton: topic_pressed, NoneOfThese: none_pressed},
+    unknown_button=stale,
+    steps={Step.SUGGESTED: after_suggestions},
 )

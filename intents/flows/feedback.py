@@ -3,15 +3,33 @@ were you looking for?" that the next message answers (or "Omitir", /cancelar, a 
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from intents.answers import TOPIC_ID
 from intents.context import Context
 from intents.masking import mask_personal
 from intents.messages import Button, Reply, rows
-from intents.router import Flow
+from intents.payloads import Payload
+from intents.router import CommandButton, Flow
+from intents.steps import FlowStep
 from storage import feedback
 
-PREFIX = "fb"
-FLOW_NAME = "feedback"
 MAX_NOTE = 500
+
+
+class Step(FlowStep, flow="feedback"):
+    LOOKING_FOR = "looking_for"  # after a 👎: what were you looking for?
+
+
+class Rating(Payload, prefix="fb"):
+    """The answer to a topic helped, or not ("fb:up:reg.cedula", "fb:down:reg.cedula")."""
+
+    vote: Literal["up", "down"]
+    topic: Annotated[str, TOPIC_ID]
+
+
+class SkipNote(Payload, prefix="fb:skip"):
+    """No note after a 👎."""
 
 
 def remember(ctx: Context, topic_id: str, question: str | None) -> None:
@@ -22,7 +40,7 @@ def remember(ctx: Context, topic_id: str, question: str | None) -> None:
 
 def buttons(topic_id: str) -> tuple[Button, Button]:
     """Language-neutral and short: fits WhatsApp's 20-character button titles."""
-    return Button("👍", f"{PREFIX}:up:{topic_id}"), Button("👎", f"{PREFIX}:down:{topic_id}")
+    return Rating("up", topic_id).button("👍"), Rating("down", topic_id).button("👎")
 
 
 def under(ctx: Context, reply: Reply, topic_id: str, question: str | None) -> Reply:
@@ -31,24 +49,25 @@ def under(ctx: Context, reply: Reply, topic_id: str, question: str | None) -> Re
     return Reply(reply.text, (*reply.buttons, buttons(topic_id)), reply.attachment)
 
 
-async def pressed(ctx: Context) -> list[Reply]:
-    """fb:up:TOPIC, fb:down:TOPIC, fb:skip. Only the latest answer can be rated, once: an old,
-    replayed or forged button stores nothing."""
-    action, _, topic_id = ctx.args.partition(":")
-    if action == "skip":
-        if ctx.user.flow == FLOW_NAME:
-            ctx.end_flow()
-            return [Reply(ctx.t._("De acuerdo. Escribe tu pregunta o usa /menu."))]
+async def skipped(ctx: Context, press: SkipNote) -> list[Reply]:
+    if not ctx.in_flow(Step):
         return [_gone(ctx)]
+    ctx.end_flow()
+    return [Reply(ctx.t._("De acuerdo. Escribe tu pregunta o usa /menu."))]
+
+
+async def rated(ctx: Context, press: Rating) -> list[Reply]:
+    """Only the latest answer can be rated, once: an old, replayed or forged button stores
+    nothing."""
     last = ctx.user.last_answer or {}
-    if action not in ("up", "down") or not topic_id or last.get("topic") != topic_id:
+    if last.get("topic") != press.topic:
         return [_gone(ctx)]
     ctx.user.last_answer = None
-    helpful = action == "up"
+    helpful = press.vote == "up"
     row = feedback.record(
         ctx.session,
         user_id=ctx.user.id,
-        topic=topic_id,
+        topic=press.topic,
         lang=ctx.lang,
         channel=ctx.incoming.channel,
         helpful=helpful,
@@ -58,14 +77,14 @@ async def pressed(ctx: Context) -> list[Reply]:
     if helpful:
         return [Reply(ctx.t._("¡Gracias! Me alegra que te sirviera."))]
     await ctx.session.flush()  # the row's id, for the note that may follow
-    ctx.start_flow(FLOW_NAME, "looking_for", {"feedback_id": row.id})
+    ctx.start_flow(Step.LOOKING_FOR, {"feedback_id": row.id})
     return [
         Reply(
             ctx.t._(
                 "Gracias por decírmelo. ¿Qué estabas buscando? Escríbelo en pocas palabras y "
                 "lo verá el equipo que mejora las respuestas (es opcional)."
             ),
-            rows([Button(ctx.t._("Omitir"), f"{PREFIX}:skip")]),
+            rows([SkipNote().button(ctx.t._("Omitir"))]),
         )
     ]
 
@@ -90,9 +109,13 @@ async def looking_for(ctx: Context) -> list[Reply]:
             ctx.t._(
                 "Gracias, lo anoté para mejorar las respuestas. ¿Algo más? Escribe tu pregunta."
             ),
-            rows([Button(ctx.t._("Menú principal"), "cmd:menu")]),
+            rows([CommandButton("menu").button(ctx.t._("Menú principal"))]),
         )
     ]
 
 
-FLOW = Flow(name=FLOW_NAME, buttons={PREFIX: pressed}, steps={"looking_for": looking_for})
+FLOW = Flow(
+    name=Step.flow,
+    buttons={Rating: rated, SkipNote: skipped},
+    steps={Step.LOOKING_FOR: looking_for},
+)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from intents.context import Context
-from intents.flows.menu import main_menu
+from intents.flows.menu import LanguagePicker, main_menu
 from intents.i18n import LANGUAGE_NAMES, LANGUAGES, texts
-from intents.messages import Button, Reply, rows
+from intents.messages import Reply, rows
+from intents.payloads import OneOf, Payload
 from intents.router import Flow
+from intents.steps import FlowStep
 from knowledge.normalize import fold
+
+
+class Step(FlowStep, flow="language"):
+    CHOOSE = "choose"
+
+
+class LanguageChoice(Payload, prefix="lang"):
+    """Speak this language ("lang:fr"); the picker, "lang:menu", is `LanguagePicker`."""
+
+    lang: Annotated[str, OneOf(LANGUAGES)]
 
 
 async def choose(ctx: Context) -> list[Reply]:
@@ -17,7 +31,7 @@ async def choose(ctx: Context) -> list[Reply]:
         if lang is not None:
             return await _set(ctx, lang)
         return [_picker(ctx, ctx.t._("No conozco ese idioma. Elige uno:"))]
-    ctx.start_flow("language", "choose")
+    ctx.start_flow(Step.CHOOSE)
     return [_picker(ctx, ctx.t._("Elige tu idioma:"))]
 
 
@@ -51,7 +65,7 @@ async def typed(ctx: Context) -> list[Reply]:
 
 
 def _picker(ctx: Context, prompt: str) -> Reply:
-    buttons = [Button(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()]
+    buttons = [LanguageChoice(code).button(name) for code, name in LANGUAGE_NAMES.items()]
     return Reply(prompt, rows(buttons, per_row=2))
 
 
@@ -63,17 +77,21 @@ async def _set(ctx: Context, lang: str) -> list[Reply]:
     return [Reply(confirmation), main_menu(ctx)]
 
 
-async def button(ctx: Context) -> list[Reply]:
-    if ctx.args in LANGUAGES:
-        return await _set(ctx, ctx.args)
+async def chosen(ctx: Context, press: LanguageChoice) -> list[Reply]:
+    return await _set(ctx, press.lang)
+
+
+async def picker(ctx: Context, press: LanguagePicker | None = None) -> list[Reply]:
+    """The picker: from the menu's button, or for a language button this version lacks."""
     return [_picker(ctx, ctx.t._("Elige tu idioma:"))]
 
 
 FLOW = Flow(
-    name="language",
+    name=Step.flow,
     commands={"idioma": choose},
     aliases={"language": "idioma", "langue": "idioma", "lang": "idioma"},
-    buttons={"lang": button},
-    steps={"choose": typed},
+    buttons={LanguageChoice: chosen, LanguagePicker: picker},
+    unknown_button=picker,
+    steps={Step.CHOOSE: typed},
     takes_args=frozenset({"idioma"}),
 )

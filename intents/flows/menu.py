@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from intents.answers import topic_button
 from intents.context import Context
 from intents.flows.orientation import start_button
 from intents.help import help_text
 from intents.i18n import N_
-from intents.messages import Button, Reply, rows
+from intents.messages import Reply, rows
+from intents.payloads import OneOf, Payload
 from intents.router import Flow
 
 # Menu sections: payload -> (label msgid, topic ids shown as buttons).
@@ -44,10 +47,22 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+class MenuButton(Payload, prefix="menu"):
+    """The main menu ("menu:") or one of its sections ("menu:reg")."""
+
+    section: Annotated[str, OneOf(SECTIONS)] | None
+
+
+class LanguagePicker(Payload, prefix="lang:menu"):
+    """The language picker, offered by the main menu. Handled by the language flow
+    (intents/flows/language.py), but declared here: that flow shows the main menu after a
+    choice, so it imports this module, and this module cannot import it."""
+
+
 def main_menu(ctx: Context) -> Reply:
     t = ctx.t
-    buttons = [Button(t._(label), f"menu:{key}") for key, (label, _) in SECTIONS.items()]
-    buttons.append(Button(t._("Idioma / Langue / Lang"), "lang:menu"))
+    buttons = [MenuButton(key).button(t._(label)) for key, (label, _) in SECTIONS.items()]
+    buttons.append(LanguagePicker().button(t._("Idioma / Langue / Lang")))
     return Reply(
         t._("¿En qué te puedo ayudar? Elige un tema o escribe tu pregunta con tus palabras."),
         rows(buttons),
@@ -68,23 +83,25 @@ async def menu(ctx: Context) -> list[Reply]:
     return [main_menu(ctx)]
 
 
-async def section(ctx: Context) -> list[Reply]:
-    found = SECTIONS.get(ctx.args)
-    if found is None:
-        return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
-    label, topic_ids = found
+async def section(ctx: Context, key: str) -> list[Reply]:
+    label, topic_ids = SECTIONS[key]
     buttons = [topic_button(ctx, topic_id) for topic_id in topic_ids if topic_id in ctx.services.kb]
-    if ctx.args == "reg":
+    if key == "reg":
         # The guided orientation first: most people do not know which permit they need.
         buttons.insert(0, start_button(ctx.t))
-    buttons.append(Button(ctx.t._("« Menú"), "menu:"))
+    buttons.append(MenuButton(None).button(ctx.t._("« Menú")))
     return [Reply(ctx.t._(label), rows(buttons))]
 
 
-async def menu_button(ctx: Context) -> list[Reply]:
-    if not ctx.args:
+async def pressed(ctx: Context, press: MenuButton) -> list[Reply]:
+    if press.section is None:
         return await menu(ctx)
-    return await section(ctx)
+    return await section(ctx, press.section)
+
+
+async def stale(ctx: Context) -> list[Reply]:
+    """A menu button this version does not have (a section removed since it was sent)."""
+    return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
 
 
 async def help_command(ctx: Context) -> list[Reply]:
@@ -95,5 +112,6 @@ FLOW = Flow(
     name="menu",
     commands={"start": start, "menu": menu, "ayuda": help_command},
     aliases={"inicio": "start", "help": "ayuda", "aide": "ayuda", "ed": "ayuda"},
-    buttons={"menu": menu_button},
+    buttons={MenuButton: pressed},
+    unknown_button=stale,
 )

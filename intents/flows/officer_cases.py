@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from intents.cases_text import STATUSES, history, summary
+from typing import Annotated
+
+from intents.cases_text import STATUSES, CaseView, history, summary
 from intents.context import Context
 from intents.errors import InvalidInput, NotFound
 from intents.i18n import N_, Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
+from intents.payloads import OneOf, Payload
 from intents.roles import ADMIN, OFFICER, require
-from intents.router import Flow, parse_id
+from intents.router import Flow
+from intents.steps import FlowStep
 from storage import cases, directory, users
+from storage.ids import parse_id
 from storage.models import Case
+from storage.states import CaseStatus
 
 MAX_TEXT = 2000
 # Which status an officer may set from which: a closed case stays closed.
@@ -20,6 +26,39 @@ ALLOWED = {
     "respondido": {"abierto", "en_revision", "derivado"},
     "cerrado": {"abierto", "en_revision", "respondido", "derivado"},
 }
+
+
+class Step(FlowStep, flow="officer_case"):
+    REPLY = "reply"  # the officer's answer to the case, typed next
+    REFER = "refer"  # the institution the case goes to, typed next
+
+
+# The officer's buttons on a case; some are sent to officers by the municipal side
+# (intents/flows/cases.py imports them from here).
+class OfficerView(Payload, prefix="ofc:view"):
+    case_id: int
+
+
+class OfficerTake(Payload, prefix="ofc:take"):
+    case_id: int
+
+
+class OfficerReply(Payload, prefix="ofc:reply"):
+    case_id: int
+
+
+class OfficerRefer(Payload, prefix="ofc:refer"):
+    case_id: int
+
+
+class OfficerStatus(Payload, prefix="ofc:st"):
+    """A status an officer may set ("ofc:st:12:cerrado")."""
+
+    case_id: int
+    status: Annotated[CaseStatus, OneOf(ALLOWED)]
+
+
+OfficerPress = OfficerView | OfficerTake | OfficerReply | OfficerRefer | OfficerStatus
 
 
 def _region(ctx: Context) -> str | None:
@@ -39,20 +78,23 @@ async def list_cases(ctx: Context) -> list[Reply]:
     buttons = []
     for case in found:
         comuna = await directory.comuna(ctx.session, case.comuna_cut)
-        buttons.append(Button(summary(t, case, comuna)[:60], f"ofc:view:{case.id}"))
+        buttons.append(OfficerView(case.id).button(summary(t, case, comuna)[:60]))
     text = t._("Casos sin cerrar de tu región (urgentes y más antiguos primero):") + "\n" + total
     return [Reply(text, rows(buttons))]
 
 
-async def case_in_scope(ctx: Context, raw_id: str) -> Case:
+async def case_in_scope(ctx: Context, case_id: int | None) -> Case:
     """The case with this id if the user's role and region may see it, else NotFound
     (the chat buttons and the web console share this check)."""
     region = _region(ctx)
-    case_id = parse_id(raw_id)
     case = await cases.get(ctx.session, case_id) if case_id else None
     if case is None or (region is not None and case.region_code != region):
-        raise NotFound(ctx.t._("No encuentro ese caso entre los de tu región."))
+        raise _out_of_scope(ctx)
     return case
+
+
+def _out_of_scope(ctx: Context) -> NotFound:
+    return NotFound(ctx.t._("No encuentro ese caso entre los de tu región."))
 
 
 def _actions(t: Texts, case: Case) -> list[Button]:
@@ -60,19 +102,19 @@ def _actions(t: Texts, case: Case) -> list[Button]:
         return []
     buttons = []
     if case.status == "abierto":
-        buttons.append(Button(t._("Tomar"), f"ofc:take:{case.id}"))
+        buttons.append(OfficerTake(case.id).button(t._("Tomar")))
     buttons += [
-        Button(t._("Responder"), f"ofc:reply:{case.id}"),
-        Button(t._("Derivar"), f"ofc:refer:{case.id}"),
+        OfficerReply(case.id).button(t._("Responder")),
+        OfficerRefer(case.id).button(t._("Derivar")),
     ]
     if case.status != "respondido":
-        buttons.append(Button(t._("Marcar respondido"), f"ofc:st:{case.id}:respondido"))
-    buttons.append(Button(t._("Cerrar"), f"ofc:st:{case.id}:cerrado"))
+        buttons.append(OfficerStatus(case.id, CaseStatus.ANSWERED).button(t._("Marcar respondido")))
+    buttons.append(OfficerStatus(case.id, CaseStatus.CLOSED).button(t._("Cerrar")))
     return buttons
 
 
-async def view(ctx: Context, raw_id: str) -> list[Reply]:
-    case = await case_in_scope(ctx, raw_id)
+async def view(ctx: Context, case_id: int) -> list[Reply]:
+    case = await case_in_scope(ctx, case_id)
     events = await cases.events(ctx.session, case.id)
     comuna = await directory.comuna(ctx.session, case.comuna_cut)
     return [Reply(history(ctx.t, case, events, comuna), rows(_actions(ctx.t, case), per_row=2))]
@@ -92,14 +134,14 @@ async def _tell_contact(ctx: Context, case: Case, message: str) -> None:
 
     def render(t: Texts) -> tuple[str, list[Button]]:
         return t._(message).format(number=case.number), [
-            Button(t._("Ver el caso"), f"case:view:{case.id}")
+            CaseView(case.id).button(t._("Ver el caso"))
         ]
 
     notify(ctx, [contact], render)
 
 
-async def take(ctx: Context, raw_id: str) -> list[Reply]:
-    case = await case_in_scope(ctx, raw_id)
+async def take(ctx: Context, case_id: int) -> list[Reply]:
+    case = await case_in_scope(ctx, case_id)
     if case.status == "cerrado":
         return _closed(ctx, case)
     if case.status != "abierto":
@@ -122,12 +164,12 @@ _msg_closed = N_("Tu caso {number} fue cerrado.")
 _msg_respondido = N_("Tu caso {number} fue marcado como respondido.")
 
 
-async def start_reply(ctx: Context, raw_id: str, kind: str) -> list[Reply]:
-    case = await case_in_scope(ctx, raw_id)
+async def start_reply(ctx: Context, case_id: int, step: Step) -> list[Reply]:
+    case = await case_in_scope(ctx, case_id)
     if case.status == "cerrado":
         return _closed(ctx, case)
-    ctx.start_flow("officer_case", kind, {"case_id": case.id})
-    if kind == "refer":
+    ctx.start_flow(step, {"case_id": case.id})
+    if step == Step.REFER:
         prompt = ctx.t._("¿A qué institución derivas el caso {number}? (o /cancelar)")
     else:
         prompt = ctx.t._("Escribe tu respuesta para el caso {number} (o /cancelar):")
@@ -149,7 +191,7 @@ def clean_text(ctx: Context, text: str) -> str:
 
 
 async def _text_step(ctx: Context) -> tuple[Case, str]:
-    case = await case_in_scope(ctx, str((ctx.user.flow_data or {}).get("case_id", "")))
+    case = await case_in_scope(ctx, parse_id((ctx.user.flow_data or {}).get("case_id", "")))
     text = clean_text(ctx, ctx.text)
     ctx.end_flow()
     return case, text
@@ -175,7 +217,7 @@ async def reply_to(ctx: Context, case: Case, body: str) -> list[Reply]:
         text = t._("Respuesta de SERMIG en el caso {number}:\n{body}").format(
             number=case.number, body=body
         )
-        return text, [Button(t._("Ver el caso"), f"case:view:{case.id}")]
+        return text, [CaseView(case.id).button(t._("Ver el caso"))]
 
     notify(ctx, [contact] if contact else [], render)
     return [Reply(ctx.t._("Respuesta enviada en el caso {number}.").format(number=case.number))]
@@ -214,8 +256,8 @@ async def refer(ctx: Context, case: Case, institution: str) -> list[Reply]:
     ]
 
 
-async def set_status(ctx: Context, raw_id: str, status: str) -> list[Reply]:
-    case = await case_in_scope(ctx, raw_id)
+async def set_status(ctx: Context, case_id: int, status: str) -> list[Reply]:
+    case = await case_in_scope(ctx, case_id)
     if case.status == "cerrado":
         return _closed(ctx, case)
     if status not in ALLOWED or case.status not in ALLOWED[status]:
@@ -231,26 +273,35 @@ async def set_status(ctx: Context, raw_id: str, status: str) -> list[Reply]:
     ]
 
 
-async def button(ctx: Context) -> list[Reply]:
-    action, _, rest = ctx.args.partition(":")
-    raw_id, _, extra = rest.partition(":")
-    if action == "view":
-        return await view(ctx, raw_id)
-    if action == "take":
-        return await take(ctx, raw_id)
-    if action in ("reply", "refer"):
-        return await start_reply(ctx, raw_id, action)
-    if action == "st":
-        return await set_status(ctx, raw_id, extra)
-    if action == "list":
-        return await list_cases(ctx)
-    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
+async def pressed(ctx: Context, press: OfficerPress) -> list[Reply]:
+    match press:
+        case OfficerView(case_id):
+            return await view(ctx, case_id)
+        case OfficerTake(case_id):
+            return await take(ctx, case_id)
+        case OfficerReply(case_id):
+            return await start_reply(ctx, case_id, Step.REPLY)
+        case OfficerRefer(case_id):
+            return await start_reply(ctx, case_id, Step.REFER)
+        case OfficerStatus(case_id, status):
+            return await set_status(ctx, case_id, status)
+
+
+async def malformed(ctx: Context) -> list[Reply]:
+    """A case button that does not parse ("ofc:take:abc"): the role is checked, then the
+    answer is that of a case out of scope, whatever the id looked like."""
+    _region(ctx)
+    raise _out_of_scope(ctx)
 
 
 FLOW = Flow(
-    name="officer_case",
+    name=Step.flow,
     commands={"casos": list_cases},
     aliases={"cases": "casos"},
-    buttons={"ofc": button},
-    steps={"reply": reply_step, "refer": refer_step},
+    buttons={
+        cls: pressed
+        for cls in (OfficerView, OfficerTake, OfficerReply, OfficerRefer, OfficerStatus)
+    },
+    unknown_button=malformed,
+    steps={Step.REPLY: reply_step, Step.REFER: refer_step},
 )

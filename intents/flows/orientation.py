@@ -15,18 +15,27 @@ question is unclear but about regularization; and first in the menu's regulariza
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any
 
 from intents.answers import topic_button, topic_reply
 from intents.context import Context
 from intents.flows import feedback
 from intents.i18n import N_, Texts
 from intents.messages import Button, Reply, rows
-from intents.router import Flow
+from intents.payloads import OneOf, Payload
+from intents.router import CommandButton, Flow
+from intents.steps import FlowStep
 from knowledge.normalize import fold
 
-PREFIX = "ori"
-FLOW_NAME = "orientation"
+
+class Step(FlowStep, flow="orientation"):
+    """The questions, in the order they may come."""
+
+    SITUATION = "situation"
+    ENTRY = "entry"
+    FAMILY = "family"
+    JOB = "job"
+
 
 # Answers to broad questions: the orientation is offered first under them.
 ENTRY_TOPICS = frozenset(
@@ -49,64 +58,86 @@ class Question:
 
 
 UNSURE = "nose"
-QUESTIONS: dict[str, Question] = {
-    "situation": Question(
+QUESTIONS: dict[Step, Question] = {
+    Step.SITUATION: Question(
         N_(
             "Orientación, pregunta 1. ¿Alguna de estas describe tu situación (o la de la persona "
             "por quien preguntas)?"
         ),
         (("minor", N_("Menor de 18 años")), ("fear", N_("Temo volver")), ("none", N_("Ninguna"))),
     ),
-    "entry": Question(
+    Step.ENTRY: Question(
         N_(
             "Orientación, pregunta 2. ¿Cómo entraste a Chile? Por un paso habilitado (con control "
             "de la PDI en la frontera o el aeropuerto) o por un paso no habilitado (sin control)."
         ),
         (("border", N_("Con control")), ("irregular", N_("Sin control"))),
     ),
-    "family": Question(
+    Step.FAMILY: Question(
         N_(
             "Orientación, pregunta 3. ¿Tienes un hijo o hija, cónyuge o conviviente civil que sea "
             "chileno o chilena, o que tenga residencia definitiva?"
         ),
         (("yes", N_("Sí")), ("no", N_("No"))),
     ),
-    "job": Question(
+    Step.JOB: Question(
         N_(
             "Orientación, pregunta 4. ¿Tienes una oferta de trabajo formal de un empleador en Chile?"
         ),
         (("yes", N_("Sí")), ("no", N_("No"))),
     ),
 }
-FIRST_STEP = "situation"
+FIRST_STEP = Step.SITUATION
+# Every answer key of every question, "No sé" included.
+ANSWERS = frozenset({UNSURE} | {key for q in QUESTIONS.values() for key, _ in q.answers})
 
 # A "No sé" keeps the orientation going; the topic it leaves open is offered at the end.
 UNSURE_TOPICS = {
-    "situation": "reg.refugio",
-    "entry": "reg.ingreso_irregular",
-    "family": "reg.rt_familia",
-    "job": "reg.rt_trabajo",
+    Step.SITUATION: "reg.refugio",
+    Step.ENTRY: "reg.ingreso_irregular",
+    Step.FAMILY: "reg.rt_familia",
+    Step.JOB: "reg.rt_trabajo",
 }
 
 
-def decide(step: str, answer: str) -> str | tuple[str, ...]:
-    """The next step's name, or the topics that fit (the first one is answered): the table
-    of the orientation, kept pure so every branch is tested directly."""
-    if step == "situation":
+class Start(Payload, prefix="ori:start"):
+    """Start (or restart) the orientation."""
+
+
+class Leave(Payload, prefix="ori:exit"):
+    """Leave the orientation."""
+
+
+class Answer(Payload, prefix="ori"):
+    """One of a question's answers, or "No sé" ("ori:entry:border", "ori:job:nose")."""
+
+    step: Step
+    answer: Annotated[str, OneOf(ANSWERS)]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.answer != UNSURE and self.answer not in dict(QUESTIONS[self.step].answers):
+            raise ValueError(f"{self.answer!r} does not answer {self.step}")
+
+
+def decide(step: Step, answer: str) -> Step | tuple[str, ...]:
+    """The next step, or the topics that fit (the first one is answered): the table of the
+    orientation, kept pure so every branch is tested directly."""
+    if step == Step.SITUATION:
         if answer == "minor":
             return ("reg.nna", "derechos.educacion", "derechos.salud")
         if answer == "fear":
             return ("reg.refugio", "contacto.sermig")
-        return "entry"
-    if step == "entry":
+        return Step.ENTRY
+    if step == Step.ENTRY:
         if answer == "irregular":
             return ("reg.ingreso_irregular", "reg.nna", "reg.refugio")
-        return "family"
-    if step == "family":
+        return Step.FAMILY
+    if step == Step.FAMILY:
         if answer == "yes":
             return ("reg.rt_familia", "reg.como_postular", "reg.documentos")
-        return "job"
-    if step == "job":
+        return Step.JOB
+    if step == Step.JOB:
         if answer == "yes":
             return ("reg.rt_trabajo", "reg.como_postular", "reg.documentos")
         return ("reg.residencia_temporal", "reg.mercosur", "reg.ingreso_visa")
@@ -114,7 +145,7 @@ def decide(step: str, answer: str) -> str | tuple[str, ...]:
 
 
 def start_button(t: Texts) -> Button:
-    return Button(t._("Guíame según mi caso"), f"{PREFIX}:start")
+    return Start().button(t._("Guíame según mi caso"))
 
 
 def with_start_button(ctx: Context, reply: Reply) -> Reply:
@@ -123,7 +154,7 @@ def with_start_button(ctx: Context, reply: Reply) -> Reply:
 
 
 async def start(ctx: Context) -> list[Reply]:
-    ctx.start_flow(FLOW_NAME, FIRST_STEP, {"unsure": []})
+    ctx.start_flow(FIRST_STEP, {"unsure": []})
     intro = ctx.t._(
         "Hay varios caminos para tener tus papeles en Chile y cuál te sirve depende de tu "
         "situación. Te haré unas pocas preguntas (4 como máximo); puedes responder «No sé» o "
@@ -132,22 +163,22 @@ async def start(ctx: Context) -> list[Reply]:
     return [Reply(intro), _ask(ctx, FIRST_STEP)]
 
 
-def _ask(ctx: Context, step: str) -> Reply:
+def _ask(ctx: Context, step: Step) -> Reply:
     t = ctx.t
     question = QUESTIONS[step]
-    buttons = [Button(t._(label), f"{PREFIX}:{step}:{key}") for key, label in question.answers]
-    buttons.append(Button(t._("No sé"), f"{PREFIX}:{step}:{UNSURE}"))
-    buttons.append(Button(t._("Salir"), f"{PREFIX}:exit"))
+    buttons = [Answer(step, key).button(t._(label)) for key, label in question.answers]
+    buttons.append(Answer(step, UNSURE).button(t._("No sé")))
+    buttons.append(Leave().button(t._("Salir")))
     return Reply(t._(question.prompt), rows(buttons, per_row=2))
 
 
-async def _answer(ctx: Context, step: str, answer: str) -> list[Reply]:
+async def _answer(ctx: Context, step: Step, answer: str) -> list[Reply]:
     data: dict[str, Any] = dict(ctx.user.flow_data or {})
     unsure = [str(x) for x in data.get("unsure", [])]
     if answer == UNSURE:
         unsure.append(step)
     outcome = decide(step, answer)
-    if isinstance(outcome, str):
+    if isinstance(outcome, Step):
         ctx.next_step(outcome, {**data, "unsure": unsure})
         return [_ask(ctx, outcome)]
     ctx.end_flow()
@@ -157,7 +188,7 @@ async def _answer(ctx: Context, step: str, answer: str) -> list[Reply]:
 async def _finish(ctx: Context, topics: tuple[str, ...], unsure: list[str]) -> list[Reply]:
     kb = ctx.services.kb
     main, *others = [topic for topic in topics if topic in kb]
-    extra = [UNSURE_TOPICS[step] for step in unsure if UNSURE_TOPICS[step] in kb]
+    extra = [UNSURE_TOPICS[Step(step)] for step in unsure if UNSURE_TOPICS[Step(step)] in kb]
     offered = list(dict.fromkeys(topic for topic in [*extra, *others] if topic != main))
     intro = ctx.t._("Según tus respuestas, esto es lo que más te sirve:")
     if unsure:
@@ -167,38 +198,48 @@ async def _finish(ctx: Context, topics: tuple[str, ...], unsure: list[str]) -> l
     [answer] = await topic_reply(ctx, main)
     buttons = [topic_button(ctx, topic) for topic in offered[:4]]
     buttons.append(topic_button(ctx, "contacto.oficina_municipal"))
-    buttons.append(Button(ctx.t._("Empezar de nuevo"), f"{PREFIX}:start"))
+    buttons.append(Start().button(ctx.t._("Empezar de nuevo")))
     rated = feedback.under(ctx, replace(answer, buttons=rows(buttons)), main, None)
     return [Reply(intro), rated]
 
 
-async def pressed(ctx: Context) -> list[Reply]:
-    """ori:start, ori:exit, ori:STEP:ANSWER. A press for a step the user is not on (an old
-    message, a replayed button) is refused, not applied to the current step."""
-    if ctx.args == "start":
-        return await start(ctx)
-    if ctx.args == "exit":
-        return leave(ctx)
-    step, _, answer = ctx.args.partition(":")
-    question = QUESTIONS.get(step)
-    valid = question is not None and answer in {key for key, _ in question.answers} | {UNSURE}
-    if not valid or ctx.user.flow != FLOW_NAME or ctx.user.flow_step != step:
-        return [
-            Reply(
-                ctx.t._("Esa pregunta ya no está activa. ¿Empezamos la orientación de nuevo?"),
-                rows([start_button(ctx.t), Button(ctx.t._("Menú principal"), "cmd:menu")]),
-            )
-        ]
-    return await _answer(ctx, step, answer)
+async def restart(ctx: Context, press: Start) -> list[Reply]:
+    return await start(ctx)
+
+
+async def answered(ctx: Context, press: Answer) -> list[Reply]:
+    """A press for a step the user is not on (an old message, a replayed button) is
+    refused, not applied to the current step."""
+    if not ctx.at(press.step):
+        return await inactive(ctx)
+    return await _answer(ctx, press.step, press.answer)
+
+
+async def inactive(ctx: Context) -> list[Reply]:
+    """The answer to an orientation button that is no longer (or never was) a question."""
+    return [
+        Reply(
+            ctx.t._("Esa pregunta ya no está activa. ¿Empezamos la orientación de nuevo?"),
+            rows([start_button(ctx.t), _menu_button(ctx.t)]),
+        )
+    ]
+
+
+def _menu_button(t: Texts) -> Button:
+    return CommandButton("menu").button(t._("Menú principal"))
+
+
+async def left(ctx: Context, press: Leave) -> list[Reply]:
+    return leave(ctx)
 
 
 def leave(ctx: Context) -> list[Reply]:
-    if ctx.user.flow == FLOW_NAME:
+    if ctx.in_flow(Step):
         ctx.end_flow()
     return [
         Reply(
             ctx.t._("Listo, salimos de la orientación. Escribe tu pregunta o usa /menu."),
-            rows([Button(ctx.t._("Menú principal"), "cmd:menu")]),
+            rows([_menu_button(ctx.t)]),
         )
     ]
 
@@ -224,7 +265,7 @@ TYPED = {
 async def typed(ctx: Context) -> list[Reply]:
     """A step's answer typed: a number picks that option, "sí"/"no"/"no sé" in any of the
     four languages answer; anything else leaves the orientation and is read as a question."""
-    step = ctx.user.flow_step or ""
+    step = Step(ctx.user.flow_step or "")  # the router calls this for the flow's steps only
     question = QUESTIONS[step]
     keys = [key for key, _ in question.answers] + [UNSURE]
     text = fold(ctx.text)
@@ -244,7 +285,7 @@ async def typed(ctx: Context) -> list[Reply]:
 
 
 FLOW = Flow(
-    name=FLOW_NAME,
+    name=Step.flow,
     commands={"papeles": start},
     aliases={
         "orientacion": "papeles",
@@ -253,6 +294,7 @@ FLOW = Flow(
         "papye": "papeles",
         "papiers": "papeles",
     },
-    buttons={PREFIX: pressed},
-    steps={step: typed for step in QUESTIONS},
+    buttons={Start: restart, Leave: left, Answer: answered},
+    unknown_button=inactive,
+    steps={step: typed for step in Step},
 )

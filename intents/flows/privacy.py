@@ -5,18 +5,30 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from typing import Literal
 
 from intents.context import Context
-from intents.messages import Attachment, Button, Reply, rows
+from intents.messages import Attachment, Reply, rows
+from intents.payloads import Payload
 from intents.roles import ADMIN, MUNICIPAL, OFFICER
 from intents.router import Flow
+from intents.steps import FlowStep
 from storage import privacy
 
 # How long conversation logs (update keys, finished deliveries, rate-limit attempts) and
 # unanswered questions are kept; `Services.log_retention_days` overrides it when present.
 DEFAULT_RETENTION_DAYS = 180
 EXPORT_FILENAME = "misdatos.json"
-CONFIRM = "confirm"
+
+
+class Step(FlowStep, flow="privacy"):
+    CONFIRM = "confirm"  # /borrar asked: only a button press answers
+
+
+class Erase(Payload, prefix="priv:erase"):
+    """The answer to /borrar's question ("priv:erase:yes", "priv:erase:no")."""
+
+    answer: Literal["yes", "no"]
 
 
 def retention_days(ctx: Context) -> int:
@@ -111,14 +123,14 @@ def _question(ctx: Context, lead: str | None = None) -> Reply:
             )
         )
     buttons = [
-        Button(t._("Sí, borrar mis datos"), "priv:erase:yes"),
-        Button(t._("No, conservarlos"), "priv:erase:no"),
+        Erase("yes").button(t._("Sí, borrar mis datos")),
+        Erase("no").button(t._("No, conservarlos")),
     ]
     return Reply("\n\n".join(parts), rows(buttons))
 
 
 async def ask_erase(ctx: Context) -> list[Reply]:
-    ctx.start_flow("privacy", CONFIRM)
+    ctx.start_flow(Step.CONFIRM)
     return [_question(ctx)]
 
 
@@ -133,10 +145,9 @@ async def confirm_step(ctx: Context) -> list[Reply]:
 
 def _pending(ctx: Context) -> bool:
     """A confirmation is pending: asked by /borrar, not answered, not expired."""
-    user = ctx.user
-    if user.flow != "privacy" or user.flow_step != CONFIRM:
+    if not ctx.at(Step.CONFIRM):
         return False
-    asked = user.flow_updated_at
+    asked = ctx.user.flow_updated_at
     if asked is None:
         return False
     return ctx.now - asked <= ctx.services.flow_timeout
@@ -145,7 +156,7 @@ def _pending(ctx: Context) -> bool:
 async def _erase(ctx: Context) -> list[Reply]:
     t = ctx.t
     if not _pending(ctx):
-        if ctx.user.flow == "privacy":
+        if ctx.in_flow(Step):
             ctx.end_flow()
         return [
             Reply(
@@ -168,23 +179,21 @@ async def _erase(ctx: Context) -> list[Reply]:
 
 
 async def _keep(ctx: Context) -> list[Reply]:
-    if ctx.user.flow == "privacy":
+    if ctx.in_flow(Step):
         ctx.end_flow()
     return [Reply(ctx.t._("De acuerdo, no borré nada. Tus datos siguen como estaban."))]
 
 
-async def button(ctx: Context) -> list[Reply]:
-    if ctx.args == "erase:yes":
+async def answered(ctx: Context, press: Erase) -> list[Reply]:
+    if press.answer == "yes":
         return await _erase(ctx)
-    if ctx.args == "erase:no":
-        return await _keep(ctx)
-    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
+    return await _keep(ctx)
 
 
 FLOW = Flow(
-    name="privacy",
+    name=Step.flow,
     commands={"privacidad": explain, "misdatos": export, "borrar": ask_erase},
     aliases={"privacy": "privacidad", "mydata": "misdatos", "delete": "borrar"},
-    buttons={"priv": button},
-    steps={CONFIRM: confirm_step},
+    buttons={Erase: answered},
+    steps={Step.CONFIRM: confirm_step},
 )

@@ -14,13 +14,36 @@ from intents.i18n import Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
+from intents.payloads import Payload
 from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
-from intents.router import Flow, parse_id
+from intents.router import Flow
+from intents.steps import FlowStep
 from storage import attempts, directory, officers, outbox, relays, users
+from storage.ids import parse_id
 from storage.models import RelayMessage
+from storage.outbox import RelayRef
 
 MAX_TEXT = 2000
 MAX_PER_HOUR = 20
+
+
+class Step(FlowStep, flow="relay"):
+    OPEN = "open"  # a contact in relay mode: what they type goes to their officer(s)
+    ANSWER = "answer"  # an officer's answer to one relayed message, typed next
+
+
+class RelayOpen(Payload, prefix="relay:open"):
+    """A contact enters relay mode."""
+
+
+class RelayClose(Payload, prefix="relay:close"):
+    """A contact leaves relay mode."""
+
+
+class RelayReply(Payload, prefix="relay:reply"):
+    """An officer answers this relayed message (`relay_messages.id`)."""
+
+    message_id: int
 
 
 def _contact_region(ctx: Context) -> str:
@@ -52,12 +75,12 @@ async def show(ctx: Context) -> list[Reply]:
             lines.append(f"  ✉ {officer.email}")
         if officer.phone:
             lines.append(f"  ☎ {officer.phone}")
-    return [Reply("\n".join(lines), rows([Button(t._("Escribirle por aquí"), "relay:open")]))]
+    return [Reply("\n".join(lines), rows([RelayOpen().button(t._("Escribirle por aquí"))]))]
 
 
-async def open_relay(ctx: Context) -> list[Reply]:
+async def open_relay(ctx: Context, press: RelayOpen) -> list[Reply]:
     _contact_region(ctx)
-    ctx.start_flow("relay", "open")
+    ctx.start_flow(Step.OPEN)
     t = ctx.t
     return [
         Reply(
@@ -66,7 +89,7 @@ async def open_relay(ctx: Context) -> list[Reply]:
                 "tal cual (no respondo preguntas mientras tanto). Para terminar, toca el botón "
                 "o escribe /cancelar."
             ),
-            rows([Button(t._("Terminar"), "relay:close")]),
+            rows([RelayClose().button(t._("Terminar"))]),
         )
     ]
 
@@ -102,15 +125,15 @@ async def _to_officers(ctx: Context, region_code: str, keep_mode: bool) -> list[
         text = tt._("Mensaje del contacto municipal de {comuna}:\n{body}").format(
             comuna=comuna.name if comuna else "?", body=body
         )
-        return text, [Button(tt._("Responder"), f"relay:reply:{message.id}")]
+        return text, [RelayReply(message.id).button(tt._("Responder"))]
 
-    notify(ctx, recipients, render, ref=f"relay:{message.id}")
+    notify(ctx, recipients, render, ref=RelayRef(message.id))
     if keep_mode:
-        ctx.next_step("open")
+        ctx.next_step(Step.OPEN)
         return [
             Reply(
                 t._("Enviado ✔. Sigues en modo mensaje a tu encargada/o."),
-                rows([Button(t._("Terminar"), "relay:close")]),
+                rows([RelayClose().button(t._("Terminar"))]),
             )
         ]
     return [Reply(t._("Enviado a tu encargada/o regional ✔."))]
@@ -129,31 +152,32 @@ def _checked_text(ctx: Context) -> str:
     return mask_identifiers(text)[0]
 
 
-async def close(ctx: Context) -> list[Reply]:
-    if ctx.user.flow == "relay":
+async def close(ctx: Context, press: RelayClose) -> list[Reply]:
+    if ctx.in_flow(Step):
         ctx.end_flow()
         return [Reply(ctx.t._("Listo, salimos del modo mensaje. Ahora respondo tus preguntas."))]
     return [Reply(ctx.t._("No estabas en modo mensaje."))]
 
 
-async def _message_for_officer(ctx: Context, raw_id: str) -> RelayMessage:
+async def _message_for_officer(ctx: Context, message_id: int | None) -> RelayMessage:
     require(ctx, OFFICER)
-    message_id = parse_id(raw_id)
     message = await relays.get(ctx.session, message_id) if message_id else None
     if message is None or (ctx.user.role != ADMIN and message.region_code != ctx.user.region_code):
         raise NotFound(ctx.t._("Ese mensaje no es de tu región."))
     return message
 
 
-async def start_officer_reply(ctx: Context, raw_id: str) -> list[Reply]:
-    message = await _message_for_officer(ctx, raw_id)
-    ctx.start_flow("relay", "answer", {"message_id": message.id})
+async def start_officer_reply(ctx: Context, press: RelayReply) -> list[Reply]:
+    message = await _message_for_officer(ctx, press.message_id)
+    ctx.start_flow(Step.ANSWER, {"message_id": message.id})
     return [Reply(ctx.t._("Escribe tu respuesta para el contacto municipal (o /cancelar):"))]
 
 
 async def answer_step(ctx: Context) -> list[Reply]:
     """Step `answer`: an officer's reply, routed back to the contact who wrote."""
-    message = await _message_for_officer(ctx, str((ctx.user.flow_data or {}).get("message_id")))
+    message = await _message_for_officer(
+        ctx, parse_id((ctx.user.flow_data or {}).get("message_id"))
+    )
     ctx.end_flow()
     return await _to_contact(ctx, message)
 
@@ -175,50 +199,39 @@ async def _to_contact(ctx: Context, message: RelayMessage) -> list[Reply]:
 
     def render(tt: Texts) -> tuple[str, list[Button]]:
         text = tt._("Respuesta de tu encargada/o regional de SERMIG:\n{body}").format(body=body)
-        return text, [Button(tt._("Responder"), "relay:open")]
+        return text, [RelayOpen().button(tt._("Responder"))]
 
-    notify(ctx, [contact], render, ref=f"relay:{answer.id}")
+    notify(ctx, [contact], render, ref=RelayRef(answer.id))
     return [Reply(ctx.t._("Respuesta enviada ✔."))]
 
 
-async def quoted_reply(ctx: Context, quoted_ref: str) -> list[Reply] | None:
+async def quoted_reply(ctx: Context, ref: RelayRef) -> list[Reply] | None:
     """A reply (Telegram's reply-to) to a relayed message: route it like a button press."""
-    kind, _, raw_id = quoted_ref.partition(":")
-    if kind != "relay" or parse_id(raw_id) is None or not ctx.text:
+    if not ctx.text:
         return None
-    message = await relays.get(ctx.session, parse_id(raw_id) or 0)
+    message = await relays.get(ctx.session, ref.message_id)
     if message is None:
         return None
     if ctx.user.role in (OFFICER, ADMIN) and message.direction == "to_officer":
-        message = await _message_for_officer(ctx, raw_id)
+        message = await _message_for_officer(ctx, ref.message_id)
         return await _to_contact(ctx, message)
     if ctx.user.id == message.contact_id and ctx.user.role == MUNICIPAL:
         return await _to_officers(ctx, _contact_region(ctx), keep_mode=False)
     return None
 
 
-async def button(ctx: Context) -> list[Reply]:
-    action, _, raw_id = ctx.args.partition(":")
-    if action == "open":
-        return await open_relay(ctx)
-    if action == "close":
-        return await close(ctx)
-    if action == "reply":
-        return await start_officer_reply(ctx, raw_id)
-    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
-
-
 async def quoted(ctx: Context, channel: str, chat_id: str, message_id: str) -> list[Reply] | None:
     row = await outbox.by_sent_message(ctx.session, channel, chat_id, message_id)
-    if row is None or not row.ref:
+    ref = outbox.parse_ref(row.ref) if row is not None else None
+    if not isinstance(ref, RelayRef):
         return None
-    return await quoted_reply(ctx, row.ref)
+    return await quoted_reply(ctx, ref)
 
 
 FLOW = Flow(
-    name="relay",
+    name=Step.flow,
     commands={"encargado": show},
     aliases={"encargada": "encargado", "officer": "encargado", "responsab": "encargado"},
-    buttons={"relay": button},
-    steps={"open": relay_step, "answer": answer_step},
+    buttons={RelayOpen: open_relay, RelayClose: close, RelayReply: start_officer_reply},
+    steps={Step.OPEN: relay_step, Step.ANSWER: answer_step},
 )

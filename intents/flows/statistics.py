@@ -4,25 +4,30 @@ the same answer for questions like "¿cuántos migrantes hay en Arica?"."""
 from __future__ import annotations
 
 from intents.context import Context
-from intents.figures import BUTTON, answer, gazetteer, own_place, top, wider
-from intents.messages import Button, Reply, rows
+from intents.figures import PlaceFigures, Ranking, answer, gazetteer, own_place, top, wider
+from intents.messages import Reply, rows
 from intents.router import Flow
+from intents.steps import FlowStep
 from knowledge.normalize import fold
 
-FLOW_NAME = "statistics"
+
+class Step(FlowStep, flow="statistics"):
+    PLACE = "place"  # which comuna or region: typed
+
+
 TOP_WORDS = frozenset({"top", "ranking", "mas", "plus", "most", "pi"})
 
 
 async def command(ctx: Context) -> list[Reply]:
     """/estadisticas [place]: the named place, else the user's own comuna, else ask."""
-    if ctx.user.flow == FLOW_NAME:
+    if ctx.in_flow(Step):
         ctx.end_flow()
     if ctx.args:
         return await _named(ctx, ctx.args)
     own = await own_place(ctx)
     if own is not None:
         return await answer(ctx, own)
-    ctx.start_flow(FLOW_NAME, "place")
+    ctx.start_flow(Step.PLACE)
     return [
         Reply(
             ctx.t._(
@@ -40,12 +45,16 @@ async def place_step(ctx: Context) -> list[Reply]:
     return await _named(ctx, ctx.text)
 
 
-async def pressed(ctx: Context) -> list[Reply]:
-    if ctx.user.flow == FLOW_NAME:
+async def ranking_pressed(ctx: Context, press: Ranking) -> list[Reply]:
+    if ctx.in_flow(Step):
         ctx.end_flow()
-    if ctx.args == "top":
-        return await top(ctx)
-    place = (await gazetteer(ctx)).by_code(ctx.args)
+    return await top(ctx)
+
+
+async def place_pressed(ctx: Context, press: PlaceFigures) -> list[Reply]:
+    if ctx.in_flow(Step):
+        ctx.end_flow()
+    place = (await gazetteer(ctx)).by_code(press.code)
     if place is None:
         return [Reply(ctx.t._("Ese botón ya no está disponible."))]
     return await answer(ctx, place)
@@ -57,7 +66,7 @@ async def _named(ctx: Context, name: str) -> list[Reply]:
     found = (await gazetteer(ctx)).search(name)
     if found.found is not None:
         return await answer(ctx, found.found)
-    buttons = [Button(p.name, f"{BUTTON}:{p.code}") for p in found.closest]
+    buttons = [PlaceFigures(p.code).button(p.name) for p in found.closest]
     return [
         Reply(
             ctx.t._("No encontré la comuna o región «{name}». ¿Quisiste decir…?").format(
@@ -69,7 +78,7 @@ async def _named(ctx: Context, name: str) -> list[Reply]:
 
 
 FLOW = Flow(
-    name=FLOW_NAME,
+    name=Step.flow,
     commands={"estadisticas": command},
     aliases={
         "stats": "estadisticas",
@@ -78,7 +87,7 @@ FLOW = Flow(
         "estatistik": "estadisticas",
         "estadistica": "estadisticas",
     },
-    buttons={BUTTON: pressed},
-    steps={"place": place_step},
+    buttons={PlaceFigures: place_pressed, Ranking: ranking_pressed},
+    steps={Step.PLACE: place_step},
     takes_args=frozenset({"estadisticas"}),
 )

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from intents.context import Context
-from intents.messages import Button, Reply, rows
+from intents.messages import Reply, rows
+from intents.payloads import Payload
 from intents.roles import MIGRANT
 from intents.router import Flow
+from intents.steps import FlowStep
 from knowledge.places import find_comuna
 from storage import directory, subscriptions
+
+
+class Step(FlowStep, flow="subscription"):
+    COMUNA = "comuna"  # the comuna's name, typed
+
+
+class ChooseComuna(Payload, prefix="sub:comuna"):
+    """A migrant picks the comuna of their bulletin."""
 
 
 async def subscribe(ctx: Context) -> list[Reply]:
@@ -29,7 +39,7 @@ async def subscribe(ctx: Context) -> list[Reply]:
             comuna = await directory.comuna(ctx.session, found.comuna_cut)
         if comuna is not None:
             text += "\n" + t._("Comuna: {comuna}.").format(comuna=comuna.name)
-        buttons = [Button(t._("Elegir mi comuna"), "sub:comuna")]
+        buttons = [ChooseComuna().button(t._("Elegir mi comuna"))]
         return [Reply(text, rows(buttons))]
     return [Reply(text)]
 
@@ -40,11 +50,9 @@ async def unsubscribe(ctx: Context) -> list[Reply]:
     return [Reply(ctx.t._("No estabas suscrita/o al boletín. Para suscribirte: /suscribir."))]
 
 
-async def button(ctx: Context) -> list[Reply]:
-    if ctx.args == "comuna":
-        ctx.start_flow("subscription", "comuna")
-        return [Reply(ctx.t._("¿En qué comuna vives? Escribe su nombre (o /cancelar)."))]
-    return [Reply(ctx.t._("Ese botón ya no está disponible."))]
+async def choose_comuna(ctx: Context, press: ChooseComuna) -> list[Reply]:
+    ctx.start_flow(Step.COMUNA)
+    return [Reply(ctx.t._("¿En qué comuna vives? Escribe su nombre (o /cancelar)."))]
 
 
 async def comuna_step(ctx: Context) -> list[Reply]:
@@ -62,7 +70,7 @@ async def comuna_step(ctx: Context) -> list[Reply]:
 
 
 FLOW = Flow(
-    name="subscription",
+    name=Step.flow,
     commands={"suscribir": subscribe, "baja": unsubscribe},
     aliases={
         "subscribe": "suscribir",
@@ -73,6 +81,6 @@ FLOW = Flow(
         "parar": "baja",
         "desuscribir": "baja",
     },
-    buttons={"sub": button},
-    steps={"comuna": comuna_step},
+    buttons={ChooseComuna: choose_comuna},
+    steps={Step.COMUNA: comuna_step},
 )
