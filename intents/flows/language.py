@@ -7,6 +7,7 @@ from intents.flows.menu import main_menu
 from intents.i18n import LANGUAGE_NAMES, LANGUAGES, texts
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
+from knowledge.languages import SPOKEN
 from knowledge.normalize import fold
 
 
@@ -21,13 +22,8 @@ async def choose(ctx: Context) -> list[Reply]:
     return [_picker(ctx, ctx.t._("Elige tu idioma:"))]
 
 
-# Words people type for each language, folded (no accents).
-NAMES = {
-    "es": ("es", "espanol", "castellano", "spanish", "espagnol", "panyol"),
-    "ht": ("ht", "kreyol", "creole", "kreyol ayisyen", "criollo", "haitian", "creole haitien"),
-    "fr": ("fr", "francais", "french", "frances", "franse"),
-    "en": ("en", "english", "ingles", "anglais", "angle"),
-}
+# Words people type for each language, folded (no accents): declared with the languages.
+NAMES = {language.code: language.typed for language in SPOKEN}
 
 
 def _named_language(text: str) -> str | None:
