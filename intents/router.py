@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from intents.context import Handler
+from intents.commands import Commands, CommandSpec
+from intents.context import Context, Handler
+from intents.messages import Reply
+from intents.roles import allowed, not_allowed
 from knowledge.normalize import fold
 
 
@@ -13,17 +16,15 @@ from knowledge.normalize import fold
 class Flow:
     """What one flow module handles.
 
-    commands: command word -> handler ("ayuda"); aliases: other words for a command
-    ("help" -> "ayuda"); buttons: payload prefix -> handler ("lang" for "lang:fr");
+    commands: its commands, each declared once with its words, roles and listings
+    (intents/commands.py); buttons: payload prefix -> handler ("lang" for "lang:fr");
     steps: step name -> handler, used while the user is inside this flow.
     """
 
     name: str
-    commands: Mapping[str, Handler] = field(default_factory=dict)
-    aliases: Mapping[str, str] = field(default_factory=dict)
+    commands: Sequence[CommandSpec] = ()
     buttons: Mapping[str, Handler] = field(default_factory=dict)
     steps: Mapping[str, Handler] = field(default_factory=dict)
-    takes_args: frozenset[str] = frozenset()  # commands that accept a word after them
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,23 @@ COMMAND_BUTTON = "cmd"
 
 
 class Router:
-    """Resolves commands, buttons and flow steps across the flows, in priority order."""
+    """Resolves commands, buttons and flow steps across the flows, in priority order, and
+    enforces each command's roles (typed, or pressed as a next-step button)."""
 
     def __init__(self, flows: Sequence[Flow]) -> None:
         self.flows = tuple(flows)
+        self.commands = Commands(spec for flow in flows for spec in flow.commands)
         self._commands: dict[str, tuple[Flow, Handler]] = {}
         self._takes_args: set[str] = set()
         self._buttons: dict[str, Handler] = {}
         self._button_flows: dict[str, str] = {}
         self._steps: dict[tuple[str, str], Handler] = {}
         for flow in flows:
-            for word, handler in flow.commands.items():
-                self._commands.setdefault(word, (flow, handler))
-            for alias, word in flow.aliases.items():
-                self._commands.setdefault(alias, (flow, flow.commands[word]))
-                if word in flow.takes_args:
-                    self._takes_args.add(alias)
-            self._takes_args.update(flow.takes_args)
+            for spec in flow.commands:
+                for word in (spec.word, *spec.aliases):
+                    self._commands[word] = (flow, guarded(spec))
+                    if spec.takes_argument:
+                        self._takes_args.add(word)
             for prefix, handler in flow.buttons.items():
                 self._buttons.setdefault(prefix, handler)
                 self._button_flows.setdefault(prefix, flow.name)
@@ -112,6 +113,22 @@ class Router:
         if not flow or not step:
             return None
         return self._steps.get((flow, step))
+
+
+def guarded(spec: CommandSpec) -> Handler:
+    """The command's handler behind its role check: a user its roles leave out gets the
+    command's `refused` answer or the refusal, whatever the handler itself checks."""
+    if not spec.roles:
+        return spec.handler
+
+    async def run(ctx: Context) -> list[Reply]:
+        if allowed(ctx.user.role, spec.roles):
+            return await spec.handler(ctx)
+        if spec.refused is not None:
+            return await spec.refused(ctx)
+        raise not_allowed(ctx)
+
+    return run
 
 
 MAX_ID = 2**53  # ids in button payloads fit any database's integer column

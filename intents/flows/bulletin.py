@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from intents.bulletin import create, split
+from intents.commands import CommandSpec, Line
 from intents.context import Context
 from intents.errors import InvalidInput
 from intents.i18n import CHILE, LANGUAGE_NAMES, N_
@@ -178,8 +179,15 @@ async def dispatch_button(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="bulletin",
-    commands={"boletin": start},
-    aliases={"bulletin": "boletin", "bilten": "boletin"},
+    commands=(
+        CommandSpec(
+            "boletin",
+            start,
+            roles={OFFICER},
+            help=Line(N_("/boletin – enviar el boletín informativo"), 20),
+            words={"en": ("bulletin",), "fr": ("bulletin",), "ht": ("bilten",)},
+        ),
+    ),
     buttons={"bul": dispatch_button},
     steps={
         "text": text_step,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from intents.cases_text import CATEGORIES, URGENCIES, history, summary
+from intents.commands import CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.errors import InvalidInput, NotAllowed, NotFound
-from intents.i18n import Texts
+from intents.i18n import N_, Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
-from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, require
+from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, not_allowed, require
 from intents.router import Flow, parse_id
 from storage import cases, directory, relays
 from storage.models import Case
@@ -46,6 +47,14 @@ def _who_may_open_cases(ctx: Context) -> Reply:
         ),
         rows([Button(ctx.t._("Menú principal"), "cmd:menu")]),
     )
+
+
+async def not_a_contact(ctx: Context) -> list[Reply]:
+    """/caso by someone who is not a municipal contact: a migrant learns who opens cases;
+    SERMIG staff get the plain refusal."""
+    if ctx.user.role != MIGRANT:
+        raise not_allowed(ctx)
+    return [_who_may_open_cases(ctx)]
 
 
 def _category_question(ctx: Context) -> Reply:
@@ -290,8 +299,27 @@ async def waiting_for_button(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="case",
-    commands={"caso": new_case, "miscasos": my_cases},
-    aliases={"case": "caso", "mycases": "miscasos", "kaz": "caso"},
+    commands=(
+        CommandSpec(
+            "caso",
+            new_case,
+            roles={MUNICIPAL},
+            refused=not_a_contact,
+            help=Line(N_("/caso – abrir un caso Sello"), 10),
+            words={"en": ("case",), "ht": ("kaz",)},
+            menu=Line(N_("Abrir un caso Sello (municipios)"), 60),
+            next_step=NextStep(N_("Abrir un caso Sello")),
+        ),
+        CommandSpec(
+            "miscasos",
+            my_cases,
+            roles={MUNICIPAL},
+            help=Line(N_("/miscasos – ver los casos de tu comuna"), 20),
+            words={"en": ("mycases",)},
+            menu=Line(N_("Casos de tu comuna"), 70),
+            next_step=NextStep(N_("Ver mis casos")),
+        ),
+    ),
     buttons={"case": button},
     steps={
         "category": waiting_for_button,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.flows.menu import main_menu
-from intents.i18n import LANGUAGE_NAMES, LANGUAGES, texts
+from intents.i18n import LANGUAGE_NAMES, LANGUAGES, N_, texts
 from intents.messages import Button, Reply, rows
 from intents.router import Flow
 from knowledge.languages import SPOKEN
@@ -67,9 +68,22 @@ async def button(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="language",
-    commands={"idioma": choose},
-    aliases={"language": "idioma", "langue": "idioma", "lang": "idioma"},
+    commands=(
+        CommandSpec(
+            "idioma",
+            choose,
+            roles=EVERYONE,
+            help=Line(N_("/idioma – cambiar el idioma"), 30),
+            words={"en": ("language", "lang"), "fr": ("langue", "lang")},
+            takes_argument=True,
+            menu=Line(N_("Cambiar el idioma"), 40),
+            privacy=Line(
+                N_("/idioma, /suscribir, /baja – corregir tu idioma, tu comuna o tu suscripción"),
+                20,
+            ),
+            next_step=NextStep(N_("Cambiar idioma")),
+        ),
+    ),
     buttons={"lang": button},
     steps={"choose": typed},
-    takes_args=frozenset({"idioma"}),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from intents.cases_text import STATUSES, history, summary
+from intents.commands import CommandSpec, Line
 from intents.context import Context
 from intents.errors import InvalidInput, NotFound
 from intents.i18n import N_, Texts
@@ -249,8 +250,15 @@ async def button(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="officer_case",
-    commands={"casos": list_cases},
-    aliases={"cases": "casos"},
+    commands=(
+        CommandSpec(
+            "casos",
+            list_cases,
+            roles={OFFICER},
+            help=Line(N_("/casos – casos abiertos de tu región"), 10),
+            words={"en": ("cases",)},
+        ),
+    ),
     buttons={"ofc": button},
     steps={"reply": reply_step, "refer": refer_step},
 )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
+from intents.i18n import N_
 from intents.messages import Attachment, Button, Reply, rows
 from intents.roles import ADMIN, MUNICIPAL, OFFICER
 from intents.router import Flow
@@ -17,6 +19,8 @@ from storage import privacy
 DEFAULT_RETENTION_DAYS = 180
 EXPORT_FILENAME = "misdatos.json"
 CONFIRM = "confirm"
+# One line of the help for the three commands.
+DATA_HELP = Line(N_("/privacidad, /misdatos, /borrar – tus datos"), 60)
 
 
 def retention_days(ctx: Context) -> int:
@@ -60,11 +64,7 @@ async def explain(ctx: Context) -> list[Reply]:
             "acceder a tus datos, rectificarlos y pedir que se eliminen."
         ),
     ]
-    commands = [
-        t._("/misdatos – recibir un archivo con todo lo que guardo sobre ti"),
-        t._("/idioma, /suscribir, /baja – corregir tu idioma, tu comuna o tu suscripción"),
-        t._("/borrar – eliminar tus datos"),
-    ]
+    commands = [t._(line) for line in ctx.services.commands.privacy_lines()]
     return [Reply("\n\n".join(paragraphs) + "\n\n" + "\n".join(commands))]
 
 
@@ -183,8 +183,36 @@ async def button(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="privacy",
-    commands={"privacidad": explain, "misdatos": export, "borrar": ask_erase},
-    aliases={"privacy": "privacidad", "mydata": "misdatos", "delete": "borrar"},
+    commands=(
+        CommandSpec(
+            "privacidad",
+            explain,
+            roles=EVERYONE,
+            help=DATA_HELP,
+            words={"en": ("privacy",)},
+            menu=Line(N_("Qué datos guardo y por qué"), 120),
+            next_step=NextStep(N_("Privacidad y datos")),
+        ),
+        CommandSpec(
+            "misdatos",
+            export,
+            roles=EVERYONE,
+            help=DATA_HELP,
+            words={"en": ("mydata",)},
+            menu=Line(N_("Recibir una copia de tus datos"), 130),
+            privacy=Line(N_("/misdatos – recibir un archivo con todo lo que guardo sobre ti"), 10),
+            next_step=NextStep(N_("Descargar mis datos")),
+        ),
+        CommandSpec(
+            "borrar",
+            ask_erase,
+            roles=EVERYONE,
+            help=DATA_HELP,
+            words={"en": ("delete",)},
+            menu=Line(N_("Borrar tus datos"), 140),
+            privacy=Line(N_("/borrar – eliminar tus datos"), 30),
+        ),
+    ),
     buttons={"priv": button},
     steps={CONFIRM: confirm_step},
 )
