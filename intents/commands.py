@@ -42,8 +42,9 @@ HELP_SECTIONS: tuple[tuple[frozenset[Role], str | None], ...] = (
 @dataclass(frozen=True)
 class Line:
     """A command's line in one listing (the help, the Telegram menu, the privacy text): a msgid
-    and its place. Lines show in the order of their places; commands that share a line ("/suscribir y /baja – …")
-    declare the same one, and it shows once."""
+    and its place. Lines show in the order of their places. Commands that share a line
+    ("/suscribir y /baja – …") declare the same one, and it shows once; a line may also name
+    commands of other flows (the privacy text's "/idioma, /suscribir, /baja", on /idioma)."""
 
     text: str
     place: int
@@ -157,14 +158,14 @@ class Commands:
         for listing in ("help", "menu", "privacy"):
             # A place holds one line (in the help: one per section); only the Telegram menu,
             # one entry per command, cannot share it.
-            lines: dict[tuple[frozenset[Role], int], Line] = {}
+            places: dict[tuple[frozenset[Role], int], tuple[Line, CommandSpec]] = {}
             for spec in self.specs:
                 line: Line | None = getattr(spec, listing)
                 if line is None:
                     continue
                 key = (spec.roles if listing == "help" else EVERYONE, line.place)
-                taken = lines.setdefault(key, line)
-                if taken is not line and (taken != line or listing == "menu"):
+                taken, owner = places.setdefault(key, (line, spec))
+                if owner is not spec and (taken != line or listing == "menu"):
                     problems.append(f"/{spec.word}: place {line.place} of the {listing} is taken")
         if problems:
             raise ValueError("; ".join(problems))
