@@ -128,8 +128,8 @@ class CommandSpec:
         """Is a user with `role` shown this command as a topic's next step?"""
         if self.next_step is None:
             return False
-        roles = self.next_step.offered_to
-        roles = self.roles if roles is None else roles
+        offered_to = self.next_step.offered_to
+        roles = self.roles if offered_to is None else offered_to
         return not roles or role in roles
 
 
@@ -163,7 +163,7 @@ class Commands:
                 line: Line | None = getattr(spec, listing)
                 if line is None:
                     continue
-                key = (spec.roles if listing == "help" else EVERYONE, line.place)
+                key = (frozenset(spec.roles) if listing == "help" else EVERYONE, line.place)
                 taken, owner = places.setdefault(key, (line, spec))
                 if owner is not spec and (taken != line or listing == "menu"):
                     problems.append(f"/{spec.word}: place {line.place} of the {listing} is taken")
