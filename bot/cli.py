@@ -269,9 +269,11 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
         return await _feedback(settings, args)
     kb = content.load()
     contract = args.topics or Path(content.__file__).with_name("topics.yaml")
-    from intents.answers import ACTIONS
+    from intents.engine import FLOWS
+    from intents.router import Router
 
-    report = checks.check(kb, checks.contract_ids(contract), actions=ACTIONS)
+    actions = Router(FLOWS).commands.next_steps  # the commands a topic may offer
+    report = checks.check(kb, checks.contract_ids(contract), actions=actions)
     counts = report.counts
     print(
         f"{counts['topics']} topics, {counts['phrasings']} phrasings, "

@@ -10,7 +10,7 @@ from intents.help import help_text
 from intents.i18n import N_
 from intents.messages import Button, Reply, rows
 from intents.payloads import Pattern, Payload
-from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER
+from intents.roles import ADMIN, MUNICIPAL, OFFICER
 from intents.router import CommandButton
 from knowledge.content import Topic
 from knowledge.places import find_comuna
@@ -21,22 +21,6 @@ MAX_MESSAGE = 1000
 # Conversation, not information: a greeting or a thanks carries no source line (and is not
 # rated), it only opens or closes the exchange.
 SMALL_TALK = frozenset({"bot.saludo", "bot.gracias"})
-
-# Next steps a topic may offer as buttons (its `actions`): command -> (label, roles that may
-# use it; empty = everyone). The command still checks the role when pressed.
-ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "caso": (N_("Abrir un caso Sello"), (MUNICIPAL,)),
-    "miscasos": (N_("Ver mis casos"), (MUNICIPAL,)),
-    "encargado": (N_("Contactar encargado"), (MUNICIPAL,)),
-    "suscribir": (N_("Recibir el boletín"), ()),
-    "baja": (N_("Dejar el boletín"), ()),
-    "privacidad": (N_("Privacidad y datos"), ()),
-    "misdatos": (N_("Descargar mis datos"), ()),
-    "idioma": (N_("Cambiar idioma"), ()),
-    "menu": (N_("Menú principal"), ()),
-    "registro": (N_("Registro municipal"), (MIGRANT,)),
-    "estadisticas": (N_("Cifras de mi comuna"), ()),
-}
 
 # The topic whose answer is the figures of the place the question names (intents/statistics).
 STATISTICS_TOPIC = "datos.migrantes_comuna"
@@ -83,16 +67,15 @@ async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> 
 
 
 def action_buttons(ctx: Context, actions: tuple[str, ...]) -> list[Button]:
-    """Buttons for the topic's next steps in the bot that this user's role may take."""
+    """Buttons for the topic's next steps in the bot that this user's role is offered (the
+    commands declare them: intents/commands.py); the router checks the role when pressed."""
     buttons = []
     for action in actions:
-        found = ACTIONS.get(action.lstrip("/"))
-        if found is None:
+        word = action.lstrip("/")
+        label = ctx.services.commands.next_step(word, ctx.user.role)
+        if label is None:
             continue
-        label, roles = found
-        if roles and ctx.user.role not in roles:
-            continue
-        buttons.append(CommandButton(action.lstrip("/")).button(ctx.t._(label)))
+        buttons.append(CommandButton(word).button(ctx.t._(label)))
     return buttons
 
 

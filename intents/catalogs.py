@@ -3,6 +3,8 @@ them into the .pot and the .po files, and list what is still untranslated.
 
     python -m intents.catalogs          # refresh messages.pot and every .po, list the gaps
 
+A language added to knowledge/languages.py gets its .po here, every message untranslated.
+
 The files keep babel's own layout (width 100, sorted, no source locations), so a refresh
 changes only the lines of the messages that changed.
 """
@@ -13,6 +15,7 @@ import io
 import sys
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
@@ -55,6 +58,19 @@ def _read(path: Path, lang: str | None = None) -> Catalog:
         return read_po(f, locale=lang if lang not in (None, "ht") else None, domain=DOMAIN)
 
 
+def _new(lang: str) -> Catalog:
+    """An empty catalog for a language just added to knowledge/languages.py (babel's CLDR may
+    not know it: Haitian Creole has no plural rules there)."""
+    try:
+        Locale.parse(lang)
+        locale: str | None = lang
+    except (ValueError, UnknownLocaleError):
+        locale = None
+    return Catalog(
+        locale=locale, domain=DOMAIN, project="sello-bot", copyright_holder="Sello Migrante"
+    )
+
+
 def _dump(catalog: Catalog) -> bytes:
     out = io.BytesIO()
     write_po(out, catalog, width=WIDTH, no_location=True, sort_output=True)
@@ -93,7 +109,8 @@ def update() -> dict[str, list[str]]:
     POT.write_bytes(_dump(template))
     for lang in LANGUAGES:
         path = po_path(lang)
-        catalog = _read(path, lang)
+        catalog = _read(path, lang) if path.exists() else _new(lang)
+        path.parent.mkdir(parents=True, exist_ok=True)
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         path.write_bytes(_dump(catalog))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,31 @@ from knowledge.matcher import Match, Matcher
 from knowledge.places import Gazetteer
 from storage import users as users_repo
 from storage.models import User
+
+
+class CommandListings(Protocol):
+    """The declared commands as a user sees them listed: `intents.commands.Commands`, which
+    the engine builds from its flows. A protocol here because the commands name their
+    handlers, which take a Context."""
+
+    def help_lines(self, role: str) -> list[str]: ...
+
+    def privacy_lines(self) -> list[str]: ...
+
+    def next_step(self, word: str, role: str) -> str | None: ...
+
+
+class _NoCommands:
+    """The listings of an engine without commands."""
+
+    def help_lines(self, role: str) -> list[str]:
+        return []
+
+    def privacy_lines(self) -> list[str]:
+        return []
+
+    def next_step(self, word: str, role: str) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,9 @@ class Services:
     gazetteer: Gazetteer | None = None
     charts: ChartCache = field(default_factory=ChartCache)
     public_url: str = "http://127.0.0.1:8080"  # where the web console's links point
+    # The commands of the engine's flows (set by the Engine): the help, the privacy text and a
+    # topic's next-step buttons list them.
+    commands: CommandListings = field(default_factory=_NoCommands)
 
 
 @dataclass

@@ -93,8 +93,9 @@ class Engine:
         observer: Observer | None = None,
     ) -> None:
         self.sessions = sessions
-        self.services = services
         self.router = Router(flows)
+        # The help, the privacy text and next-step buttons list the commands this engine routes.
+        self.services = replace(services, commands=self.router.commands)
         self.clock = clock
         self.flood = flood or FloodLimiter()
         # Called after each committed unit of work (the dispatcher's wake-up).

@@ -16,14 +16,14 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
+from knowledge.languages import DEFAULT_LANGUAGE, LANGUAGES, SPOKEN
+from knowledge.languages import LANGUAGE_NAMES as LANGUAGE_NAMES  # re-exported for the flows
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
-LANGUAGES = ("es", "ht", "fr", "en")
-DEFAULT_LANGUAGE = "es"
-# The locale used for dates and numbers: Chilean Spanish for Spanish.
-FORMAT_LOCALES = {"es": "es_CL", "ht": "ht", "fr": "fr", "en": "en"}
+# The locale used for dates and numbers (declared with each language in knowledge/languages.py).
+FORMAT_LOCALES = {language.code: language.locale for language in SPOKEN}
 CHILE = ZoneInfo("America/Santiago")
-LANGUAGE_NAMES = {"es": "Español", "ht": "Kreyòl ayisyen", "fr": "Français", "en": "English"}
 # Babel's CLDR data has no Haitian Creole dates (it prints "2026 M12 1"): Kreyòl month names,
 # day first as in Haiti ("1 desanm 2026").
 KREYOL_MONTHS = (

@@ -6,9 +6,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from intents.commands import Commands, CommandSpec
 from intents.context import Context, Handler
 from intents.messages import Reply
 from intents.payloads import Payload
+from intents.roles import allowed, not_allowed
 from intents.steps import FlowStep
 from knowledge.normalize import fold
 from storage.ids import MAX_ID as MAX_ID  # re-exported: the ids' old home
@@ -23,8 +25,8 @@ ButtonHandler = Callable[[Context, Any], Awaitable[list[Reply]]]
 class Flow:
     """What one flow module handles.
 
-    commands: command word -> handler ("ayuda"); aliases: other words for a command
-    ("help" -> "ayuda"); buttons: payload class -> handler, called with the parsed payload
+    commands: its commands, each declared once with its words, roles and listings
+    (intents/commands.py); buttons: payload class -> handler, called with the parsed payload
     (`LanguageChoice` for "lang:fr"); unknown_button: the answer to a payload of this flow's
     prefixes that none of its classes parses (an old or forged button), when the engine's
     generic one would say less; steps: step -> handler, used while the user is inside this
@@ -32,12 +34,10 @@ class Flow:
     """
 
     name: str
-    commands: Mapping[str, Handler] = field(default_factory=dict)
-    aliases: Mapping[str, str] = field(default_factory=dict)
+    commands: Sequence[CommandSpec] = ()
     buttons: Mapping[type[Payload], ButtonHandler] = field(default_factory=dict)
     unknown_button: Handler | None = None
     steps: Mapping[FlowStep, Handler] = field(default_factory=dict)
-    takes_args: frozenset[str] = frozenset()  # commands that accept a word after them
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ class CommandButton(Payload, prefix="cmd"):
 
 
 class Router:
-    """Resolves commands, buttons and flow steps across the flows, in priority order.
+    """Resolves commands, buttons and flow steps across the flows, in priority order, and
+    enforces each command's roles (typed, or pressed as a next-step button).
 
     Construction refuses what would otherwise fail silently later: a payload class or a
     prefix claimed by two flows, and step handlers that are not exactly the members of the
@@ -82,6 +83,7 @@ class Router:
 
     def __init__(self, flows: Sequence[Flow]) -> None:
         self.flows = tuple(flows)
+        self.commands = Commands(spec for flow in flows for spec in flow.commands)
         self._commands: dict[str, tuple[Flow, Handler]] = {}
         self._takes_args: set[str] = set()
         # First segment of a prefix -> its flow, and its classes (longest prefix first).
@@ -89,13 +91,11 @@ class Router:
         self._buttons: dict[str, list[tuple[type[Payload], ButtonHandler]]] = {}
         self._steps: dict[tuple[str, str], Handler] = {}
         for flow in flows:
-            for word, handler in flow.commands.items():
-                self._commands.setdefault(word, (flow, handler))
-            for alias, word in flow.aliases.items():
-                self._commands.setdefault(alias, (flow, flow.commands[word]))
-                if word in flow.takes_args:
-                    self._takes_args.add(alias)
-            self._takes_args.update(flow.takes_args)
+            for spec in flow.commands:
+                for word in (spec.word, *spec.aliases):
+                    self._commands[word] = (flow, guarded(spec))
+                    if spec.takes_argument:
+                        self._takes_args.add(word)
             self._add_buttons(flow)
             self._add_steps(flow)
         for classes in self._buttons.values():
@@ -177,6 +177,22 @@ class Router:
         if not flow or not step:
             return None
         return self._steps.get((flow, step))
+
+
+def guarded(spec: CommandSpec) -> Handler:
+    """The command's handler behind its role check: a user its roles leave out gets the
+    command's `refused` answer or the refusal, whatever the handler itself checks."""
+    if not spec.roles:
+        return spec.handler
+
+    async def run(ctx: Context) -> list[Reply]:
+        if allowed(ctx.user.role, spec.roles):
+            return await spec.handler(ctx)
+        if spec.refused is not None:
+            return await spec.refused(ctx)
+        raise not_allowed(ctx)
+
+    return run
 
 
 def _bound(handler: ButtonHandler, pressed: Payload) -> Handler:

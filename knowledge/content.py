@@ -10,8 +10,9 @@ from typing import Any
 
 import yaml
 
-LANGUAGES = ("es", "ht", "fr", "en")
-REFERENCE_LANGUAGE = "es"
+from knowledge.languages import DEFAULT_LANGUAGE, LANGUAGES
+
+REFERENCE_LANGUAGE = DEFAULT_LANGUAGE
 CONTENT_DIR = Path(__file__).parent / "content"
 OUT_OF_SCOPE_FILE = "fuera_de_alcance.yaml"
 SYNONYMS_FILE = "sinonimos.yaml"

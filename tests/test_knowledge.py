@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import default_matcher
-from intents.answers import ACTIONS
+from intents.engine import FLOWS
+from intents.router import Router
 from knowledge import checks, content
 from knowledge.evaluation import evaluate, load_items
 from knowledge.matcher import Matcher, MatchKind
@@ -18,6 +19,7 @@ from knowledge.places import find_comuna
 from tests.conftest import SHARED
 
 KB, MATCHER = default_matcher()
+ACTIONS = Router(FLOWS).commands.next_steps  # the commands a topic may offer as next steps
 
 
 def test_content_meets_the_contract():

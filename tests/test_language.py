@@ -91,3 +91,28 @@ async def test_the_chosen_language_wins_over_detection(chat: Chat):
     await chat.say("/idioma en")
     out = await chat.say("Mwen vle konnen si pitit mwen ka ale lekòl menm si li pa gen papye")
     assert "Source" in out and "school" in out.lower()
+
+
+def test_the_languages_are_declared_once():
+    """One list (knowledge/languages.py) for the content, the catalogs and the picker: a
+    language added there is known everywhere, and no module keeps its own copy."""
+    import ast
+    from pathlib import Path
+
+    from intents import i18n
+    from intents.flows import language as picker
+    from knowledge import content, languages
+
+    assert i18n.LANGUAGES is content.LANGUAGES is languages.LANGUAGES
+    assert set(i18n.FORMAT_LOCALES) == set(i18n.LANGUAGE_NAMES) == set(picker.NAMES)
+    assert set(picker.NAMES) == set(languages.LANGUAGES)
+    root = Path(languages.__file__).parents[1]
+    declared = []
+    for package in ("bot", "intents", "knowledge", "storage"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Assign | ast.AnnAssign):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if any(isinstance(t, ast.Name) and t.id == "LANGUAGES" for t in targets):
+                        declared.append(path.relative_to(root).as_posix())
+    assert declared == ["knowledge/languages.py"]

@@ -156,7 +156,9 @@ payloads = st.one_of(
     st.builds(lambda p, j: f"{p}:{j}", st.sampled_from(PREFIXES), st.text(chars, max_size=40)),
 ).map(clip_bytes)
 
-COMMAND_WORDS = sorted({w for flow in FLOWS for w in (*flow.commands, *flow.aliases)})
+COMMAND_WORDS = sorted(
+    {w for flow in FLOWS for spec in flow.commands for w in (spec.word, *spec.aliases)}
+)
 commands = st.builds(
     lambda slash, word, suffix, args: f"{slash}{word}{suffix}{' ' + args if args else ''}",
     st.sampled_from(("/", "/", "")),

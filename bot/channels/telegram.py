@@ -25,9 +25,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.channels.base import Capabilities, Delivery, Outcome, SendResult, UserLocks
 from bot.channels.posting import JsonPoster
-from intents.engine import Engine
-from intents.i18n import LANGUAGES, N_, texts
+from intents.commands import Commands
+from intents.engine import FLOWS, Engine
+from intents.i18n import DEFAULT_LANGUAGE, LANGUAGES, texts
 from intents.messages import Incoming, Reply
+from intents.router import Router
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -46,25 +48,6 @@ MEDIA_KINDS = (
     "contact",
     "poll",
     "dice",
-)
-
-# (command, description msgid) registered with set_my_commands, per language.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("menu", N_("Temas principales")),
-    ("ayuda", N_("Qué puedo hacer por ti")),
-    ("papeles", N_("Qué permiso te sirve: orientación")),
-    ("idioma", N_("Cambiar el idioma")),
-    ("registro", N_("Registrarte como contacto municipal")),
-    ("caso", N_("Abrir un caso Sello (municipios)")),
-    ("miscasos", N_("Casos de tu comuna")),
-    ("encargado", N_("Tu encargada/o regional de SERMIG")),
-    ("estadisticas", N_("Cifras de personas extranjeras por comuna")),
-    ("suscribir", N_("Recibir el boletín")),
-    ("baja", N_("Dejar de recibir el boletín")),
-    ("privacidad", N_("Qué datos guardo y por qué")),
-    ("misdatos", N_("Recibir una copia de tus datos")),
-    ("borrar", N_("Borrar tus datos")),
-    ("cancelar", N_("Salir de lo que estés haciendo")),
 )
 
 
@@ -335,13 +318,25 @@ class TelegramChannel:
                 log.debug("could not report the error to the user", exc_info=True)
 
 
-async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """The command menu in each language (Telegram picks it by the client's language)."""
+def menu_commands(commands: Commands, lang: str) -> list[BotCommand]:
+    """The command menu in one language, from the commands' declarations (their `menu`)."""
+    t = texts(lang)
+    return [BotCommand(word, t._(description)) for word, description in commands.menu()]
+
+
+async def register_commands(
+    application: Application,  # type: ignore[type-arg]
+    commands: Commands | None = None,
+) -> None:
+    """The command menu in each language (Telegram picks it by the client's language), of
+    `commands` (by default those of the engine's flows)."""
+    if commands is None:
+        commands = Router(FLOWS).commands
     for lang in LANGUAGES:
-        t = texts(lang)
-        commands = [BotCommand(name, t._(description)) for name, description in COMMANDS]
         await application.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(), language_code=None if lang == "es" else lang
+            menu_commands(commands, lang),
+            scope=BotCommandScopeDefault(),
+            language_code=None if lang == DEFAULT_LANGUAGE else lang,
         )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from intents.bulletin import create, split
+from intents.commands import CommandSpec, Line
 from intents.context import Context
 from intents.errors import InvalidInput
 from intents.i18n import CHILE, LANGUAGE_NAMES, N_
@@ -224,8 +225,15 @@ async def discard(ctx: Context, press: Discard) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"boletin": start},
-    aliases={"bulletin": "boletin", "bilten": "boletin"},
+    commands=(
+        CommandSpec(
+            "boletin",
+            start,
+            roles={OFFICER},
+            help=Line(N_("/boletin – enviar el boletín informativo"), 20),
+            words={"en": ("bulletin",), "fr": ("bulletin",), "ht": ("bilten",)},
+        ),
+    ),
     buttons={
         ForRole: role_chosen,
         InLanguage: language_chosen,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from intents.commands import EVERYONE, CommandSpec, Line
 from intents.context import Context
+from intents.i18n import N_
 from intents.messages import Reply
 from intents.router import Flow
 
@@ -16,6 +18,14 @@ async def cancel(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="cancel",
-    commands={"cancelar": cancel},
-    aliases={"cancel": "cancelar", "annuler": "cancelar", "anile": "cancelar", "salir": "cancelar"},
+    commands=(
+        CommandSpec(
+            "cancelar",
+            cancel,
+            roles=EVERYONE,
+            help=Line(N_("/cancelar – salir de lo que estés haciendo"), 80),
+            words={"es": ("salir",), "en": ("cancel",), "fr": ("annuler",), "ht": ("anile",)},
+            menu=Line(N_("Salir de lo que estés haciendo"), 150),
+        ),
+    ),
 )

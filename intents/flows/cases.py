@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from intents.cases_text import CATEGORIES, URGENCIES, CaseView, history, summary
+from intents.commands import CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.errors import InvalidInput, NotAllowed, NotFound
 from intents.flows import officer_cases
 from intents.flows.officer_cases import OfficerReply, OfficerTake, OfficerView
-from intents.i18n import Texts
+from intents.i18n import N_, Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
 from intents.payloads import OneOf, Payload
-from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, require
+from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, not_allowed, require
 from intents.router import CommandButton, Flow
 from intents.steps import FlowStep
 from storage import cases, directory, relays
@@ -87,6 +88,14 @@ def _who_may_open_cases(ctx: Context) -> Reply:
         ),
         rows([CommandButton("menu").button(ctx.t._("Menú principal"))]),
     )
+
+
+async def not_a_contact(ctx: Context) -> list[Reply]:
+    """/caso by someone who is not a municipal contact: a migrant learns who opens cases;
+    SERMIG staff get the plain refusal."""
+    if ctx.user.role != MIGRANT:
+        raise not_allowed(ctx)
+    return [_who_may_open_cases(ctx)]
 
 
 def _category_question(ctx: Context) -> Reply:
@@ -351,8 +360,27 @@ async def listed(ctx: Context, press: CaseList) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"caso": new_case, "miscasos": my_cases},
-    aliases={"case": "caso", "mycases": "miscasos", "kaz": "caso"},
+    commands=(
+        CommandSpec(
+            "caso",
+            new_case,
+            roles={MUNICIPAL},
+            refused=not_a_contact,
+            help=Line(N_("/caso – abrir un caso Sello"), 10),
+            words={"en": ("case",), "ht": ("kaz",)},
+            menu=Line(N_("Abrir un caso Sello (municipios)"), 60),
+            next_step=NextStep(N_("Abrir un caso Sello")),
+        ),
+        CommandSpec(
+            "miscasos",
+            my_cases,
+            roles={MUNICIPAL},
+            help=Line(N_("/miscasos – ver los casos de tu comuna"), 20),
+            words={"en": ("mycases",)},
+            menu=Line(N_("Casos de tu comuna"), 70),
+            next_step=NextStep(N_("Ver mis casos")),
+        ),
+    ),
     buttons={
         CaseCategory: category_chosen,
         CaseUrgency: urgency_chosen,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from intents.commands import CommandSpec, Line
 from intents.context import Context
+from intents.i18n import N_
 from intents.messages import Reply
 from intents.roles import MUNICIPAL, OFFICER, require
 from intents.router import Flow
@@ -41,4 +43,15 @@ async def panel(ctx: Context) -> list[Reply]:
     return [Reply(text)]
 
 
-FLOW = Flow(name="console", commands={"panel": panel}, aliases={"consola": "panel"})
+FLOW = Flow(
+    name="console",
+    commands=(
+        CommandSpec(
+            "panel",
+            panel,
+            roles={MUNICIPAL, OFFICER},
+            help=Line(N_("/panel – enlace para entrar a la consola web"), 10),
+            words={"es": ("consola",)},
+        ),
+    ),
+)

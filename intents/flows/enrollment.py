@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.errors import InvalidInput, NotAllowed
+from intents.i18n import N_
 from intents.messages import Reply
-from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
+from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, require
 from intents.router import Flow
 from storage import attempts, codes, directory
 
@@ -86,7 +88,24 @@ async def issue_code(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="enrollment",
-    commands={"registro": register, "codigo": issue_code},
-    aliases={"register": "registro", "enskri": "registro", "code": "codigo"},
-    takes_args=frozenset({"registro", "codigo"}),
+    commands=(
+        CommandSpec(
+            "registro",
+            register,
+            roles=EVERYONE,  # SERMIG staff are told why they cannot
+            help=Line(N_("/registro CÓDIGO – registrarte como contacto municipal"), 70),
+            words={"en": ("register",), "ht": ("enskri",)},
+            takes_argument=True,
+            menu=Line(N_("Registrarte como contacto municipal"), 50),
+            next_step=NextStep(N_("Registro municipal"), offered_to=frozenset({MIGRANT})),
+        ),
+        CommandSpec(
+            "codigo",
+            issue_code,
+            roles={OFFICER},
+            help=Line(N_("/codigo COMUNA – código de registro para una comuna"), 30),
+            words={"en": ("code",), "fr": ("code",)},
+            takes_argument=True,
+        ),
+    ),
 )

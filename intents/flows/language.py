@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.flows.menu import LanguagePicker, main_menu
-from intents.i18n import LANGUAGE_NAMES, LANGUAGES, texts
+from intents.i18n import LANGUAGE_NAMES, LANGUAGES, N_, texts
 from intents.messages import Reply, rows
 from intents.payloads import OneOf, Payload
 from intents.router import Flow
 from intents.steps import FlowStep
+from knowledge.languages import SPOKEN
 from knowledge.normalize import fold
 
 
@@ -35,13 +37,8 @@ async def choose(ctx: Context) -> list[Reply]:
     return [_picker(ctx, ctx.t._("Elige tu idioma:"))]
 
 
-# Words people type for each language, folded (no accents).
-NAMES = {
-    "es": ("es", "espanol", "castellano", "spanish", "espagnol", "panyol"),
-    "ht": ("ht", "kreyol", "creole", "kreyol ayisyen", "criollo", "haitian", "creole haitien"),
-    "fr": ("fr", "francais", "french", "frances", "franse"),
-    "en": ("en", "english", "ingles", "anglais", "angle"),
-}
+# Words people type for each language, folded (no accents): declared with the languages.
+NAMES = {language.code: language.typed for language in SPOKEN}
 
 
 def _named_language(text: str) -> str | None:
@@ -88,10 +85,23 @@ async def picker(ctx: Context, press: LanguagePicker | None = None) -> list[Repl
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"idioma": choose},
-    aliases={"language": "idioma", "langue": "idioma", "lang": "idioma"},
+    commands=(
+        CommandSpec(
+            "idioma",
+            choose,
+            roles=EVERYONE,
+            help=Line(N_("/idioma – cambiar el idioma"), 30),
+            words={"en": ("language", "lang"), "fr": ("langue", "lang")},
+            takes_argument=True,
+            menu=Line(N_("Cambiar el idioma"), 40),
+            privacy=Line(
+                N_("/idioma, /suscribir, /baja – corregir tu idioma, tu comuna o tu suscripción"),
+                20,
+            ),
+            next_step=NextStep(N_("Cambiar idioma")),
+        ),
+    ),
     buttons={LanguageChoice: chosen, LanguagePicker: picker},
     unknown_button=picker,
     steps={Step.CHOOSE: typed},
-    takes_args=frozenset({"idioma"}),
 )

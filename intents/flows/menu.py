@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from intents.answers import topic_button
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.flows.orientation import start_button
 from intents.help import help_text
@@ -110,8 +111,25 @@ async def help_command(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name="menu",
-    commands={"start": start, "menu": menu, "ayuda": help_command},
-    aliases={"inicio": "start", "help": "ayuda", "aide": "ayuda", "ed": "ayuda"},
+    commands=(
+        CommandSpec("start", start, roles=EVERYONE, help=None, words={"es": ("inicio",)}),
+        CommandSpec(
+            "menu",
+            menu,
+            roles=EVERYONE,
+            help=Line(N_("/menu – temas principales"), 10),
+            menu=Line(N_("Temas principales"), 10),
+            next_step=NextStep(N_("Menú principal")),
+        ),
+        CommandSpec(
+            "ayuda",
+            help_command,
+            roles=EVERYONE,
+            help=None,  # the help itself
+            words={"en": ("help",), "fr": ("aide",), "ht": ("ed",)},
+            menu=Line(N_("Qué puedo hacer por ti"), 20),
+        ),
+    ),
     buttons={MenuButton: pressed},
     unknown_button=stale,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from intents.cases_text import STATUSES, CaseView, history, summary
+from intents.commands import CommandSpec, Line
 from intents.context import Context
 from intents.errors import InvalidInput, NotFound
 from intents.i18n import N_, Texts
@@ -296,8 +297,15 @@ async def malformed(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"casos": list_cases},
-    aliases={"cases": "casos"},
+    commands=(
+        CommandSpec(
+            "casos",
+            list_cases,
+            roles={OFFICER},
+            help=Line(N_("/casos – casos abiertos de tu región"), 10),
+            words={"en": ("cases",)},
+        ),
+    ),
     buttons={
         cls: pressed
         for cls in (OfficerView, OfficerTake, OfficerReply, OfficerRefer, OfficerStatus)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from intents.answers import topic_button, topic_reply
+from intents.commands import EVERYONE, CommandSpec, Line
 from intents.context import Context
 from intents.flows import feedback
 from intents.i18n import N_, Texts
@@ -286,14 +287,21 @@ async def typed(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"papeles": start},
-    aliases={
-        "orientacion": "papeles",
-        "orientation": "papeles",
-        "papers": "papeles",
-        "papye": "papeles",
-        "papiers": "papeles",
-    },
+    commands=(
+        CommandSpec(
+            "papeles",
+            start,
+            roles=EVERYONE,
+            help=Line(N_("/papeles – preguntas para saber qué permiso te sirve"), 20),
+            words={
+                "es": ("orientacion",),
+                "en": ("orientation", "papers"),
+                "fr": ("orientation", "papiers"),
+                "ht": ("papye",),
+            },
+            menu=Line(N_("Qué permiso te sirve: orientación"), 30),
+        ),
+    ),
     buttons={Start: restart, Leave: left, Answer: answered},
     unknown_button=inactive,
     steps={step: typed for step in Step},

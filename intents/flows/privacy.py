@@ -7,7 +7,9 @@ import json
 from datetime import UTC
 from typing import Literal
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
+from intents.i18n import N_
 from intents.messages import Attachment, Reply, rows
 from intents.payloads import Payload
 from intents.roles import ADMIN, MUNICIPAL, OFFICER
@@ -29,6 +31,10 @@ class Erase(Payload, prefix="priv:erase"):
     """The answer to /borrar's question ("priv:erase:yes", "priv:erase:no")."""
 
     answer: Literal["yes", "no"]
+
+
+# One line of the help for the three commands.
+DATA_HELP = Line(N_("/privacidad, /misdatos, /borrar – tus datos"), 60)
 
 
 def retention_days(ctx: Context) -> int:
@@ -72,11 +78,7 @@ async def explain(ctx: Context) -> list[Reply]:
             "acceder a tus datos, rectificarlos y pedir que se eliminen."
         ),
     ]
-    commands = [
-        t._("/misdatos – recibir un archivo con todo lo que guardo sobre ti"),
-        t._("/idioma, /suscribir, /baja – corregir tu idioma, tu comuna o tu suscripción"),
-        t._("/borrar – eliminar tus datos"),
-    ]
+    commands = [t._(line) for line in ctx.services.commands.privacy_lines()]
     return [Reply("\n\n".join(paragraphs) + "\n\n" + "\n".join(commands))]
 
 
@@ -192,8 +194,36 @@ async def answered(ctx: Context, press: Erase) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"privacidad": explain, "misdatos": export, "borrar": ask_erase},
-    aliases={"privacy": "privacidad", "mydata": "misdatos", "delete": "borrar"},
+    commands=(
+        CommandSpec(
+            "privacidad",
+            explain,
+            roles=EVERYONE,
+            help=DATA_HELP,
+            words={"en": ("privacy",)},
+            menu=Line(N_("Qué datos guardo y por qué"), 120),
+            next_step=NextStep(N_("Privacidad y datos")),
+        ),
+        CommandSpec(
+            "misdatos",
+            export,
+            roles=EVERYONE,
+            help=DATA_HELP,
+            words={"en": ("mydata",)},
+            menu=Line(N_("Recibir una copia de tus datos"), 130),
+            privacy=Line(N_("/misdatos – recibir un archivo con todo lo que guardo sobre ti"), 10),
+            next_step=NextStep(N_("Descargar mis datos")),
+        ),
+        CommandSpec(
+            "borrar",
+            ask_erase,
+            roles=EVERYONE,
+            help=DATA_HELP,
+            words={"en": ("delete",)},
+            menu=Line(N_("Borrar tus datos"), 140),
+            privacy=Line(N_("/borrar – eliminar tus datos"), 30),
+        ),
+    ),
     buttons={Erase: answered},
     steps={Step.CONFIRM: confirm_step},
 )

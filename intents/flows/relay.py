@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from intents.commands import CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.errors import InvalidInput, NotAllowed, NotFound
-from intents.i18n import Texts
+from intents.i18n import N_, Texts
 from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
@@ -230,8 +231,17 @@ async def quoted(ctx: Context, channel: str, chat_id: str, message_id: str) -> l
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"encargado": show},
-    aliases={"encargada": "encargado", "officer": "encargado", "responsab": "encargado"},
+    commands=(
+        CommandSpec(
+            "encargado",
+            show,
+            roles={MUNICIPAL},
+            help=Line(N_("/encargado – contactar a tu encargada/o regional de SERMIG"), 30),
+            words={"es": ("encargada",), "en": ("officer",), "ht": ("responsab",)},
+            menu=Line(N_("Tu encargada/o regional de SERMIG"), 80),
+            next_step=NextStep(N_("Contactar encargado")),
+        ),
+    ),
     buttons={RelayOpen: open_relay, RelayClose: close, RelayReply: start_officer_reply},
     steps={Step.OPEN: relay_step, Step.ANSWER: answer_step},
 )

@@ -3,8 +3,10 @@ the same answer for questions like "¿cuántos migrantes hay en Arica?"."""
 
 from __future__ import annotations
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.figures import PlaceFigures, Ranking, answer, gazetteer, own_place, top, wider
+from intents.i18n import N_
 from intents.messages import Reply, rows
 from intents.router import Flow
 from intents.steps import FlowStep
@@ -79,15 +81,23 @@ async def _named(ctx: Context, name: str) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"estadisticas": command},
-    aliases={
-        "stats": "estadisticas",
-        "statistics": "estadisticas",
-        "statistiques": "estadisticas",
-        "estatistik": "estadisticas",
-        "estadistica": "estadisticas",
-    },
+    commands=(
+        CommandSpec(
+            "estadisticas",
+            command,
+            roles=EVERYONE,
+            help=Line(N_("/estadisticas COMUNA – cifras oficiales de personas extranjeras"), 50),
+            words={
+                "es": ("estadistica",),
+                "en": ("stats", "statistics"),
+                "fr": ("stats", "statistiques"),
+                "ht": ("estatistik",),
+            },
+            takes_argument=True,
+            menu=Line(N_("Cifras de personas extranjeras por comuna"), 90),
+            next_step=NextStep(N_("Cifras de mi comuna")),
+        ),
+    ),
     buttons={PlaceFigures: place_pressed, Ranking: ranking_pressed},
     steps={Step.PLACE: place_step},
-    takes_args=frozenset({"estadisticas"}),
 )

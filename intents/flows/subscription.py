@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
+from intents.i18n import N_
 from intents.messages import Reply, rows
 from intents.payloads import Payload
 from intents.roles import MIGRANT
@@ -10,6 +12,9 @@ from intents.router import Flow
 from intents.steps import FlowStep
 from knowledge.places import find_comuna
 from storage import directory, subscriptions
+
+# One line of the help for both commands.
+BULLETIN_HELP = Line(N_("/suscribir y /baja – boletín informativo"), 40)
 
 
 class Step(FlowStep, flow="subscription"):
@@ -71,16 +76,26 @@ async def comuna_step(ctx: Context) -> list[Reply]:
 
 FLOW = Flow(
     name=Step.flow,
-    commands={"suscribir": subscribe, "baja": unsubscribe},
-    aliases={
-        "subscribe": "suscribir",
-        "abonnement": "suscribir",
-        "abone": "suscribir",
-        "unsubscribe": "baja",
-        "stop": "baja",
-        "parar": "baja",
-        "desuscribir": "baja",
-    },
+    commands=(
+        CommandSpec(
+            "suscribir",
+            subscribe,
+            roles=EVERYONE,
+            help=BULLETIN_HELP,
+            words={"en": ("subscribe",), "fr": ("abonnement",), "ht": ("abone",)},
+            menu=Line(N_("Recibir el boletín"), 100),
+            next_step=NextStep(N_("Recibir el boletín")),
+        ),
+        CommandSpec(
+            "baja",
+            unsubscribe,
+            roles=EVERYONE,
+            help=BULLETIN_HELP,
+            words={"es": ("parar", "desuscribir"), "en": ("unsubscribe", "stop")},
+            menu=Line(N_("Dejar de recibir el boletín"), 110),
+            next_step=NextStep(N_("Dejar el boletín")),
+        ),
+    ),
     buttons={ChooseComuna: choose_comuna},
     steps={Step.COMUNA: comuna_step},
 )
