@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import default_matcher
 from intents.answers import ACTIONS
 from knowledge import checks, content
 from knowledge.evaluation import evaluate, load_items
@@ -16,8 +15,7 @@ from knowledge.matcher import Matcher, MatchKind
 from knowledge.normalize import Normalizer, fold
 from knowledge.places import find_comuna
 from tests.conftest import SHARED
-
-KB, MATCHER = default_matcher()
+from tests.shipped import KB, MATCHER
 
 
 def test_content_meets_the_contract():
