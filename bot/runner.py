@@ -18,7 +18,6 @@ from aiohttp import web
 from bot.app import App, Server, build_server
 from bot.channels.base import Channel
 from bot.retention import run_daily
-from bot.settings import IncompleteSettings
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +26,13 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     """Run until `stop` is set (or a stop signal arrives); in-flight work finishes first."""
     try:
         app.settings.check_channels()  # fail closed before anything listens (the CLI says it first)
-    except IncompleteSettings:
+        server = build_server(app)
+    except Exception:
         await app.close()
         raise
     stop = stop or asyncio.Event()
     if signals:
         _stop_on_signals(stop)
-    server = build_server(app)
     _freeze_what_was_loaded()
     runner = web.AppRunner(server.http, handle_signals=False)
     await runner.setup()
