@@ -30,7 +30,7 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
-from bot.console import setup  # noqa: E402
+from bot.console import routes  # noqa: E402
 from bot.console.web import CONFIG_KEY  # noqa: E402
 from bot.http import make_server  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -212,8 +212,7 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"seeded {args.cases} cases, {args.outbox} outbox rows in {time.perf_counter() - started:.1f} s"
         )
-        server = make_server(app.db)
-        setup(server, app.engine, "http://127.0.0.1:8080")
+        server = make_server([routes(app.engine, "http://127.0.0.1:8080")])
         pages = [
             "/console/casos",
             "/console/casos?estado=sin_cerrar&urgencia=urgente&antiguedad=7",

@@ -1,5 +1,6 @@
 """`sello-bot`: the command-line interface: chat, ask, eval, run; kb (check, unanswered,
-feedback); comuna; stats; db; officer; code; bulletin; cases. `sello-bot -h` lists them."""
+feedback); comuna; stats; db; officer; code; bulletin; cases; console. `sello-bot -h` lists
+them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from bot.app import App, build_app, default_matcher
+from bot.app import App, build_app, load_matcher
 from bot.settings import IncompleteSettings, Settings
 from intents.engine import utcnow
 from intents.i18n import LANGUAGES
@@ -21,7 +22,26 @@ from intents.i18n import LANGUAGES
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sello-bot", description="Sello Migrante assistant")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_talk,
+        _add_knowledge,
+        _add_places,
+        _add_maintenance,
+        _add_people,
+        _add_broadcast,
+        _add_cases,
+        _add_console,
+    ):
+        add(sub)
+    return parser
 
+
+# argparse's type for `add_subparsers()`: private, and only an annotation here.
+Commands = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+def _add_talk(sub: Commands) -> None:
+    """chat, ask, eval, run: talking to the assistant, measuring it, serving it."""
     chat = sub.add_parser("chat", help="talk to the bot in the terminal")
     chat.add_argument("--user", default="1", help="console user id (default 1)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the client's language")
@@ -42,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="serve the channels configured in the environment")
 
+
+def _add_knowledge(sub: Commands) -> None:
+    """kb: the content's contract, the unanswered questions, the answers' feedback."""
     kb = sub.add_parser("kb", help="knowledge-base maintenance")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_check = kb_sub.add_parser("check", help="validate the content against the contract")
@@ -59,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     kb_feedback = kb_sub.add_parser("feedback", help="answer feedback per topic and language")
     kb_feedback.add_argument("--since", type=_date, help="only feedback since YYYY-MM-DD")
 
+
+def _add_places(sub: Commands) -> None:
+    """comuna, stats: the directory of comunas and the official figures."""
     comuna = sub.add_parser("comuna", help="the directory of comunas")
     c_sub = comuna.add_subparsers(dest="comuna_command", required=True)
     adhere = c_sub.add_parser("adhere", help="mark a comuna as adhered to the Sello Migrante")
@@ -80,10 +106,16 @@ def _parser() -> argparse.ArgumentParser:
     st_show.add_argument("--json", action="store_true")
     st_show.add_argument("--lang", choices=LANGUAGES, default="es")
 
+
+def _add_maintenance(sub: Commands) -> None:
+    """db: the schema."""
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
 
+
+def _add_people(sub: Commands) -> None:
+    """officer, code: who may do what."""
     officer = sub.add_parser("officer", help="manage regional officers")
     o_sub = officer.add_subparsers(dest="officer_command", required=True)
     add = o_sub.add_parser("add", help="register a regional officer")
@@ -102,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     code_new = code_sub.add_parser("new", help="issue a code for a comuna (valid 7 days)")
     code_new.add_argument("--comuna", required=True, help="the comuna's code (CUT)")
 
+
+def _add_broadcast(sub: Commands) -> None:
+    """bulletin: the boletín informativo."""
     bulletin = sub.add_parser("bulletin", help="broadcast the boletín informativo")
     b_sub = bulletin.add_subparsers(dest="bulletin_command", required=True)
     b_send = b_sub.add_parser("send", help="queue a bulletin for the subscribers")
@@ -115,11 +150,18 @@ def _parser() -> argparse.ArgumentParser:
     b_status = b_sub.add_parser("status", help="delivery counts of a bulletin")
     b_status.add_argument("id", type=int)
 
+
+def _add_cases(sub: Commands) -> None:
+    """cases: reporting."""
     cases = sub.add_parser("cases", help="Sello cases")
     cases_sub = cases.add_subparsers(dest="cases_command", required=True)
     export = cases_sub.add_parser("export", help="export cases as CSV for reporting")
     export.add_argument("--region", help="only this region (code, e.g. 13)")
     export.add_argument("--csv", type=Path, required=True, dest="csv_file")
+
+
+def _add_console(sub: Commands) -> None:
+    """console: the officers' web console."""
     console = sub.add_parser("console", help="the officers' web console")
     console_sub = console.add_subparsers(dest="console_command", required=True)
     link = console_sub.add_parser("link", help="print a one-time sign-in link (15 minutes)")
@@ -127,7 +169,6 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--telegram", help="Telegram user id")
     who.add_argument("--whatsapp", help="WhatsApp phone number")
     who.add_argument("--officer", type=int, help="officer id (from `officer list`)")
-    return parser
 
 
 def configure_logging(level: str) -> None:
@@ -214,7 +255,7 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     def language(text: str, matched: str | None) -> tuple[str | None, str]:
         return detect(text)[0], choose(None, text, None, matched)
 
-    matcher_kb, matcher = default_matcher()
+    matcher_kb, matcher = load_matcher()
     try:
         items = load_items(args.file)
     except (OSError, ValueError) as exc:
@@ -312,8 +353,8 @@ async def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
     from knowledge.normalize import Normalizer
     from storage import questions
 
-    kb, _ = default_matcher()
     app = await build_app(settings)
+    kb = app.engine.services.kb
     try:
         async with app.sessions() as session:
             since = datetime.combine(args.since, time.min, UTC) if args.since else None

@@ -1,8 +1,10 @@
-"""Wires the dispatcher to the core: what happens when a recipient blocks the bot, and when
-a bulletin's last message is delivered."""
+"""The dispatcher as the bot runs it: what happens when a recipient blocks the bot, and when
+a bulletin's last message is delivered. Built by the composition root (bot/app.py), which
+passes the engine's after-commit signal as the dispatcher's wake-up."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -24,7 +26,8 @@ def build_dispatcher(
     senders: Mapping[str, Sender],
     metrics: Metrics | None = None,
     engine_db: AsyncEngine | None = None,
-    **options: object,
+    *,
+    wake: asyncio.Event | None = None,
 ) -> Dispatcher:
     clock = engine.clock
     completion = Completion()
@@ -39,7 +42,7 @@ def build_dispatcher(
     async def idle(session: AsyncSession) -> None:
         await completion.check(session, await bulletins.still_sending(session), clock())
 
-    dispatcher = Dispatcher(
+    return Dispatcher(
         engine.sessions,
         senders,
         clock,
@@ -50,7 +53,5 @@ def build_dispatcher(
         on_idle=idle,
         on_outcome=metrics.delivery if metrics is not None else None,
         leadership=Leadership(engine_db) if engine_db is not None else None,
-        **options,  # type: ignore[arg-type]
+        wake=wake,
     )
-    engine.after_commit.append(dispatcher.wake)
-    return dispatcher

@@ -102,7 +102,11 @@ class Dispatcher:
         idle_every: float = 2.0,
         on_outcome: Callable[[str, str], None] | None = None,
         leadership: Leadership | None = None,
+        wake: asyncio.Event | None = None,
     ) -> None:
+        """`wake`: set when new rows are committed (the engine's after-commit signal, given
+        by the composition root), so an idle worker looks at once instead of at its next
+        poll."""
         self.sessions = sessions
         self.senders = dict(senders)
         self.clock = clock
@@ -119,7 +123,7 @@ class Dispatcher:
         self.leadership = leadership
         self.idle_every = idle_every
         self._idle_at = 0.0
-        self._wake = asyncio.Event()
+        self._wake = wake if wake is not None else asyncio.Event()
         self.alive_at = time.monotonic()
 
     def wake(self) -> None:

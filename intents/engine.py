@@ -91,6 +91,7 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         flood: FloodLimiter | None = None,
         observer: Observer | None = None,
+        after_commit: Sequence[Callable[[], None]] = (),
     ) -> None:
         self.sessions = sessions
         self.router = Router(flows)
@@ -98,8 +99,9 @@ class Engine:
         self.services = replace(services, commands=self.router.commands)
         self.clock = clock
         self.flood = flood or FloodLimiter()
-        # Called after each committed unit of work (the dispatcher's wake-up).
-        self.after_commit: list[Callable[[], None]] = []
+        # Called after each committed unit of work (the dispatcher's wake-up, passed in by
+        # the composition root).
+        self.after_commit: list[Callable[[], None]] = list(after_commit)
         self.observer: Observer = observer or services.observer
 
     async def handle(self, incoming: Incoming) -> list[Reply]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Bulletin, Outbox
+from storage.models import Bulletin, Outbox, User, iso
 from storage.states import OutboxStatus
 from storage.subscriptions import Audience, recipients
 
@@ -111,3 +112,34 @@ async def still_sending(session: AsyncSession) -> list[int]:
     return list(
         (await session.execute(select(Bulletin.id).where(Bulletin.status != "done"))).scalars()
     )
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    authored = (
+        await session.scalars(
+            select(Bulletin).where(Bulletin.author_id == user.id).order_by(Bulletin.id)
+        )
+    ).all()
+    return {
+        "bulletins_authored": [
+            {
+                "id": bulletin.id,
+                "text": bulletin.text,
+                "status": bulletin.status,
+                "recipients": bulletin.total,
+                "created_at": iso(bulletin.created_at),
+            }
+            for bulletin in authored
+        ]
+    }
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """A bulletin stays (it went to its subscribers), by nobody."""
+    result = await session.execute(
+        update(Bulletin).where(Bulletin.author_id == user.id).values(author_id=None)
+    )
+    return {"bulletins_pseudonymized": int(result.rowcount or 0)}  # type: ignore[attr-defined]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Case, CaseEvent, CaseSequence, User
+from storage.models import Case, CaseEvent, CaseSequence, User, iso
 from storage.states import CaseStatus
 from storage.upsert import upsert_increment
 
@@ -135,3 +136,73 @@ async def export_rows(session: AsyncSession, region_code: str | None) -> Sequenc
     if region_code is not None:
         query = query.where(Case.region_code == region_code)
     return (await session.execute(query)).scalars().all()
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """The cases the person opened and what they wrote in any case's trail."""
+    opened = (
+        await session.scalars(select(Case).where(Case.opened_by == user.id).order_by(Case.id))
+    ).all()
+    authored = (
+        await session.execute(
+            select(CaseEvent, Case.number)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.actor_id == user.id)
+            .order_by(CaseEvent.id)
+        )
+    ).all()
+    return {
+        "cases_opened": [
+            {
+                "number": case.number,
+                "comuna_cut": case.comuna_cut,
+                "region_code": case.region_code,
+                "category": case.category,
+                "urgency": case.urgency,
+                "status": case.status,
+                "referred_to": case.referred_to,
+                "description": case.description,
+                "opened_at": iso(case.opened_at),
+                "updated_at": iso(case.updated_at),
+            }
+            for case in opened
+        ],
+        "case_events": [
+            {
+                "case_number": number,
+                "kind": event.kind,
+                "role": event.actor_role,
+                "body": event.body,
+                "status_from": event.status_from,
+                "status_to": event.status_to,
+                "at": iso(event.at),
+            }
+            for event, number in authored
+        ],
+    }
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """Cases and their events stay, with the person pseudonymized (their ids become NULL), so
+    the audit trail of what SERMIG did is kept."""
+    counts = {"cases_pseudonymized": 0, "case_events_pseudonymized": 0}
+    for key, statement in (
+        (
+            "cases_pseudonymized",
+            update(Case).where(Case.opened_by == user.id).values(opened_by=None),
+        ),
+        (
+            "cases_pseudonymized",
+            update(Case).where(Case.assigned_to == user.id).values(assigned_to=None),
+        ),
+        (
+            "case_events_pseudonymized",
+            update(CaseEvent).where(CaseEvent.actor_id == user.id).values(actor_id=None),
+        ),
+    ):
+        result = await session.execute(statement)
+        counts[key] += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return counts

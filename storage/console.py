@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,3 +124,37 @@ async def purge_expired(session: AsyncSession, now: datetime) -> None:
     await session.execute(
         delete(ConsoleSession).where(ConsoleSession.last_seen_at < now - IDLE_TTL)
     )
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """What the person did in the console (its audit); links and sessions are only keys."""
+    done = (
+        await session.scalars(
+            select(ConsoleAudit).where(ConsoleAudit.user_id == user.id).order_by(ConsoleAudit.id)
+        )
+    ).all()
+    return {
+        "console_actions": [
+            {"action": row.action, "target": row.target, "at": row.at.isoformat()} for row in done
+        ]
+    }
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """Sign-in links and sessions go (the person is signed out everywhere); the audit of what
+    they did stays, addressed to nobody, like a case's trail."""
+    counts: dict[str, int] = {}
+    for key, statement in (
+        ("console_links", delete(ConsoleLink).where(ConsoleLink.user_id == user.id)),
+        ("console_sessions", delete(ConsoleSession).where(ConsoleSession.user_id == user.id)),
+        (
+            "console_audit_pseudonymized",
+            update(ConsoleAudit).where(ConsoleAudit.user_id == user.id).values(user_id=None),
+        ),
+    ):
+        result = await session.execute(statement)
+        counts[key] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return counts

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AnswerFeedback
+from storage.models import AnswerFeedback, User
 
 
 def record(
@@ -138,3 +138,15 @@ async def served(session: AsyncSession, since: datetime) -> list[tuple[str, str,
         ).where(AnswerFeedback.at >= since)
     )
     return [(str(t), str(lang), bool(h), at) for t, lang, h, at in rows.all()]
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    return {"answer_feedback": await export(session, user.id)}
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    result = await session.execute(delete(AnswerFeedback).where(AnswerFeedback.user_id == user.id))
+    return {"answer_feedback": int(result.rowcount or 0)}  # type: ignore[attr-defined]

@@ -3,10 +3,13 @@ workers on PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import FloodBucket
+from storage.models import FloodBucket, User
 
 # The first key of the two-key advisory locks that serialize one user's units of work (the
 # one-key locks of leadership and migrations live in another key space).
@@ -78,3 +81,16 @@ async def purge_idle(session: AsyncSession, before: float) -> int:
     longer than it takes to refill is full again, the same as no row."""
     result = await session.execute(delete(FloodBucket).where(FloodBucket.stamp < before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Nothing: a bucket is a counter of recent messages, kept for seconds, not the person's."""
+    return {}
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """The shared bucket is keyed by the sender's platform id."""
+    return {"flood_buckets": await forget(session, f"{user.channel}:{user.external_id}")}

@@ -56,6 +56,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored time as a person's data export writes it (ISO 8601, UTC: see UTCDateTime)."""
+    return value.isoformat() if value is not None else None
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Duplicate
-from storage.models import Officer
+from storage.models import Officer, User
+from storage.states import Role
 
 
 async def add(
@@ -47,3 +49,44 @@ async def listing(session: AsyncSession, region_code: str | None = None) -> Sequ
     if region_code:
         query = query.where(Officer.region_code == region_code)
     return (await session.execute(query.order_by(Officer.region_code, Officer.id))).scalars().all()
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Nothing today: /misdatos does not include an officer's directory entry (SERMIG's list of
+    its staff); /borrar does erase it."""
+    return {}
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """Deactivate the directory entry of an officer who erases themselves, and forget who they
+    were (name, e-mail, phone, chat ids), so the entry is no longer listed and the same
+    person can be registered again. Their other chat account, if any, loses the officer role,
+    as when an admin removes an officer."""
+    column = {"telegram": Officer.telegram_id, "whatsapp": Officer.whatsapp}.get(user.channel)
+    if column is None:
+        return {"officers_deactivated": 0}
+    entries = (await session.scalars(select(Officer).where(column == user.external_id))).all()
+    for officer in entries:
+        for channel, external in (
+            ("telegram", officer.telegram_id),
+            ("whatsapp", officer.whatsapp),
+        ):
+            if external is None or (channel, external) == (user.channel, user.external_id):
+                continue
+            other = await session.scalar(
+                select(User).where(User.channel == channel, User.external_id == external)
+            )
+            if other is not None and other.role == Role.OFFICER:
+                other.role = Role.MIGRANT
+                other.region_code = None
+        officer.active = False
+        officer.name = ""
+        officer.email = None
+        officer.phone = None
+        officer.telegram_id = None
+        officer.whatsapp = None
+    await session.flush()
+    return {"officers_deactivated": len(entries)}

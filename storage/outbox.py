@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.ids import parse_id
@@ -263,3 +263,56 @@ async def bulletins_of(session: AsyncSession, row_ids: Sequence[int]) -> list[in
         await session.execute(select(Outbox.bulletin_id).where(Outbox.id.in_(row_ids)).distinct())
     ).scalars()
     return [i for i in ids if i is not None]
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+# Rows still on their way (held: waiting for WhatsApp's 24-hour window to reopen).
+UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
+# Rows whose story is over: only these are purged, a queued message never is.
+FINISHED = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.BLOCKED, OutboxStatus.CANCELLED)
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """How many messages to the person are still on their way (their texts are the senders')."""
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.user_id == user.id, Outbox.status.in_(UNDELIVERED))
+    )
+    return {"pending_outbox_messages": int(pending or 0)}
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """Every message to the person, and those addressed to their private chat that lost their
+    user id."""
+    erased = 0
+    for statement in (
+        delete(Outbox).where(Outbox.user_id == user.id),
+        delete(Outbox).where(
+            Outbox.user_id.is_(None),
+            Outbox.channel == user.channel,
+            Outbox.chat_id == user.external_id,
+        ),
+    ):
+        result = await session.execute(statement)
+        erased += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return {"outbox": erased}
+
+
+async def erase_refs(session: AsyncSession, refs: Sequence[str]) -> int:
+    """Delete the messages that carried these refs (a relayed text, erased with its author)."""
+    if not refs:
+        return 0
+    result = await session.execute(delete(Outbox).where(Outbox.ref.in_(refs)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def purge_before(session: AsyncSession, older_than: datetime) -> dict[str, int]:
+    """Finished deliveries past the retention period; undelivered rows are never purged."""
+    result = await session.execute(
+        delete(Outbox)
+        .where(Outbox.status.in_(FINISHED), Outbox.created_at < older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return {"outbox": int(result.rowcount or 0)}  # type: ignore[attr-defined]

@@ -1,11 +1,36 @@
 """Which tables hold personal data, and what a person's rights do with each: every table of
 the schema is classified here, so a new table cannot be forgotten by the export (/misdatos)
-and the erasure (/borrar). tests/test_erasure.py fails when a table is missing from this
-registry, or when a personal table's declared export or erasure does not happen."""
+and the erasure (/borrar). Each repository that holds personal data exports and erases its
+own rows (`export_for`, `erase_for`), and is registered once, in HOLDERS; `storage/privacy.py`
+only runs them. tests/test_erasure.py fails when a table is missing from TABLES, when a
+personal table is exported or erased by no registered repository, or when a declared export
+or erasure does not happen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import (
+    attempts,
+    bulletins,
+    cases,
+    codes,
+    console,
+    feedback,
+    flood,
+    officers,
+    outbox,
+    questions,
+    relays,
+    subscriptions,
+    updates,
+    users,
+)
+from storage.models import User
 
 
 @dataclass(frozen=True)
@@ -22,6 +47,34 @@ class Personal:
     erased: tuple[str, ...] = ()
     purged: str | None = None
     transient: str | None = None
+
+
+class Repository(Protocol):
+    """A repository module that holds a person's data: it exports and erases its own rows.
+
+    export_for: the keys it adds to /misdatos' file; erase_for: how many rows of each kind it
+    deleted or pseudonymized (it may leave rows that refer to the user to nobody, never the
+    user row itself, which `users` erases last)."""
+
+    async def export_for(self, session: AsyncSession, user: User) -> dict[str, Any]: ...
+
+    async def erase_for(
+        self, session: AsyncSession, user: User, now: datetime
+    ) -> dict[str, int]: ...
+
+
+class Purged(Protocol):
+    """A repository of logs kept only for the retention period."""
+
+    async def purge_before(self, session: AsyncSession, older_than: datetime) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A repository and the tables whose rows it exports and erases."""
+
+    repository: Repository
+    tables: tuple[str, ...]
 
 
 # table -> Personal, or the reason it holds no personal data.
@@ -59,3 +112,24 @@ TABLES: dict[str, Personal | str] = {
 
 def personal_tables() -> dict[str, Personal]:
     return {name: kind for name, kind in TABLES.items() if isinstance(kind, Personal)}
+
+
+# The repositories that hold a person's data, in the order of the export's keys; the erasure
+# runs them in reverse, so the rows that refer to the user go first and the user row last.
+HOLDERS: tuple[Holder, ...] = (
+    Holder(users, ("users",)),
+    Holder(subscriptions, ("subscriptions",)),
+    Holder(cases, ("cases", "case_events")),
+    Holder(relays, ("relay_messages",)),
+    Holder(codes, ("enrollment_codes",)),
+    Holder(attempts, ("attempts",)),
+    Holder(bulletins, ("bulletins",)),
+    Holder(outbox, ("outbox",)),
+    Holder(feedback, ("answer_feedback",)),
+    Holder(officers, ("officers",)),
+    Holder(flood, ("flood_buckets",)),
+    Holder(console, ("console_links", "console_sessions", "console_audit")),
+)
+
+# The repositories of logs purged after the retention period, in the order of the counts.
+PURGED: tuple[Purged, ...] = (questions, updates, attempts, outbox)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import UnansweredQuestion
@@ -40,3 +40,16 @@ async def since(
     if when is not None:
         query = query.where(UnansweredQuestion.asked_at >= when)
     return (await session.execute(query)).scalars().all()
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def purge_before(session: AsyncSession, older_than: datetime) -> dict[str, int]:
+    """Logged without who asked, so never exported or erased: only purged."""
+    result = await session.execute(
+        delete(UnansweredQuestion)
+        .where(UnansweredQuestion.asked_at < older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return {"unanswered_questions": int(result.rowcount or 0)}  # type: ignore[attr-defined]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Outbox, Subscription, User
+from storage.models import Outbox, Subscription, User, iso
 from storage.states import Lane, OutboxStatus
 
 
@@ -103,3 +104,27 @@ async def recipients(session: AsyncSession, audience: Audience) -> Sequence[tupl
         .order_by(User.id)
     )
     return [(int(i), str(c), str(ch)) for i, c, ch in (await session.execute(query)).all()]
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    found = await get(session, user.id)
+    subscribed = (
+        {
+            "active": found.active,
+            "comuna_cut": found.comuna_cut,
+            "region_code": found.region_code,
+            "created_at": iso(found.created_at),
+            "updated_at": iso(found.updated_at),
+        }
+        if found is not None
+        else None
+    )
+    return {"subscription": subscribed}
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    result = await session.execute(delete(Subscription).where(Subscription.user_id == user.id))
+    return {"subscription": int(result.rowcount or 0)}  # type: ignore[attr-defined]

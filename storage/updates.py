@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import AlreadyHandled
@@ -46,3 +46,17 @@ async def confirm_sent(session: AsyncSession, channel: str, key: str, now: datet
         .where(HandledUpdate.channel == channel, HandledUpdate.update_key == key)
         .values(replied_at=now, replies=None)
     )
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def purge_before(session: AsyncSession, older_than: datetime) -> dict[str, int]:
+    """Keys of updates handled before the retention period: a platform redelivers for hours,
+    not months."""
+    result = await session.execute(
+        delete(HandledUpdate)
+        .where(HandledUpdate.handled_at < older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return {"handled_updates": int(result.rowcount or 0)}  # type: ignore[attr-defined]

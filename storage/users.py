@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox
+from storage import directory, outbox
 from storage.errors import Inconsistent
-from storage.models import User
+from storage.models import User, iso
 from storage.states import Role
 from storage.upsert import insert_ignore_returning
 
@@ -121,3 +121,46 @@ async def recipients(
         ).where(User.id.in_(user_ids))
     )
     return {int(i): (lang, last) for i, lang, last in rows.all()}
+
+
+# -- a person's rights (storage/personal.py) -----------------------------------------------------
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """The person's profile, as /misdatos gives it."""
+    comuna = await directory.comuna(session, user.comuna_cut) if user.comuna_cut else None
+    region = await directory.region(session, user.region_code) if user.region_code else None
+    profile: dict[str, Any] = {
+        "id": user.id,
+        "channel": user.channel,
+        "external_id": user.external_id,
+        "chat_id": user.chat_id,
+        "language": user.language,
+        "client_language": user.client_language,
+        "detected_language": user.detected_language,
+        "role": user.role,
+        "comuna": {"cut": comuna.cut, "name": comuna.name} if comuna else None,
+        "region": {"code": region.code, "name": region.name} if region else None,
+        "created_at": iso(user.created_at),
+        "last_seen_at": iso(user.last_seen_at),
+        "last_inbound_at": iso(user.last_inbound_at),
+        "last_answer": user.last_answer,
+        "current_flow": (
+            {
+                "flow": user.flow,
+                "step": user.flow_step,
+                "data": user.flow_data,
+                "updated_at": iso(user.flow_updated_at),
+            }
+            if user.flow
+            else None
+        ),
+    }
+    return {"profile": profile}
+
+
+async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
+    """The user row itself: erased last, once every row that refers to it is gone."""
+    await session.delete(user)
+    await session.flush()
+    return {"user": 1}

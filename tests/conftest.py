@@ -123,9 +123,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await _pg.drop(url)
 
 
+def shipped() -> dict[str, Any]:
+    """The test session's one knowledge base and matcher (tests/shipped.py, loaded on first
+    use), as `build_app`'s keyword arguments: an app built without them loads its own."""
+    from tests.shipped import KB, MATCHER
+
+    return {"kb": KB, "matcher": MATCHER}
+
+
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[App]:
-    built = await build_app(Settings(database_url=database_url))
+    built = await build_app(Settings(database_url=database_url), **shipped())
     yield built
     await built.close()
 
@@ -196,7 +204,7 @@ class RunningBot:
     async def start(self) -> RunningBot:
         from bot.runner import serve
 
-        self.app = await build_app(self.settings)
+        self.app = await build_app(self.settings, **shipped())
         self.task = asyncio.create_task(serve(self.app, self.stop_event, signals=False))
         return self
 

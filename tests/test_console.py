@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import event, select
 
 from bot.app import App
-from bot.console import setup
+from bot.console import routes
 from bot.http import make_server
 from intents.context import Context
 from intents.i18n import texts
@@ -95,8 +95,7 @@ async def seed(app: App) -> dict[str, int]:
 @pytest.fixture
 async def world(app: App) -> AsyncIterator[World]:
     ids = await seed(app)
-    server = make_server(app.db)
-    setup(server, app.engine, "http://127.0.0.1:8080")
+    server = make_server([routes(app.engine, "http://127.0.0.1:8080")])
     client = TestClient(TestServer(server))
     await client.start_server()
     async with app.sessions() as s:
@@ -177,8 +176,7 @@ async def test_expired_or_unknown_link_and_secure_cookie_on_https(world: World) 
     assert (
         await world.client.post("/console/entrar/nosuchtoken", allow_redirects=False)
     ).status == 404
-    server = make_server(world.app.db)
-    setup(server, world.app.engine, "https://sello.example.org")
+    server = make_server([routes(world.app.engine, "https://sello.example.org")])
     async with TestClient(TestServer(server)) as https:
         response = await https.post(await link_for(world.app, world.admin), allow_redirects=False)
         assert response.status == 303 and "Secure" in response.headers["Set-Cookie"]
@@ -1054,3 +1052,26 @@ def test_custom_colours_pass_wcag_aa_in_light_and_dark_schemes() -> None:
         assert _contrast(light, "#ffffff") >= 3, selector
         assert _contrast(by_scheme.get("dark", light), "#13171f") >= 3, selector
     assert checked >= 4 and len(fills) >= 2
+
+
+async def test_an_unexpected_error_shows_the_error_page_and_is_logged(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same policy as the chat channels (bot/failure.py): a traceback in the log, and a
+    page in the console's own look instead of aiohttp's bare 500."""
+    client = await sign_in(world, world.officer13)
+    clock = world.app.engine.clock
+
+    def broken() -> datetime:
+        raise RuntimeError("a bug")
+
+    world.app.engine.clock = broken
+    try:
+        page = await client.get("/console/casos")
+    finally:
+        world.app.engine.clock = clock
+    assert page.status == 500
+    body = await page.text()
+    assert "Algo salió mal de mi lado" in body and "/console/static/console.css" in body
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the console's headers still
+    assert [r for r in caplog.records if r.name == "bot.failure" and r.exc_info is not None]

@@ -7,11 +7,11 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.app import default_matcher
 from intents.i18n import texts
 from intents.language import confident
 from tests.conftest import Chat, bot_settings
 from tests.fakes.graph_api import ids_of, text_of
+from tests.shipped import KB, MATCHER
 from tests.test_cases import CONTACT_FLORIDA, OFFICER_13, _button, _state
 from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
 
@@ -46,10 +46,7 @@ def test_kreyol_dates_have_kreyol_month_names():
 
 @pytest.mark.parametrize("text", ["ok", "1", "OIM", "0", "si", "?", "👍", "wi"])
 def test_short_or_ambiguous_messages_are_never_confident(text):
-    from bot.app import default_matcher
-
-    _, matcher = default_matcher()
-    assert confident(text, matcher.match(text).lang) is None
+    assert confident(text, MATCHER.match(text).lang) is None
 
 
 @pytest.mark.parametrize(("said", "lang"), [(KREYOL, "ht"), (FRENCH, "fr"), (ENGLISH, "en")])
@@ -112,11 +109,10 @@ async def test_telegram_presses_in_the_detected_language(telegram, run_bot, data
     assert _footer_word("ht") in sent[1].text and "Fuente" not in sent[1].text
     assert sent[2].text == _in("ht", FALLBACK)
     assert "Fuente" not in sent[3].text
-    kb, _ = default_matcher()
     for button in sent[3].buttons:
         topic = button["callback_data"].removeprefix("kb:")
-        if topic in kb:
-            assert button["text"] == kb.topic(topic).entry("ht").title
+        if topic in KB:
+            assert button["text"] == KB.topic(topic).entry("ht").title
 
 
 async def test_whatsapp_presses_and_list_labels_in_the_detected_language(wa, graph):  # noqa: F811

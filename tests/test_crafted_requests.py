@@ -146,7 +146,7 @@ async def test_crafted_telegram_updates_get_a_400_and_one_line(server, telegram,
     caplog.set_level(logging.INFO)
     assert await server.telegram(CRAFTED_TELEGRAM[name]) == 400
     assert tracebacks(caplog) == []
-    refused = [r for r in caplog.records if r.name == "bot.http"]
+    refused = [r for r in caplog.records if r.name == "bot.routes"]
     assert len(refused) == 1 and "\n" not in refused[0].getMessage()
     assert await server.telegram(update(11, "/menu")) == 200  # and the server still serves
     await telegram.wait_sent(USER, 1)
@@ -167,7 +167,7 @@ async def test_deeply_nested_whatsapp_json_gets_a_400(server, graph, caplog, raw
     caplog.set_level(logging.INFO)
     assert await server.whatsapp(raw) == 400
     assert tracebacks(caplog) == []
-    assert len([r for r in caplog.records if r.name == "bot.http"]) == 1
+    assert len([r for r in caplog.records if r.name == "bot.routes"]) == 1
     ok = json.dumps(envelope(value([message("56900000001", text="hola")]))).encode()
     assert await server.whatsapp(ok) == 200
     await graph.wait("56900000001", 1)

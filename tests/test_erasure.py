@@ -224,3 +224,60 @@ async def test_each_personal_table_is_exported_erased_or_purged_as_declared(app)
             assert key in erased, (name, key)
         if kind.purged:
             assert kind.purged in purged, (name, kind.purged)
+
+
+# -- every personal table exported or erased by its own repository ------------------------------
+
+
+def test_every_personal_table_is_exported_or_erased_by_a_registered_repository():
+    """A personal table whose rows the export or the erasure must reach fails here until the
+    repository that holds it is registered in storage/personal.py HOLDERS (with its
+    `export_for` and `erase_for`); storage/privacy.py runs only what is registered."""
+    from storage.personal import HOLDERS, personal_tables
+
+    held: dict[str, object] = {}
+    for holder in HOLDERS:
+        for table in holder.tables:
+            assert table not in held, f"{table} registered twice"
+            held[table] = holder.repository
+        assert callable(getattr(holder.repository, "export_for", None)), holder
+        assert callable(getattr(holder.repository, "erase_for", None)), holder
+    personal = personal_tables()
+    unheld = sorted(
+        name
+        for name, kind in personal.items()
+        if (kind.exported or kind.erased) and name not in held
+    )
+    assert not unheld, f"register the repository of {unheld} in storage.personal.HOLDERS"
+    assert set(held) <= set(personal), "a registered table is not classified as personal"
+    assert held["users"] is HOLDERS[0].repository  # exported first, erased last
+
+
+async def test_each_repository_exports_and_erases_the_rows_of_its_own_tables(app):
+    """The keys each table declares come from the repository registered for it, and the
+    export is nothing but what the repositories give."""
+    from storage import privacy
+    from storage.personal import HOLDERS, TABLES, Personal
+
+    await fill_every_table(app)
+    async with app.sessions() as s, s.begin():
+        contact = await users.get(s, "telegram", CONTACT)
+        assert contact is not None
+        exported = await privacy.export_user(s, contact.id)
+        given: dict[str, Any] = {}
+        for holder in HOLDERS:
+            own = await holder.repository.export_for(s, contact)
+            for table in holder.tables:
+                kind = TABLES[table]
+                assert isinstance(kind, Personal)
+                if kind.exported:
+                    assert kind.exported in own, (table, kind.exported)
+            given.update(own)
+        assert json.dumps(given, default=str) == json.dumps(exported, default=str)
+        for holder in reversed(HOLDERS):
+            erased = await holder.repository.erase_for(s, contact, datetime.now(UTC))
+            for table in holder.tables:
+                kind = TABLES[table]
+                assert isinstance(kind, Personal)
+                for key in kind.erased:
+                    assert key in erased, (table, key)

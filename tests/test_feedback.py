@@ -8,16 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.app import default_matcher
 from bot.cli import main
 from intents.i18n import texts
 from intents.messages import Incoming
 from storage.models import AnswerFeedback
 from tests.conftest import Chat, bot_settings
 from tests.fakes.graph_api import ids_of
+from tests.shipped import MATCHER
 from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
 
-KB, MATCHER = default_matcher()
 HEALTH = "me atienden en el consultorio si no tengo papeles?"
 HEALTH_FR = "Est-ce que je peux me faire soigner au centre de santé sans papiers au Chili ?"
 

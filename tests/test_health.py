@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.http import health as health_routes
 from bot.http import make_server
 from storage.db import create_engine, is_sqlite
 from storage.migrate import upgrade
@@ -26,7 +27,7 @@ async def migrated(database_url: str) -> AsyncIterator[str]:
 
 
 async def health(engine: AsyncEngine) -> tuple[int, dict[str, Any]]:
-    async with TestClient(TestServer(make_server(engine))) as client:
+    async with TestClient(TestServer(make_server([health_routes(engine)]))) as client:
         response = await client.get("/healthz")
         return response.status, await response.json()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import default_matcher
 from intents.engine import FLOWS
 from intents.router import Router
 from knowledge import checks, content
@@ -17,8 +16,8 @@ from knowledge.matcher import Matcher, MatchKind
 from knowledge.normalize import Normalizer, fold
 from knowledge.places import find_comuna
 from tests.conftest import SHARED
+from tests.shipped import KB, MATCHER
 
-KB, MATCHER = default_matcher()
 ACTIONS = Router(FLOWS).commands.next_steps  # the commands a topic may offer as next steps
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import default_matcher
 from intents.language import choose, detect
 from knowledge.evaluation import evaluate
 from tests.conftest import Chat
-
-_, MATCHER = default_matcher()
+from tests.shipped import MATCHER
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import build_app, default_matcher
+from bot.app import build_app
 from bot.settings import Settings
 from intents.flows.orientation import ENTRY_TOPICS, QUESTIONS, decide
 from intents.i18n import texts
-from tests.conftest import Chat, bot_settings
+from tests.conftest import Chat, bot_settings, shipped
 from tests.fakes.graph_api import ids_of, text_of
+from tests.shipped import KB, MATCHER
 from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
-
-KB, MATCHER = default_matcher()
 
 # Every branch: the answers pressed, and the topic answered at the end.
 BRANCHES = [
@@ -108,7 +107,7 @@ async def test_survives_a_restart_in_the_middle(app, database_url):
     chat = Chat(app, user="r1")
     await chat.say("/papeles")
     await chat.press("ori:situation:none")
-    restarted = await build_app(Settings(database_url=database_url))
+    restarted = await build_app(Settings(database_url=database_url), **shipped())
     try:
         again = Chat(restarted, user="r1")
         out = await again.press("ori:entry:border")

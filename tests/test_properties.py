@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.app import App, default_matcher
+from bot.app import App
 from bot.channels import whatsapp
 from bot.channels.telegram import MalformedUpdate, telegram_update, to_incoming
-from bot.http import json_object
+from bot.routes import json_object
 from intents.bulletin import split
 from intents.engine import FLOWS
 from intents.flood import FloodLimiter, Verdict
@@ -844,7 +844,8 @@ def test_masking_hides_a_rut_in_any_usual_format_next_to_any_text(
 @settings(max_examples=150, deadline=None)
 @given(text=st.one_of(short_text, st.text(chars, max_size=1000)))
 def test_matcher_scores_any_text_within_bounds(text: str):
-    _, matcher = default_matcher()
-    match = matcher.match(text)
+    from tests.shipped import MATCHER
+
+    match = MATCHER.match(text)
     assert 0.0 <= match.score <= 1.5, match
     assert match.topic is None or isinstance(match.topic, str)

@@ -26,6 +26,7 @@ from bot.cli import main
 from bot.http import make_server
 from bot.settings import IncompleteSettings, Settings
 from storage.models import InboxEvent
+from tests.conftest import shipped
 from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraph
 from tests.test_telegram_webhook import free_port, update
 from tests.test_whatsapp import envelope, message, value
@@ -153,8 +154,8 @@ async def test_whatsapp_event_signed_with_an_empty_key_is_refused(app: App, grap
     """The server is wired with an empty app secret (as the runner once did): a forged event
     with a valid HMAC over the empty key must still be refused, and never processed."""
     sender = WhatsAppSender(TOKEN, PHONE_ID, graph.api_url)
-    channel = WhatsAppChannel(app.engine, sender)
-    server = make_server(app.db, whatsapp=channel, whatsapp_app_secret="")
+    channel = WhatsAppChannel(app.engine, sender, app_secret="")
+    server = make_server([channel.routes()])
     raw = json.dumps(envelope(value([message("56900000001", text="/boletin")]))).encode()
     forged = "sha256=" + hmac.new(b"", raw, hashlib.sha256).hexdigest()
     try:
@@ -177,8 +178,10 @@ async def test_whatsapp_event_signed_with_an_empty_key_is_refused(app: App, grap
 
 
 async def test_telegram_update_with_an_empty_secret_is_refused(app: App, telegram):
-    channel = TelegramChannel(app.engine, telegram.token, api_url=telegram.api_url, webhook=True)
-    server = make_server(app.db, telegram=channel, telegram_secret="")
+    channel = TelegramChannel(
+        app.engine, telegram.token, api_url=telegram.api_url, webhook=True, secret=""
+    )
+    server = make_server([channel.routes()])
     try:
         async with serving(server) as base, aiohttp.ClientSession() as http:
             for headers in ({"X-Telegram-Bot-Api-Secret-Token": ""}, {}):
@@ -205,7 +208,7 @@ async def test_serving_in_process_also_refuses_incomplete_settings(database_url)
         http_host="127.0.0.1",
         http_port=port,
     )
-    app = await build_app(settings)
+    app = await build_app(settings, **shipped())
     with pytest.raises(IncompleteSettings, match="SELLO_WHATSAPP_APP_SECRET"):
         await asyncio.wait_for(serve(app, signals=False), 10)
     async with aiohttp.ClientSession() as http:

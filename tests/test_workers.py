@@ -24,7 +24,7 @@ from intents.flood import FloodLimiter
 from intents.messages import Incoming
 from storage import flood, users
 from storage.db import create_engine
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, shipped
 from tests.test_privacy import _flows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,8 +113,8 @@ async def pg_url(pg_available: bool) -> AsyncIterator[str]:
 @pytest.fixture
 async def two_workers(pg_url: str) -> AsyncIterator[tuple[App, App]]:
     """Two `sello-bot run` workers on one database: each its own pool, engine and memory."""
-    first = await build_app(Settings(database_url=pg_url))
-    second = await build_app(Settings(database_url=pg_url))
+    first = await build_app(Settings(database_url=pg_url), **shipped())
+    second = await build_app(Settings(database_url=pg_url), **shipped())
     yield first, second
     await first.close()
     await second.close()

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from bot.routes import Routes
 from intents.messages import Reply
 
 
@@ -70,10 +71,36 @@ class Capabilities:
 
 
 class Channel(Protocol):
-    """A channel as the composition root sees it."""
+    """A channel as the composition root (bot/app.py) sees it: what it can show, the sender
+    the outbox dispatcher uses, the HTTP routes it serves (its webhooks; none when it polls),
+    and its life around the HTTP server's. The terminal (console.py) is not served: it runs
+    in `sello-bot chat` and declares only its name and capabilities."""
 
     name: str
     capabilities: Capabilities
+
+    @property
+    def sender(self) -> Sender:
+        """What the outbox dispatcher sends this channel's queued messages through."""
+        ...
+
+    def routes(self) -> Routes:
+        """Its webhooks, served only when the channel is enabled."""
+        ...
+
+    async def start(self) -> None:
+        """Be ready for updates, before the HTTP server listens (a stored WhatsApp call, a
+        Telegram update to a webhook registered by an earlier run); then start receiving."""
+        ...
+
+    async def stop(self) -> None:
+        """The HTTP server takes no more requests: finish what was accepted. Safe after a
+        start that failed half-way."""
+        ...
+
+    async def close(self) -> None:
+        """The dispatcher is done with the sender: release it."""
+        ...
 
 
 class UserLocks:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot import failure
 from bot.channels.base import Capabilities
 from intents.engine import Engine
 from intents.messages import Button, Incoming, Reply
@@ -83,7 +84,7 @@ class Console:
             "Sello Migrante — escribe tu pregunta; un número elige una opción; "
             "Ctrl-D para salir.\n\n"
         )
-        self.out.write(await self.say("/start") + "\n")
+        self.out.write(await self.answer("/start") + "\n")
         while True:
             try:
                 line = await asyncio.to_thread(read)
@@ -92,5 +93,15 @@ class Console:
                 return
             if not line.strip():
                 continue
-            self.out.write(await self.say(line) + "\n")
+            self.out.write(await self.answer(line) + "\n")
             self.out.flush()
+
+    async def answer(self, line: str) -> str:
+        """`say`, with the error policy of every channel (bot/failure.py): an unexpected
+        error is logged with its traceback and the person gets the apology; the chat goes on."""
+        try:
+            return await self.say(line)
+        except Exception as exc:
+            failure.report("error while handling a terminal message", exc)
+            self._buttons = []
+            return failure.apology(line, self.lang).text + "\n"

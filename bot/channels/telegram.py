@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -20,11 +21,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot import failure
 from bot.channels.base import Capabilities, Delivery, Outcome, SendResult, UserLocks
 from bot.channels.posting import JsonPoster
+from bot.routes import Routes, json_object, refused, same_secret
+from bot.settings import Settings
 from intents.commands import Commands
 from intents.engine import FLOWS, Engine
 from intents.i18n import DEFAULT_LANGUAGE, LANGUAGES, texts
@@ -33,6 +37,7 @@ from intents.router import Router
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+WEBHOOK_PATH = "/webhooks/telegram"
 CAPABILITIES = Capabilities(buttons=True, attachments=True)
 MEDIA_KINDS = (
     "sticker",
@@ -198,9 +203,16 @@ class TelegramChannel:
         concurrency: int = 64,
         sender: TelegramSender | None = None,
         reply_attempts: int = 4,
+        webhook_url: str | None = None,
+        secret: str = "",
     ) -> None:
+        """`webhook`: updates arrive at WEBHOOK_PATH (else the channel polls); `webhook_url`:
+        the public address registered with Telegram at start; `secret`: the token Telegram
+        sends with every update (an empty one matches nothing)."""
         self.engine = engine
         self.webhook = webhook
+        self.webhook_url = webhook_url
+        self.secret = secret
         self.reply_attempts = reply_attempts
         self._locks = UserLocks()
         # Text replies go through the lean aiohttp sender (see TelegramSender); PTB keeps
@@ -305,17 +317,95 @@ class TelegramChannel:
         return Outcome.TRANSIENT
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("error while handling a Telegram update", exc_info=context.error)
-        if isinstance(update, Update) and update.effective_chat is not None:
-            user = update.effective_user
-            t = texts(user.language_code if user else None)
-            try:
-                await context.bot.send_message(
-                    update.effective_chat.id,
-                    t._("Algo salió mal de mi lado. Intenta de nuevo en un momento."),
-                )
-            except TelegramError:
-                log.debug("could not report the error to the user", exc_info=True)
+        """Polling: PTB has taken the update already and nothing delivers it again, so the
+        person always gets the apology (bot/failure.py)."""
+        failure.report("error while handling a Telegram update", context.error or Exception())
+        if isinstance(update, Update):
+            await self.apologise(update)
+
+    async def apologise(self, update: Update) -> None:
+        chat, user, message = update.effective_chat, update.effective_user, update.message
+        if chat is None:
+            return
+        text = message.text if message is not None else None
+        hint = user.language_code if user is not None else None
+        try:
+            await self.application.bot.send_message(chat.id, failure.apology(text, hint).text)
+        except TelegramError:
+            log.debug("could not report the error to the user", exc_info=True)
+
+    # -- served by the composition root (bot/app.py) -------------------------------------
+
+    def routes(self) -> Routes:
+        return Routes([web.post(WEBHOOK_PATH, self.on_webhook)] if self.webhook else [])
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not same_secret(given, self.secret):
+            return web.Response(status=403)
+        try:
+            async with asyncio.timeout(10):
+                raw = await request.read()
+            update = telegram_update(json_object(raw), self.application.bot)
+        except ValueError as exc:
+            return refused("Telegram", exc)
+        # Handled before answering: if this worker dies, or the database or the network
+        # fails, Telegram gets no 200 and delivers the update again (deduplicated, with
+        # unsent replies journaled). A bug would fail again on every delivery: the person
+        # gets the apology and Telegram its 200 (bot/failure.py).
+        try:
+            await self.handle(update)
+        except Exception as exc:
+            if failure.passing(exc) or isinstance(exc, NetworkError):
+                failure.report("Telegram update not handled; answered 500 to have it again", exc)
+                return web.Response(status=500)
+            failure.report("error while handling a Telegram webhook update", exc)
+            await self.apologise(update)
+        return web.Response(status=200)
+
+    async def start(self) -> None:
+        application = self.application
+        await application.initialize()
+        await application.start()
+        await register_commands(application, self.engine.router.commands)
+        if self.webhook_url:
+            await application.bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.secret or None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("Telegram: webhook mode")
+        elif not self.webhook and application.updater is not None:  # built for polling
+            # Never drop pending updates: they are deduplicated by id instead.
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("Telegram: polling")
+
+    async def stop(self) -> None:
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+def from_settings(engine: Engine, settings: Settings) -> TelegramChannel | None:
+    """The channel when SELLO_TELEGRAM_TOKEN is set: a webhook when
+    SELLO_TELEGRAM_WEBHOOK_URL is, else polling."""
+    if settings.telegram_token is None:
+        return None
+    return TelegramChannel(
+        engine,
+        settings.telegram_token.value,
+        api_url=settings.telegram_api_url,
+        webhook=settings.telegram_webhook_url is not None,
+        webhook_url=settings.telegram_webhook_url,
+        secret=settings.telegram_secret.value if settings.telegram_secret else "",
+        reply_attempts=settings.reply_attempts,
+    )
 
 
 def menu_commands(commands: Commands, lang: str) -> list[BotCommand]:

@@ -12,16 +12,20 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
+from bot import failure
 from bot.channels.base import Capabilities, Delivery, Outcome, SendResult, UserLocks
 from bot.channels.posting import JsonPoster
 from bot.inbox import Inbox
+from bot.routes import Routes, refused, same_secret
+from bot.settings import Settings
 from intents.bulletin import split
 from intents.engine import Engine
 from intents.i18n import texts
@@ -29,6 +33,7 @@ from intents.messages import Attachment, Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
+WEBHOOK_PATH = "/webhooks/whatsapp"
 CAPABILITIES = Capabilities(buttons=True, lists=True, attachments=True, window=True)
 WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
@@ -158,66 +163,77 @@ def _clip(text: str, limit: int) -> str:
 
 
 def render(to: str, reply: Reply, lang: str | None = None) -> list[dict[str, Any]]:
-    """Graph API message payloads for one reply, within WhatsApp's limits."""
+    """Graph API message payloads for one reply, within WhatsApp's limits: its text (split
+    at the text limit), then its buttons: reply buttons up to three, else pick-lists of ten
+    rows. The options go in a message of their own when the text is longer than an
+    interactive message's body."""
     base = {"messaging_product": "whatsapp", **_recipient(to)}
-    buttons = reply.flat_buttons
     parts = split(reply.text, TEXT_LIMIT)
-    payloads: list[dict[str, Any]] = []
+    buttons = reply.flat_buttons
     if not buttons:
-        return [
-            {**base, "type": "text", "text": {"body": part, "preview_url": False}} for part in parts
-        ]
-    body = parts[-1]
-    if len(body) > BODY_LIMIT:  # the options go in a message of their own
+        return [_text(base, part) for part in parts]
+    if len(parts[-1]) > BODY_LIMIT:
         parts.append(texts(lang)._("Elige una opción:"))
-        body = parts[-1]
-    payloads += [
-        {**base, "type": "text", "text": {"body": p, "preview_url": False}} for p in parts[:-1]
+    *before, body = parts
+    options = (
+        [_reply_buttons(base, body, buttons)]
+        if len(buttons) <= MAX_BUTTONS
+        else _lists(base, body, buttons, lang)
+    )
+    return [_text(base, part) for part in before] + options
+
+
+def _text(base: dict[str, Any], body: str) -> dict[str, Any]:
+    return {**base, "type": "text", "text": {"body": body, "preview_url": False}}
+
+
+def _reply_buttons(base: dict[str, Any], body: str, buttons: Sequence[Button]) -> dict[str, Any]:
+    return {
+        **base,
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": body},
+            "action": {
+                "buttons": [
+                    {
+                        "type": "reply",
+                        "reply": {"id": b.payload, "title": _clip(b.label, BUTTON_TITLE)},
+                    }
+                    for b in buttons
+                ]
+            },
+        },
+    }
+
+
+def _lists(
+    base: dict[str, Any], body: str, buttons: Sequence[Button], lang: str | None
+) -> list[dict[str, Any]]:
+    """Pick-lists of MAX_ROWS rows; the body goes with the first, "…" with the others."""
+    t = texts(lang)
+    label = _clip(t._("Ver opciones"), BUTTON_TITLE)
+    section = _clip(t._("Opciones"), ROW_TITLE)
+    return [
+        {
+            **base,
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": body if start == 0 else "…"},
+                "action": {
+                    "button": label,
+                    "sections": [
+                        {
+                            "title": section,
+                            "rows": [_row(b) for b in buttons[start : start + MAX_ROWS]],
+                        }
+                    ],
+                },
+            },
+        }
+        for start in range(0, len(buttons), MAX_ROWS)
     ]
-    if len(buttons) <= MAX_BUTTONS:
-        payloads.append(
-            {
-                **base,
-                "type": "interactive",
-                "interactive": {
-                    "type": "button",
-                    "body": {"text": body},
-                    "action": {
-                        "buttons": [
-                            {
-                                "type": "reply",
-                                "reply": {"id": b.payload, "title": _clip(b.label, BUTTON_TITLE)},
-                            }
-                            for b in buttons
-                        ]
-                    },
-                },
-            }
-        )
-        return payloads
-    label = _clip(texts(lang)._("Ver opciones"), BUTTON_TITLE)
-    for start in range(0, len(buttons), MAX_ROWS):
-        chunk = buttons[start : start + MAX_ROWS]
-        payloads.append(
-            {
-                **base,
-                "type": "interactive",
-                "interactive": {
-                    "type": "list",
-                    "body": {"text": body if start == 0 else "…"},
-                    "action": {
-                        "button": label,
-                        "sections": [
-                            {
-                                "title": _clip(texts(lang)._("Opciones"), ROW_TITLE),
-                                "rows": [_row(b) for b in chunk],
-                            }
-                        ],
-                    },
-                },
-            }
-        )
-    return payloads
 
 
 def image(to: str, media_id: str, caption: str) -> dict[str, Any]:
@@ -391,12 +407,21 @@ class WhatsAppChannel:
         retries: int = 4,
         stale_after: timedelta = timedelta(seconds=30),
         concurrency: int | None = None,
+        app_secret: str = "",
+        verify_token: str = "",
     ) -> None:
         """`concurrency`: calls processed at once; by default four on PostgreSQL and two on
         SQLite (one writer: more would only queue on its one connection, in front of the
         webhook's own write). That keeps up with 100 messages a second (the database and the
         matcher are the limits, not waiting) and leaves the event loop free enough for the
-        webhook's 200 to stay fast (bench/webhook_ack.py)."""
+        webhook's 200 to stay fast (bench/webhook_ack.py).
+
+        `app_secret` signs every event (X-Hub-Signature-256); `verify_token` answers the
+        subscription handshake. Empty, they refuse everything."""
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+        self._inbox_stop = asyncio.Event()
+        self._inbox_task: asyncio.Task[None] | None = None
         if concurrency is None:
             bind = engine.sessions.kw.get("bind")
             concurrency = 2 if bind is not None and bind.dialect.name == "sqlite" else 4
@@ -444,14 +469,27 @@ class WhatsAppChannel:
     async def _one(self, incoming: Incoming) -> None:
         incoming = replace(incoming, durable=True)
         async with self._locks(incoming.user_id):
-            replies = await self.engine.handle(incoming)
-            if not replies:
+            try:
+                await self._answer(incoming)
+            except Exception as exc:
+                # The database or the network: the call stays in the inbox and is processed
+                # again. A bug would fail the same way each time: the person gets the
+                # apology instead, once (bot/failure.py).
+                if failure.passing(exc):
+                    raise
+                failure.report("error while handling a WhatsApp message", exc)
+                apology = failure.apology(incoming.text, incoming.language_hint)
+                await self._reply(incoming.chat_id, apology, None)
+
+    async def _answer(self, incoming: Incoming) -> None:
+        replies = await self.engine.handle(incoming)
+        if not replies:
+            return
+        for index, reply in enumerate(replies):
+            if not await self._reply(incoming.chat_id, reply, reply.lang):
+                await self.engine.defer(incoming, replies[index:])
                 return
-            for index, reply in enumerate(replies):
-                if not await self._reply(incoming.chat_id, reply, reply.lang):
-                    await self.engine.defer(incoming, replies[index:])
-                    return
-            await self.engine.confirm_sent(incoming)
+        await self.engine.confirm_sent(incoming)
 
     async def _reply(self, to: str, reply: Reply, lang: str | None) -> bool:
         """Send one reply; False when the Graph API kept failing past the retries (the reply
@@ -483,3 +521,72 @@ class WhatsAppChannel:
             if result.outcome is not Outcome.SENT:
                 log.warning("WhatsApp reply not delivered: %s", result.error)
         return True
+
+    # -- served by the composition root (bot/app.py) -------------------------------------
+
+    def routes(self) -> Routes:
+        return Routes(
+            [web.get(WEBHOOK_PATH, self.on_verify), web.post(WEBHOOK_PATH, self.on_event)]
+        )
+
+    async def on_verify(self, request: web.Request) -> web.Response:
+        """The subscription handshake: echo hub.challenge when the verify token matches."""
+        query = request.query
+        token = query.get("hub.verify_token", "")
+        if query.get("hub.mode") == "subscribe" and same_secret(token, self.verify_token):
+            return web.Response(text=query.get("hub.challenge", ""))
+        return web.Response(status=403)
+
+    async def on_event(self, request: web.Request) -> web.Response:
+        """Verify the signature on the raw bytes, store the call, then acknowledge it: WhatsApp
+        never delivers a call again after a 200, so one that cannot be stored gets a 503."""
+        async with asyncio.timeout(10):  # a slow sender cannot hold a connection forever
+            raw = await request.read()
+        header = request.headers.get("X-Hub-Signature-256")
+        if header is None:
+            return web.Response(status=401)
+        if not signature_ok(self.app_secret, raw, header):
+            return web.Response(status=403)
+        try:
+            await self.accept(raw)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            return refused("WhatsApp", exc)
+        except Exception:
+            log.exception("WhatsApp call not stored; answered 503 so that it is delivered again")
+            return web.Response(status=503)
+        return web.Response(status=200)
+
+    async def start(self) -> None:
+        # Calls stored before a crash or stop are taken up again at once.
+        self._inbox_task = asyncio.create_task(self.inbox.run(self._inbox_stop))
+        log.info("WhatsApp: webhook at %s", WEBHOOK_PATH)
+
+    async def stop(self) -> None:
+        self._inbox_stop.set()  # no more webhook calls can arrive: finish the stored ones
+        if self._inbox_task is not None:
+            await asyncio.gather(self._inbox_task, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+def from_settings(engine: Engine, settings: Settings) -> WhatsAppChannel | None:
+    """The channel when SELLO_WHATSAPP_TOKEN and SELLO_WHATSAPP_PHONE_ID are set (the settings
+    refuse to start without its secrets)."""
+    if settings.whatsapp_token is None or settings.whatsapp_phone_id is None:
+        return None
+    sender = WhatsAppSender(
+        settings.whatsapp_token.value,
+        settings.whatsapp_phone_id,
+        settings.whatsapp_api_url,
+        bulletin_template=settings.whatsapp_bulletin_template,
+        reply_template=settings.whatsapp_reply_template,
+    )
+    return WhatsAppChannel(
+        engine,
+        sender,
+        retries=settings.reply_attempts,
+        stale_after=timedelta(seconds=settings.outbox_stale_seconds),
+        app_secret=settings.whatsapp_app_secret.value if settings.whatsapp_app_secret else "",
+        verify_token=settings.whatsapp_verify_token.value if settings.whatsapp_verify_token else "",
+    )

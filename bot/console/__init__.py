@@ -1,5 +1,5 @@
 """The officers' web console, served by the bot's own aiohttp server under /console/."""
 
-from bot.console.web import setup
+from bot.console.web import routes
 
-__all__ = ["setup"]
+__all__ = ["routes"]

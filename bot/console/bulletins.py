@@ -160,11 +160,12 @@ async def progress_fragment(visit: Visit) -> web.StreamResponse:
     return await _progress(visit, "_progress.html")
 
 
-def routes(app: web.Application) -> None:
-    app.router.add_get("/console/boletin", compose)
-    app.router.add_post("/console/boletin", submit)
-    app.router.add_get("/console/boletin/{bulletin_id}", progress_page)
-    app.router.add_get("/console/boletin/{bulletin_id}/progreso", progress_fragment)
+ROUTES = (
+    web.get("/console/boletin", compose),
+    web.post("/console/boletin", submit),
+    web.get("/console/boletin/{bulletin_id}", progress_page),
+    web.get("/console/boletin/{bulletin_id}/progreso", progress_fragment),
+)
 
 
-__all__ = ["routes", "CONFIG_KEY"]
+__all__ = ["ROUTES", "CONFIG_KEY"]

@@ -387,9 +387,10 @@ async def _stats(visit: Visit) -> dict[str, Any]:
     }
 
 
-def routes(app: web.Application) -> None:
-    app.router.add_get("/console/preguntas", questions)
-    app.router.add_get("/console/directorio", directory_page)
-    app.router.add_post("/console/directorio", directory_action)
-    app.router.add_get("/console/estadisticas", stats)
-    app.router.add_get("/console/estadisticas/grafico", official_chart)
+ROUTES = (
+    web.get("/console/preguntas", questions),
+    web.get("/console/directorio", directory_page),
+    web.post("/console/directorio", directory_action),
+    web.get("/console/estadisticas", stats),
+    web.get("/console/estadisticas/grafico", official_chart),
+)

@@ -23,7 +23,9 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import failure
 from bot.console import queries
+from bot.routes import Routes
 from intents.cases_text import CATEGORIES, ROLE_NAMES, STATUSES, URGENCIES
 from intents.context import Context
 from intents.engine import Engine
@@ -336,6 +338,23 @@ async def headers(
     return response
 
 
+@web.middleware
+async def error_page(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """An unexpected error on a console page: logged with its traceback, and a page that
+    says so instead of aiohttp's bare 500 (bot/failure.py)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        if not request.path.startswith("/console"):
+            raise
+        failure.report("error on a console page", exc)
+        return _page("error.html", request, status=500)
+
+
 def _secure(response: web.StreamResponse) -> None:
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -369,27 +388,37 @@ async def _to_home(request: web.Request) -> web.StreamResponse:
     return redirect("/console/")
 
 
-def setup(app: web.Application, engine: Engine, public_url: str) -> None:
-    """Mount the console on the bot's HTTP server."""
-    app[ENGINE_KEY] = engine
-    app[CONFIG_KEY] = ConsoleConfig(
-        public_url=public_url,
-        secure=public_url.lower().startswith("https://"),
-        limiter=SignInLimiter(),
-        flash={},
-    )
-    _environment(app)
-    app.middlewares.append(headers)
-    app.router.add_get("/console/", home)
-    app.router.add_get("/console", _to_home)
-    app.router.add_get("/console/entrar/{token}", signin_page)
-    app.router.add_post("/console/entrar/{token}", signin)
-    app.router.add_post("/console/salir", signout)
-    app.router.add_get("/console/casos", inbox)
-    app.router.add_get("/console/casos/{case_id}", case_view)
-    app.router.add_post("/console/casos/{case_id}", case_action)
+def routes(engine: Engine, public_url: str) -> Routes:
+    """The console on the bot's HTTP server: its pages and static files, and what it sets on
+    the server (its engine and configuration, the templates, the security headers and the
+    error page)."""
+
+    def setup(app: web.Application) -> None:
+        app[ENGINE_KEY] = engine
+        app[CONFIG_KEY] = ConsoleConfig(
+            public_url=public_url,
+            secure=public_url.lower().startswith("https://"),
+            limiter=SignInLimiter(),
+            flash={},
+        )
+        _environment(app)
+        app.middlewares.extend((headers, error_page))
+
     from bot.console import bulletins, pages
 
-    bulletins.routes(app)
-    pages.routes(app)
-    app.router.add_static("/console/static/", HERE / "static", name="console_static")
+    return Routes(
+        [
+            web.get("/console/", home),
+            web.get("/console", _to_home),
+            web.get("/console/entrar/{token}", signin_page),
+            web.post("/console/entrar/{token}", signin),
+            web.post("/console/salir", signout),
+            web.get("/console/casos", inbox),
+            web.get("/console/casos/{case_id}", case_view),
+            web.post("/console/casos/{case_id}", case_action),
+            *bulletins.ROUTES,
+            *pages.ROUTES,
+            web.static("/console/static/", HERE / "static", name="console_static"),
+        ],
+        setup,
+    )
