@@ -394,7 +394,13 @@ async def test_case_opened_on_whatsapp_answered_on_telegram(graph, telegram, run
     sent = await graph.wait(PHONE, 7)
     assert sent[-1]["type"] == "template"
     assert sent[-1]["template"]["name"] == "tienes_respuesta"
-    [held] = [r for r in await _rows(database_url, Outbox) if r.status == "held"]
+    # The dispatcher records "held" after the template has gone out: wait for it.
+    for _ in range(100):
+        held = [r for r in await _rows(database_url, Outbox) if r.status == "held"]
+        if held:
+            break
+        await asyncio.sleep(0.1)
+    assert len(held) == 1
     await hook.say(PHONE, "hola, vi el aviso")
     for _ in range(100):
         if any("el lunes 9:00" in text_of(p) for p in graph.to(PHONE)):
