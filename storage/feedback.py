@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AnswerFeedback, User
@@ -150,3 +150,19 @@ async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
 async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
     result = await session.execute(delete(AnswerFeedback).where(AnswerFeedback.user_id == user.id))
     return {"answer_feedback": int(result.rowcount or 0)}  # type: ignore[attr-defined]
+
+
+async def purge_before(session: AsyncSession, older_than: datetime) -> dict[str, int]:
+    """The texts of old ratings (the masked question, what the person was looking for) are
+    conversation logs: past the retention period they go, and the rating itself stays, with
+    its topic, language and time, for the tallies."""
+    result = await session.execute(
+        update(AnswerFeedback)
+        .where(
+            AnswerFeedback.at < older_than,
+            or_(AnswerFeedback.question.is_not(None), AnswerFeedback.looking_for.is_not(None)),
+        )
+        .values(question=None, looking_for=None)
+        .execution_options(synchronize_session=False)
+    )
+    return {"answer_feedback_texts": int(result.rowcount or 0)}  # type: ignore[attr-defined]

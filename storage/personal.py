@@ -90,7 +90,9 @@ TABLES: dict[str, Personal | str] = {
     "attempts": Personal(exported="rate_limited_attempts", erased=("attempts",), purged="attempts"),
     "bulletins": Personal(exported="bulletins_authored", erased=("bulletins_pseudonymized",)),
     "outbox": Personal(exported="pending_outbox_messages", erased=("outbox",), purged="outbox"),
-    "answer_feedback": Personal(exported="answer_feedback", erased=("answer_feedback",)),
+    "answer_feedback": Personal(
+        exported="answer_feedback", erased=("answer_feedback",), purged="answer_feedback_texts"
+    ),
     "officers": Personal(erased=("officers_deactivated",)),
     "flood_buckets": Personal(erased=("flood_buckets",)),
     "unanswered_questions": Personal(purged="unanswered_questions"),
@@ -132,4 +134,4 @@ HOLDERS: tuple[Holder, ...] = (
 )
 
 # The repositories of logs purged after the retention period, in the order of the counts.
-PURGED: tuple[Purged, ...] = (questions, updates, attempts, outbox)
+PURGED: tuple[Purged, ...] = (questions, updates, attempts, outbox, feedback)

@@ -16,8 +16,9 @@ import intents.engine
 from intents.engine import Engine
 from intents.flows import privacy as privacy_flow
 from intents.messages import Incoming, Reply
-from storage import attempts, cases, codes, outbox, privacy, relays, subscriptions, users
+from storage import attempts, cases, codes, feedback, outbox, privacy, relays, subscriptions, users
 from storage.models import (
+    AnswerFeedback,
     Attempt,
     Case,
     CaseEvent,
@@ -375,9 +376,27 @@ async def test_purge_logs_deletes_only_old_rows(app):
             row = outbox.enqueue(s, me, f"viejo {status}", old)
             row.status = status
         outbox.enqueue(s, me, "nuevo enviado", new).status = "sent"
+        for when, text in ((old, "rating viejo"), (new, "rating nuevo")):
+            row = feedback.record(
+                s,
+                user_id=me.id,
+                topic="reg.cedula",
+                lang="es",
+                channel="telegram",
+                helpful=False,
+                question=text,
+                now=when,
+            )
+            row.looking_for = f"buscaba {text}"
     async with app.sessions() as s, s.begin():
         counts = await privacy.purge_logs(s, cutoff)
-    assert counts == {"unanswered_questions": 1, "handled_updates": 1, "attempts": 1, "outbox": 4}
+    assert counts == {
+        "unanswered_questions": 1,
+        "handled_updates": 1,
+        "attempts": 1,
+        "outbox": 4,
+        "answer_feedback_texts": 1,
+    }
     async with app.sessions() as s:
         questions = (await s.execute(select(UnansweredQuestion.text))).scalars().all()
         assert questions == ["pregunta nueva"]
@@ -389,6 +408,15 @@ async def test_purge_logs_deletes_only_old_rows(app):
     assert not any(t in texts for t in ("viejo sent", "viejo failed", "viejo blocked"))
     assert await _count(app, Attempt, Attempt.user_id == seeded["me"]) == 2  # the recent ones
     assert await _count(app, Case) == 2  # cases are not logs
+    # A rating's texts are logs too: the old one loses them, and both ratings stay counted.
+    async with app.sessions() as s:
+        ratings = (
+            await s.execute(
+                select(AnswerFeedback.at, AnswerFeedback.question, AnswerFeedback.looking_for)
+            )
+        ).all()
+    by_time = {at: (q, lf) for at, q, lf in ratings if at in (old, new)}
+    assert by_time == {old: (None, None), new: ("rating nuevo", "buscaba rating nuevo")}
 
 
 # -- on Telegram -------------------------------------------------------------------------------
