@@ -10,9 +10,9 @@ MAX_ID = 2**53  # fits any database's integer column (and a JavaScript number, f
 
 def parse_id(raw: object) -> int | None:
     """An id, or None unless plain ASCII digits in range ("²" is a digit to str.isdigit, and
-    a 30-digit number overflows SQLite)."""
+    a 30-digit number overflows SQLite); 2**53 has 16 digits."""
     text = str(raw)
-    if not (text.isascii() and text.isdigit()) or len(text) > 15:
+    if not (text.isascii() and text.isdigit()) or len(text) > 16:
         return None
     value = int(text)
     return value if 0 < value < MAX_ID else None

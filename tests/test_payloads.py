@@ -31,7 +31,7 @@ from intents.messages import Reply
 from intents.payloads import TOKEN, FieldSpec, OneOf, Pattern, Payload
 from intents.router import CommandButton, Flow, Router
 from knowledge.content import load
-from storage.ids import MAX_ID
+from storage.ids import MAX_ID, parse_id
 from storage.outbox import RelayRef, ReplyRef, parse_ref
 from storage.states import CaseStatus
 
@@ -286,7 +286,14 @@ def test_outbox_refs_keep_their_stored_form():
         assert parse_ref(junk) is None, junk
 
 
-@given(st.integers(1, 10**15 - 1))  # parse_id's range: 15 digits at most
+def test_ids_cover_the_whole_declared_range():
+    assert parse_id(str(10**15)) == 10**15  # 16 digits, below MAX_ID
+    assert parse_id(str(MAX_ID - 1)) == MAX_ID - 1
+    assert parse_id(str(MAX_ID)) is None
+    assert parse_id("0" * 16) is None and parse_id("1" * 17) is None
+
+
+@given(st.integers(1, MAX_ID - 1))
 def test_relay_refs_round_trip(message_id: int):
     assert parse_ref(RelayRef(message_id).pack()) == RelayRef(message_id)
 
