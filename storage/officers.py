@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Duplicate
-from storage.models import Officer, User
+from storage.models import Officer, User, iso
 from storage.states import Role
 
 
@@ -55,9 +55,32 @@ async def listing(session: AsyncSession, region_code: str | None = None) -> Sequ
 
 
 async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Nothing today: /misdatos does not include an officer's directory entry (SERMIG's list of
-    its staff); /borrar does erase it."""
-    return {}
+    """An officer's own entry in SERMIG's directory (name, e-mail, phone, chat ids, region),
+    found by the chat account asking; /borrar erases the same entries."""
+    column = _column(user)
+    if column is None:
+        return {"directory_entry": []}
+    entries = (await session.scalars(select(Officer).where(column == user.external_id))).all()
+    return {
+        "directory_entry": [
+            {
+                "region": officer.region_code,
+                "name": officer.name,
+                "email": officer.email,
+                "phone": officer.phone,
+                "telegram_id": officer.telegram_id,
+                "whatsapp": officer.whatsapp,
+                "active": officer.active,
+                "created_at": iso(officer.created_at),
+            }
+            for officer in entries
+        ]
+    }
+
+
+def _column(user: User) -> Any:
+    """The directory column holding this chat account's id (None: a channel it has none for)."""
+    return {"telegram": Officer.telegram_id, "whatsapp": Officer.whatsapp}.get(user.channel)
 
 
 async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[str, int]:
@@ -65,7 +88,7 @@ async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[st
     were (name, e-mail, phone, chat ids), so the entry is no longer listed and the same
     person can be registered again. Their other chat account, if any, loses the officer role,
     as when an admin removes an officer."""
-    column = {"telegram": Officer.telegram_id, "whatsapp": Officer.whatsapp}.get(user.channel)
+    column = _column(user)
     if column is None:
         return {"officers_deactivated": 0}
     entries = (await session.scalars(select(Officer).where(column == user.external_id))).all()

@@ -93,7 +93,7 @@ TABLES: dict[str, Personal | str] = {
     "answer_feedback": Personal(
         exported="answer_feedback", erased=("answer_feedback",), purged="answer_feedback_texts"
     ),
-    "officers": Personal(erased=("officers_deactivated",)),
+    "officers": Personal(exported="directory_entry", erased=("officers_deactivated",)),
     "flood_buckets": Personal(erased=("flood_buckets",)),
     "unanswered_questions": Personal(purged="unanswered_questions"),
     "handled_updates": Personal(purged="handled_updates"),

@@ -16,7 +16,7 @@ from bot.officers import add_officer
 from intents.engine import Engine
 from intents.masking import mask_personal
 from intents.messages import Incoming
-from storage import cases, codes, officers, outbox, subscriptions, users
+from storage import cases, codes, officers, outbox, privacy, subscriptions, users
 from storage.models import Base, Bulletin, Case, Officer, UnansweredQuestion, User
 from tests.test_privacy import privacy_engine
 
@@ -157,6 +157,23 @@ async def test_after_borrar_a_dump_of_the_database_holds_nothing_of_the_contact(
         case = await s.get(Case, filled["case"])
         assert case is not None and case.opened_by is None
         assert await users.get(s, "telegram", OFFICER) is not None  # others untouched
+
+
+async def test_an_officer_s_data_export_has_their_directory_entry(app):
+    """/misdatos of an officer includes what SERMIG's directory holds about them."""
+    await fill_every_table(app)
+    async with app.sessions() as s:
+        me = await users.get(s, "telegram", OFFICER)
+        assert me is not None
+        data = await privacy.export_user(s, me.id)
+    [entry] = data["directory_entry"]
+    assert (entry["name"], entry["email"], entry["phone"], entry["telegram_id"]) == (
+        OFFICER_NAME,
+        OFFICER_EMAIL,
+        OFFICER_PHONE,
+        OFFICER,
+    )
+    json.dumps(data)
 
 
 async def test_an_erased_officer_leaves_the_directory_and_can_be_registered_again(app):
