@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import console, http
 from bot.channels import telegram, whatsapp
@@ -29,7 +28,7 @@ from knowledge import content
 from knowledge.matcher import Matcher
 from knowledge.places import Gazetteer
 from storage import directory
-from storage.db import create_engine, session_factory
+from storage.db import Database, Sessions, create_engine, session_factory
 from storage.migrate import upgrade
 
 # The channels `sello-bot run` can serve, each built from the settings when they configure it
@@ -52,8 +51,8 @@ def load_matcher() -> tuple[content.KnowledgeBase, Matcher]:
 @dataclass
 class App:
     settings: Settings
-    db: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    db: Database
+    sessions: Sessions
     engine: Engine
     metrics: Metrics
     # Set after every committed unit of work: the outbox dispatcher's wake-up.
@@ -66,7 +65,7 @@ class App:
 async def build_app(
     settings: Settings,
     *,
-    db: AsyncEngine | None = None,
+    db: Database | None = None,
     kb: content.KnowledgeBase | None = None,
     matcher: Matcher | None = None,
     migrate: bool = True,

@@ -8,8 +8,6 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-
 from bot.channels.base import Sender
 from bot.dispatcher import Dispatcher
 from bot.leadership import Leadership
@@ -18,6 +16,7 @@ from bot.settings import Settings
 from intents.bulletin import Completion
 from intents.engine import Engine
 from storage import bulletins, subscriptions
+from storage.db import Database, Session
 
 
 def build_dispatcher(
@@ -25,21 +24,21 @@ def build_dispatcher(
     engine: Engine,
     senders: Mapping[str, Sender],
     metrics: Metrics | None = None,
-    engine_db: AsyncEngine | None = None,
+    engine_db: Database | None = None,
     *,
     wake: asyncio.Event | None = None,
 ) -> Dispatcher:
     clock = engine.clock
     completion = Completion()
 
-    async def blocked(session: AsyncSession, user_id: int) -> None:
+    async def blocked(session: Session, user_id: int) -> None:
         # A user who blocked the bot leaves the bulletin (and its pending messages).
         await subscriptions.unsubscribe(session, user_id, clock())
 
-    async def batch_done(session: AsyncSession, row_ids: Sequence[int]) -> None:
+    async def batch_done(session: Session, row_ids: Sequence[int]) -> None:
         await completion(session, row_ids, clock())
 
-    async def idle(session: AsyncSession) -> None:
+    async def idle(session: Session) -> None:
         await completion.check(session, await bulletins.still_sending(session), clock())
 
     return Dispatcher(

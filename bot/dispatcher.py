@@ -22,12 +22,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.channels.base import Delivery, Outcome, Sender, SendResult
 from bot.leadership import Leadership
 from intents.messages import Button, Reply
 from storage import outbox, users
+from storage.db import Session, Sessions
 from storage.models import Outbox
 from storage.states import OutboxStatus
 
@@ -76,9 +75,9 @@ class Pacer:
 
 
 Clock = Callable[[], datetime]
-BlockedHook = Callable[[AsyncSession, int], Awaitable[None]]
-DoneHook = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
-IdleHook = Callable[[AsyncSession], Awaitable[None]]
+BlockedHook = Callable[[Session, int], Awaitable[None]]
+DoneHook = Callable[[Session, Sequence[int]], Awaitable[None]]
+IdleHook = Callable[[Session], Awaitable[None]]
 
 
 class Dispatcher:
@@ -86,7 +85,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         senders: Mapping[str, Sender],
         clock: Clock,
         *,

@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterable
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.routes import Routes
+from storage.db import Database, Sessions
 from storage.health import prove_writable
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def make_server(parts: Iterable[Routes]) -> web.Application:
     return app
 
 
-def health(db: AsyncEngine, dispatcher: Dispatcher | None = None) -> Routes:
+def health(db: Database, dispatcher: Dispatcher | None = None) -> Routes:
     """/healthz: the database accepts a write and, when this process dispatches, the
     dispatcher is alive.
 
@@ -62,7 +62,7 @@ def health(db: AsyncEngine, dispatcher: Dispatcher | None = None) -> Routes:
     return Routes([web.get("/healthz", healthz)])
 
 
-def metrics(collected: Metrics, sessions: async_sessionmaker[AsyncSession]) -> Routes:
+def metrics(collected: Metrics, sessions: Sessions) -> Routes:
     """/metrics: Prometheus' text format."""
 
     async def prometheus(request: web.Request) -> web.Response:

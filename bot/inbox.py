@@ -17,9 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from storage import inbox
+from storage.db import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ Process = Callable[[str], Awaitable[None]]
 class Inbox:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         channel: str,
         process: Process,
         clock: Callable[[], datetime],

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intents.observer import Observer
 from storage import outbox
+from storage.db import Sessions
 
 
 class Metrics(Observer):
@@ -65,7 +65,7 @@ class Metrics(Observer):
     def delivery(self, channel: str, outcome: str) -> None:
         self.delivered.labels(channel, outcome).inc()
 
-    async def render(self, sessions: async_sessionmaker[AsyncSession]) -> bytes:
+    async def render(self, sessions: Sessions) -> bytes:
         async with sessions() as session:
             found = await outbox.backlog(session)
         for lane in ("notify", "bulletin"):

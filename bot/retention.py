@@ -7,9 +7,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from storage import console, flood
+from storage.db import Sessions
 from storage.privacy import purge_logs
 
 log = logging.getLogger(__name__)
@@ -17,9 +16,7 @@ DAY = 24 * 3600.0
 FLOOD_IDLE = timedelta(hours=1)
 
 
-async def purge_once(
-    sessions: async_sessionmaker[AsyncSession], days: int, now: datetime
-) -> dict[str, int]:
+async def purge_once(sessions: Sessions, days: int, now: datetime) -> dict[str, int]:
     async with sessions() as session, session.begin():
         counts = await purge_logs(session, now - timedelta(days=days))
         # Flood buckets are refilled within seconds: an hour idle is long past full.
@@ -30,7 +27,7 @@ async def purge_once(
 
 
 async def run_daily(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     days: int,
     clock: Callable[[], datetime],
     stop: asyncio.Event,

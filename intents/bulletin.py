@@ -6,10 +6,9 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from intents.i18n import texts
 from storage import bulletins, outbox, users
+from storage.db import Session
 from storage.models import Bulletin
 from storage.subscriptions import Audience
 
@@ -53,7 +52,7 @@ def _blocks(text: str, limit: int) -> list[str]:
 
 
 async def create(
-    session: AsyncSession,
+    session: Session,
     text: str,
     audience: Audience,
     author_id: int | None,
@@ -108,11 +107,11 @@ class Completion:
         self.every = every
         self._checked: dict[int, float] = {}
 
-    async def __call__(self, session: AsyncSession, row_ids: Sequence[int], now: datetime) -> None:
+    async def __call__(self, session: Session, row_ids: Sequence[int], now: datetime) -> None:
         await self.check(session, await outbox.bulletins_of(session, row_ids), now, force=False)
 
     async def check(
-        self, session: AsyncSession, ids: Sequence[int], now: datetime, force: bool = True
+        self, session: Session, ids: Sequence[int], now: datetime, force: bool = True
     ) -> list[int]:
         finished = []
         clock = time.monotonic()

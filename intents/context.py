@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from intents.charts import ChartCache
 from intents.i18n import Texts
 from intents.messages import Incoming, Reply
@@ -18,6 +16,7 @@ from knowledge.content import KnowledgeBase
 from knowledge.matcher import Match, Matcher
 from knowledge.places import Gazetteer
 from storage import users as users_repo
+from storage.db import Session
 from storage.models import User
 
 
@@ -68,7 +67,7 @@ class Services:
 
 @dataclass
 class Context:
-    session: AsyncSession
+    session: Session
     user: User
     incoming: Incoming
     t: Texts

@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from intents.charts import MAX_BARS, ChartCache, ChartData, render
 from intents.i18n import Texts
 from intents.messages import Attachment
@@ -17,6 +15,7 @@ from knowledge.normalize import fold
 from knowledge.places import Gazetteer, Place
 from storage import directory
 from storage import statistics as stats
+from storage.db import Session
 from storage.editions import COMUNA, COUNTRY, PERMITS, REGION, STATES
 
 # Lines of the estimate that are not one country: drawn last, as "other countries".
@@ -44,14 +43,14 @@ class Figures:
         return self.trend[-1]
 
 
-async def gazetteer(session: AsyncSession) -> Gazetteer:
+async def gazetteer(session: Session) -> Gazetteer:
     """Every comuna and region of the directory, searchable by name."""
     comunas = [(c.cut, c.name) for c in await directory.all_comunas(session)]
     regions = [(r.code, r.name) for r in await directory.all_regions(session)]
     return Gazetteer(comunas, regions)
 
 
-async def figures(session: AsyncSession, place: Place) -> Figures | None:
+async def figures(session: Session, place: Place) -> Figures | None:
     """The place's figures from the latest edition; None when no edition is loaded."""
     edition = await stats.latest(session)
     if edition is None:
@@ -87,7 +86,7 @@ async def figures(session: AsyncSession, place: Place) -> Figures | None:
     )
 
 
-async def ranking(session: AsyncSession) -> tuple[stats.EditionInfo, int, list[Any]] | None:
+async def ranking(session: Session) -> tuple[stats.EditionInfo, int, list[Any]] | None:
     """The comunas with the most foreign residents in the latest year of the latest edition."""
     edition = await stats.latest(session)
     if edition is None:

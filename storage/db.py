@@ -1,9 +1,14 @@
-"""The async engine and session factory, with SQLite tuned for a concurrent bot."""
+"""The async engine and session factory, with SQLite tuned for a concurrent bot.
+
+The names the rest of the code uses for them: outside `storage/` nothing imports SQLAlchemy
+(an import-linter contract), yet a unit of work's session passes through the engine, the
+flows and the console. `Session`, `Sessions` and `Database` are those types, named here.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -13,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+Session: TypeAlias = AsyncSession  # one unit of work
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]  # opens units of work
+Database: TypeAlias = AsyncEngine  # the pool of connections to one database
 
 DEFAULT_URL = "sqlite+aiosqlite:///sello.db"
 
