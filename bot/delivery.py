@@ -10,13 +10,13 @@ from datetime import timedelta
 
 from bot.channels.base import Sender
 from bot.dispatcher import Dispatcher
-from bot.leadership import Leadership
 from bot.metrics import Metrics
 from bot.settings import Settings
 from intents.bulletin import Completion
 from intents.engine import Engine
 from storage import bulletins, subscriptions
 from storage.db import Database, Session
+from storage.leadership import Leadership
 
 
 def build_dispatcher(

@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.channels.base import Delivery, Outcome, Sender, SendResult
-from bot.leadership import Leadership
 from intents.messages import Button, Reply
 from storage import outbox, users
 from storage.db import Session, Sessions
+from storage.leadership import Leadership
 from storage.models import Outbox
 from storage.states import OutboxStatus
 

@@ -25,7 +25,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 
 # The key of the PostgreSQL advisory lock that serializes migrations (any constant that no
-# other lock of the application uses: bot/leadership.py has its own).
+# other lock of the application uses: storage/leadership.py has its own).
 MIGRATION_LOCK = 0x5E110_0001
 
 

@@ -1,7 +1,10 @@
 """One dispatcher per database: with several `sello-bot run` workers on PostgreSQL, only the
 holder of an advisory lock sends the outbox, so the platform rate limit holds across all
 workers. The lock lives on a dedicated connection: if its worker dies, PostgreSQL releases
-it and another worker takes over within a few seconds."""
+it and another worker takes over within a few seconds.
+
+Here in storage because it is SQL on a connection of its own (the dispatcher in bot/ only
+asks `is_leader()`); the migrations' lock is in storage/migrate.py."""
 
 from __future__ import annotations
 
