@@ -59,10 +59,8 @@ async def list_officers(app: App) -> int:
 
 async def remove_officer(app: App, officer_id: int) -> int:
     """Deactivate the officer and take the officer role from their chat accounts."""
-    from storage.models import Officer
-
     async with app.sessions() as session, session.begin():
-        officer = await session.get(Officer, officer_id)
+        officer = await officers.get(session, officer_id)
         if officer is None or not officer.active:
             print(f"no active officer with id {officer_id}")
             return 2

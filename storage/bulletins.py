@@ -73,6 +73,12 @@ async def get(session: AsyncSession, bulletin_id: int) -> Bulletin | None:
     return await session.get(Bulletin, bulletin_id)
 
 
+async def newest(session: AsyncSession, limit: int) -> Sequence[Bulletin]:
+    """The `limit` newest bulletins, newest first."""
+    query = select(Bulletin).order_by(Bulletin.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
 async def counts(session: AsyncSession, bulletin_id: int) -> dict[str, int]:
     """Outbox rows of the bulletin by status (parts counted once per recipient)."""
     query = (

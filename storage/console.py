@@ -105,6 +105,11 @@ async def current(
     return found, user
 
 
+async def end(session: AsyncSession, found: ConsoleSession) -> None:
+    """Sign out of a session already loaded (by `current`)."""
+    await session.delete(found)
+
+
 async def end_session(session: AsyncSession, sid: str) -> None:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == digest(sid)))
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Inconsistent
-from storage.models import Comuna, Region
+from storage.models import Comuna, Region, User
+from storage.states import Role
 
 SEED = Path(__file__).parent / "data" / "comunas.csv"
 
@@ -57,6 +58,41 @@ async def all_regions(session: AsyncSession) -> Sequence[Region]:
 
 async def all_comunas(session: AsyncSession) -> Sequence[Comuna]:
     return (await session.execute(select(Comuna).order_by(Comuna.cut))).scalars().all()
+
+
+async def comunas_of_region(session: AsyncSession, region_code: str) -> Sequence[Comuna]:
+    """A region's comunas by name."""
+    query = select(Comuna).where(Comuna.region_code == region_code).order_by(Comuna.name)
+    return (await session.execute(query)).scalars().all()
+
+
+async def regions_with_comunas(
+    session: AsyncSession,
+) -> Sequence[tuple[str, str, str | None, str | None]]:
+    """Every region with each of its comunas, in one query: (region code, region name, comuna
+    code, comuna name), by region code then comuna name; a region without comunas once, with
+    None for the comuna."""
+    rows = await session.execute(
+        select(Region.code, Region.name, Comuna.cut, Comuna.name)
+        .join(Comuna, Comuna.region_code == Region.code, isouter=True)
+        .order_by(Region.code, Comuna.name)
+    )
+    return [(code, name, cut, comuna) for code, name, cut, comuna in rows.all()]
+
+
+async def municipal_contacts(
+    session: AsyncSession, region_code: str
+) -> Sequence[tuple[str, str, int]]:
+    """How many municipal contacts each comuna of a region has per channel: (comuna name,
+    channel, count), by comuna name; comunas without contacts are absent."""
+    rows = await session.execute(
+        select(Comuna.name, User.channel, func.count())
+        .join(Comuna, Comuna.cut == User.comuna_cut)
+        .where(User.role == Role.MUNICIPAL, Comuna.region_code == region_code)
+        .group_by(Comuna.name, User.channel)
+        .order_by(Comuna.name)
+    )
+    return [(name, channel, int(n)) for name, channel, n in rows.all()]
 
 
 ADMIN_SOURCE = "admin"  # a status an admin set with the CLI, rather than a public source

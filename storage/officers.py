@@ -44,11 +44,25 @@ async def add(
     return officer
 
 
+async def get(session: AsyncSession, officer_id: int) -> Officer | None:
+    return await session.get(Officer, officer_id)
+
+
 async def listing(session: AsyncSession, region_code: str | None = None) -> Sequence[Officer]:
     query = select(Officer).where(Officer.active.is_(True))
     if region_code:
         query = query.where(Officer.region_code == region_code)
     return (await session.execute(query.order_by(Officer.region_code, Officer.id))).scalars().all()
+
+
+async def active_by_name(session: AsyncSession, region_code: str) -> Sequence[Officer]:
+    """A region's active officers by name (the console's directory)."""
+    query = (
+        select(Officer)
+        .where(Officer.active.is_(True), Officer.region_code == region_code)
+        .order_by(Officer.region_code, Officer.name)
+    )
+    return (await session.execute(query)).scalars().all()
 
 
 # -- a person's rights (storage/personal.py) -----------------------------------------------------

@@ -42,6 +42,25 @@ async def since(
     return (await session.execute(query)).scalars().all()
 
 
+async def newest_since(
+    session: AsyncSession, when: datetime, limit: int
+) -> Sequence[tuple[str, str, str | None, datetime]]:
+    """The newest `limit` questions asked since `when`, newest first, as (text, lang,
+    best topic, asked at): what the console groups for the content team."""
+    query = (
+        select(
+            UnansweredQuestion.text,
+            UnansweredQuestion.lang,
+            UnansweredQuestion.best_topic,
+            UnansweredQuestion.asked_at,
+        )
+        .where(UnansweredQuestion.asked_at >= when)
+        .order_by(UnansweredQuestion.asked_at.desc())
+        .limit(limit)
+    )
+    return [(t, lang, topic, at) for t, lang, topic, at in (await session.execute(query)).all()]
+
+
 # -- a person's rights (storage/personal.py) -----------------------------------------------------
 
 

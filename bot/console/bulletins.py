@@ -7,15 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from bot.console import queries
 from bot.console.web import CONFIG_KEY, Visit, redirect, signed_in
 from intents.bulletin import create, report_text, split
 from intents.flows.bulletin import MAX_TEXT, ROLES, _audience
 from intents.i18n import CHILE, LANGUAGE_NAMES
 from intents.router import parse_id
-from storage import bulletins, console, subscriptions
+from storage import bulletins, casework, console, subscriptions
 from storage.models import Bulletin
 
 RECENT = 20
@@ -28,9 +26,7 @@ def _officer(visit: Visit) -> web.Response | None:
 
 
 async def _recent(visit: Visit) -> list[Bulletin]:
-    query = select(Bulletin).order_by(Bulletin.id.desc()).limit(RECENT)
-    rows = (await visit.db.execute(query)).scalars().all()
-    return [b for b in rows if _visible(visit, b)]
+    return [b for b in await bulletins.newest(visit.db, RECENT) if _visible(visit, b)]
 
 
 def _visible(visit: Visit, bulletin: Bulletin) -> bool:
@@ -57,7 +53,7 @@ async def _form(visit: Visit, values: dict[str, str], error: str | None) -> web.
         error=error,
         roles=ROLES,
         languages=LANGUAGE_NAMES,
-        comunas=await queries.comunas_in_scope(visit.db, visit.user),
+        comunas=await casework.comunas_in_scope(visit.db, visit.scope),
         recent=await _recent(visit),
     )
 
@@ -90,7 +86,7 @@ async def submit(visit: Visit) -> web.StreamResponse:
     if len(text) > MAX_TEXT:
         message = t._("El boletín es demasiado largo (máximo {max} caracteres).")
         return await _form(visit, values, message.format(max=t.number(MAX_TEXT)))
-    comunas = {c.cut for c in await queries.comunas_in_scope(visit.db, visit.user)}
+    comunas = {c.cut for c in await casework.comunas_in_scope(visit.db, visit.scope)}
     if values["comuna"] and values["comuna"] not in comunas:
         return await _form(
             visit, values, t._("Solo puedes enviar boletines a comunas de tu región.")

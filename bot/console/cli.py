@@ -7,16 +7,14 @@ from datetime import datetime
 
 from bot.app import App
 from intents.flows.console import link_url
-from storage import console, users
-from storage.models import Officer, User
+from storage import console, officers, users
+from storage.db import Session
+from storage.models import User
 
 CONSOLE_ROLES = ("officer", "admin", "municipal")
 
 
-async def _user(app: App, session: object, args: argparse.Namespace) -> User | None:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    assert isinstance(session, AsyncSession)
+async def _user(app: App, session: Session, args: argparse.Namespace) -> User | None:
     if args.telegram:
         return await users.get(session, "telegram", args.telegram.strip())
     if args.whatsapp:
@@ -24,7 +22,7 @@ async def _user(app: App, session: object, args: argparse.Namespace) -> User | N
         found = await users.get(session, "whatsapp", raw)
         digits = "".join(c for c in raw if c.isdigit())
         return found or await users.get(session, "whatsapp", digits)
-    officer = await session.get(Officer, args.officer)
+    officer = await officers.get(session, args.officer)
     if officer is None or not officer.active:
         return None
     for channel, external in (("telegram", officer.telegram_id), ("whatsapp", officer.whatsapp)):

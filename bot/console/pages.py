@@ -11,9 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
-from bot.console import queries
 from bot.console.web import CONFIG_KEY, T, Visit, redirect, signed_in
 from intents import statistics as official
 from intents.errors import DomainError
@@ -22,9 +20,9 @@ from intents.masking import mask_identifiers
 from knowledge.grouping import group
 from knowledge.normalize import Normalizer
 from knowledge.places import Place
-from storage import console, directory, feedback
+from storage import casework, console, directory, feedback, officers
+from storage import questions as unanswered
 from storage.editions import COMUNA, REGION
-from storage.models import Case, CaseEvent, Comuna, Officer, Region, UnansweredQuestion, User
 
 REGIONS = tuple(f"{n:02d}" for n in range(1, 17))
 QUESTION_DAYS = {"7": 7, "30": 30, "90": 90}
@@ -47,19 +45,7 @@ async def questions(visit: Visit) -> web.StreamResponse:
     raw = visit.request.query.get("dias", "30")
     days = QUESTION_DAYS.get(raw, 30)
     since = visit.now - timedelta(days=days)
-    rows = (
-        await visit.db.execute(
-            select(
-                UnansweredQuestion.text,
-                UnansweredQuestion.lang,
-                UnansweredQuestion.best_topic,
-                UnansweredQuestion.asked_at,
-            )
-            .where(UnansweredQuestion.asked_at >= since)
-            .order_by(UnansweredQuestion.asked_at.desc())
-            .limit(MAX_QUESTIONS)
-        )
-    ).all()
+    rows = await unanswered.newest_since(visit.db, since, MAX_QUESTIONS)
     # Shown masked: a question may carry a RUT or a passport number.
     masked = [(mask_identifiers(t)[0], lang, guess) for t, lang, guess, _ in rows]
     groups = group(masked, Normalizer(visit.engine.services.kb.synonyms))
@@ -148,33 +134,12 @@ async def _directory(visit: Visit) -> dict[str, Any]:
         region = asked if asked in REGIONS else "13"
     else:
         region = visit.user.region_code or ""
-    comunas = (
-        (
-            await visit.db.execute(
-                select(Comuna).where(Comuna.region_code == region).order_by(Comuna.name)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    contacts_q = (
-        select(Comuna.name, User.channel, func.count())
-        .join(Comuna, Comuna.cut == User.comuna_cut)
-        .where(User.role == "municipal")
-        .group_by(Comuna.name, User.channel)
-        .order_by(Comuna.name)
-    )
-    officers_q = (
-        select(Officer).where(Officer.active.is_(True)).order_by(Officer.region_code, Officer.name)
-    )
-    contacts_q = contacts_q.where(Comuna.region_code == region)
-    officers_q = officers_q.where(Officer.region_code == region)
     return {
         "region": region,
         "regions": REGIONS,
-        "comunas": comunas,
-        "contacts": (await visit.db.execute(contacts_q)).all(),
-        "officers": (await visit.db.execute(officers_q)).scalars().all(),
+        "comunas": await directory.comunas_of_region(visit.db, region),
+        "contacts": await directory.municipal_contacts(visit.db, region),
+        "officers": await officers.active_by_name(visit.db, region),
         "admin": visit.user.role == "admin",
         "code": None,
     }
@@ -218,20 +183,6 @@ async def directory_action(visit: Visit) -> web.StreamResponse:
     return visit.render("forbidden.html", status=403)
 
 
-def _sql_time(visit: Visit) -> tuple[Any, Any]:
-    """Month label and hours between two times, computed by the database (parsing 30,000
-    datetimes in Python is what made this page slow)."""
-    if visit.db.get_bind().dialect.name == "sqlite":
-        return (  # times are stored as ISO text: the month is its first seven characters
-            lambda col: func.substr(col, 1, 7),
-            lambda a, b: (func.julianday(b) - func.julianday(a)) * 24.0,
-        )
-    return (
-        lambda col: func.to_char(func.timezone("UTC", col), "YYYY-MM"),
-        lambda a, b: func.extract("epoch", b - a) / 3600.0,
-    )
-
-
 STATS_TTL = 60.0  # seconds: figures of months do not need to be live to the second
 
 
@@ -239,16 +190,13 @@ STATS_TTL = 60.0  # seconds: figures of months do not need to be live to the sec
 async def stats(visit: Visit) -> web.StreamResponse:
     """The scope's figures, computed at most once a minute per scope (the computation reads
     every case of the scope; a page view should not)."""
-    user = visit.user
-    key = (user.role, user.region_code if user.role == "officer" else user.comuna_cut)
-    if user.role == "admin":
-        key = ("admin", None)
+    key = ("stats", visit.scope)
     cache = visit.request.app[CONFIG_KEY].cache
-    cached = cache.get(("stats", key))
+    cached = cache.get(key)
     clock = time.monotonic()
     if cached is None or clock - cached[0] > STATS_TTL:
         cached = (clock, await _stats(visit))
-        cache[("stats", key)] = cached
+        cache[key] = cached
     place = await _official_place(visit)
     found = await official.figures(visit.db, place) if place is not None else None
     return visit.render(
@@ -284,13 +232,8 @@ async def _official_place(visit: Visit) -> Place | None:
 
 async def _places(visit: Visit) -> list[tuple[Place, list[Place]]]:
     """Every region with its comunas, for the admin's selector (one query)."""
-    rows = await visit.db.execute(
-        select(Region.code, Region.name, Comuna.cut, Comuna.name)
-        .join(Comuna, Comuna.region_code == Region.code, isouter=True)
-        .order_by(Region.code, Comuna.name)
-    )
     found: dict[Place, list[Place]] = {}
-    for code, name, cut, comuna in rows.all():
+    for code, name, cut, comuna in await directory.regions_with_comunas(visit.db):
         found.setdefault(Place(REGION, code, name), [])
         if cut is not None:
             found[Place(REGION, code, name)].append(Place(COMUNA, cut, comuna))
@@ -311,55 +254,21 @@ async def official_chart(visit: Visit) -> web.StreamResponse:
 
 async def _stats(visit: Visit) -> dict[str, Any]:
     """Opened and closed per month, median hours to the first answer and to closing, per
-    comuna. Counts are GROUP BYs in the database; the medians come from two narrow
-    queries (the first answer and the closing of each case, as hours, joined from the
-    events to the scope's cases by index), so nothing per case is built in Python but
-    two floats. One wide row per case with every case's events aggregated in
-    subqueries was three times slower on a cold cache."""
-    month, hours = _sql_time(visit)
-    user = visit.user
-    opened_month = month(Case.opened_at).label("opened_month")  # grouped by its label:
-    # PostgreSQL would see the format's two bound parameters as two expressions
-    opened_q = queries.scope_filter(select(opened_month, func.count()).group_by(opened_month), user)
-    comunas_q = queries.scope_filter(
-        select(Case.comuna_cut, Comuna.name, func.count())
-        .join(Comuna, Comuna.cut == Case.comuna_cut)
-        .group_by(Case.comuna_cut, Comuna.name),
-        user,
-    )
-    first_at = func.min(CaseEvent.at)
-    answered_q = queries.scope_filter(
-        select(Case.comuna_cut, hours(Case.opened_at, first_at))
-        .select_from(CaseEvent)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(CaseEvent.kind == "message", CaseEvent.actor_role.in_(("officer", "admin")))
-        .group_by(Case.id),
-        user,
-    )
-    closed_q = queries.scope_filter(
-        select(Case.comuna_cut, month(first_at), hours(Case.opened_at, first_at))
-        .select_from(CaseEvent)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(CaseEvent.status_to == "cerrado")
-        .group_by(Case.id),
-        user,
-    )
-    # Core execution on the unit's connection: plain rows, without the ORM's loading
-    # (a third of the time with 10,000 cases).
-    db = await visit.db.connection()
-    opened: Counter[str] = Counter({str(m): int(n) for m, n in (await db.execute(opened_q)).all()})
+    comuna, from the rows storage computes (`casework.case_times`)."""
+    times = await casework.case_times(visit.db, visit.scope)
+    opened: Counter[str] = Counter(times.opened)
     names: dict[str, str] = {}
     per_comuna: dict[str, int] = {}
-    for cut, name, n in (await db.execute(comunas_q)).all():
-        names[cut], per_comuna[cut] = name, int(n)
+    for cut, name, n in times.comunas:
+        names[cut], per_comuna[cut] = name, n
     answer_by: dict[str, list[float]] = defaultdict(list)
-    for cut, h in (await db.execute(answered_q)).all():
-        answer_by[cut].append(max(0.0, float(h)))
+    for cut, h in times.answered:
+        answer_by[cut].append(max(0.0, h))
     close_by: dict[str, list[float]] = defaultdict(list)
     closed_by_month: Counter[str] = Counter()
-    for cut, closed_month, h in (await db.execute(closed_q)).all():
-        close_by[cut].append(max(0.0, float(h)))
-        closed_by_month[str(closed_month)] += 1
+    for cut, closed_month, h in times.closed:
+        close_by[cut].append(max(0.0, h))
+        closed_by_month[closed_month] += 1
     months = sorted(set(opened) | set(closed_by_month))[-12:]
     peak = max([opened[m] for m in months] + [closed_by_month[m] for m in months] + [1])
 

@@ -21,10 +21,9 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import failure
-from bot.console import queries
+from bot.console.filters import AGES, Filters
 from bot.routes import Routes
 from intents.cases_text import CATEGORIES, ROLE_NAMES, STATUSES, URGENCIES
 from intents.context import Context
@@ -35,7 +34,8 @@ from intents.flows import officer_cases
 from intents.i18n import texts, translations
 from intents.messages import Incoming
 from intents.router import parse_id
-from storage import console
+from storage import casework, console
+from storage.db import Session
 from storage.models import ConsoleSession, User
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,16 @@ class Visit:
     """One signed-in request: its unit of work, the user, the session and the time."""
 
     request: web.Request
-    db: AsyncSession
+    db: Session
     user: User
     session: ConsoleSession
     now: datetime
     engine: Engine
+
+    @property
+    def scope(self) -> casework.Scope:
+        """What the user may see, for storage's scoped queries."""
+        return casework.Scope.of(self.user)
 
     @property
     def csrf(self) -> str:
@@ -227,7 +232,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 
 @signed_in
 async def signout(visit: Visit) -> web.StreamResponse:
-    await visit.db.delete(visit.session)
+    await console.end(visit.db, visit.session)
     console.audit(visit.db, visit.user, "signout", visit.now)
     return _signed_out()
 
@@ -237,9 +242,9 @@ async def signout(visit: Visit) -> web.StreamResponse:
 
 @signed_in
 async def inbox(visit: Visit) -> web.StreamResponse:
-    f = queries.Filters.parse(visit.request.query)
-    found = await queries.inbox(visit.db, visit.user, f, visit.now)
-    comunas = await queries.comunas_in_scope(visit.db, visit.user)
+    f = Filters.parse(visit.request.query)
+    found = await casework.inbox(visit.db, visit.scope, f.cases(visit.now), f.page)
+    comunas = await casework.comunas_in_scope(visit.db, visit.scope)
 
     def link(**change: Any) -> str:
         params = f.params(**change)
@@ -250,7 +255,7 @@ async def inbox(visit: Visit) -> web.StreamResponse:
         inbox=found,
         filters=f,
         comunas=comunas,
-        ages=queries.AGES,
+        ages=AGES,
         link=link,
         page=min(f.page, found.pages),
     )
@@ -259,7 +264,7 @@ async def inbox(visit: Visit) -> web.StreamResponse:
 @signed_in
 async def case_view(visit: Visit) -> web.StreamResponse:
     case_id = parse_id(visit.request.match_info["case_id"])
-    found = await queries.case_page(visit.db, visit.user, case_id) if case_id else None
+    found = await casework.case_page(visit.db, visit.scope, case_id) if case_id else None
     if found is None:
         return visit.render("not_found.html", status=404)
     case, comuna, events = found
