@@ -68,16 +68,20 @@ async def comunas_of_region(session: AsyncSession, region_code: str) -> Sequence
 
 async def regions_with_comunas(
     session: AsyncSession,
-) -> Sequence[tuple[str, str, str | None, str | None]]:
-    """Every region with each of its comunas, in one query: (region code, region name, comuna
-    code, comuna name), by region code then comuna name; a region without comunas once, with
-    None for the comuna."""
+) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Every region (code, name) with its comunas (code, name), by region code then comuna
+    name, in one query."""
     rows = await session.execute(
         select(Region.code, Region.name, Comuna.cut, Comuna.name)
         .join(Comuna, Comuna.region_code == Region.code, isouter=True)
         .order_by(Region.code, Comuna.name)
     )
-    return [(code, name, cut, comuna) for code, name, cut, comuna in rows.all()]
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for code, name, cut, comuna in rows.all():
+        comunas = found.setdefault((code, name), [])
+        if cut is not None:
+            comunas.append((cut, comuna))
+    return [(code, name, comunas) for (code, name), comunas in found.items()]
 
 
 async def municipal_contacts(

@@ -232,12 +232,10 @@ async def _official_place(visit: Visit) -> Place | None:
 
 async def _places(visit: Visit) -> list[tuple[Place, list[Place]]]:
     """Every region with its comunas, for the admin's selector (one query)."""
-    found: dict[Place, list[Place]] = {}
-    for code, name, cut, comuna in await directory.regions_with_comunas(visit.db):
-        found.setdefault(Place(REGION, code, name), [])
-        if cut is not None:
-            found[Place(REGION, code, name)].append(Place(COMUNA, cut, comuna))
-    return list(found.items())
+    return [
+        (Place(REGION, code, name), [Place(COMUNA, cut, comuna) for cut, comuna in comunas])
+        for code, name, comunas in await directory.regions_with_comunas(visit.db)
+    ]
 
 
 @signed_in
