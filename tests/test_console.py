@@ -267,6 +267,29 @@ async def test_filters_counts_and_search(world: World) -> None:
     assert response.status == 200 and world.case13.number in await response.text()
 
 
+async def test_filters_unclosed_age_and_a_page_past_the_end(world: World) -> None:
+    """The address's filters as storage gets them: "sin cerrar" is every status but closed,
+    an age is a time before now, a page past the end is the last one."""
+    async with world.app.sessions() as s, s.begin():
+        closed = await s.get(Case, world.case05.id)
+        assert closed is not None
+        closed.status = "cerrado"
+    await sign_in(world, world.admin)
+    clock = world.app.engine.clock
+    world.app.engine.clock = lambda: NOW + timedelta(days=3)
+    try:
+        text = await (await world.client.get("/console/casos?estado=sin_cerrar")).text()
+        assert world.case13.number in text and world.case05.number not in text
+        text = await (await world.client.get("/console/casos?antiguedad=1")).text()
+        assert world.case13.number in text and world.case05.number in text
+        text = await (await world.client.get("/console/casos?antiguedad=7")).text()
+        assert "No hay casos" in text and world.case13.number not in text
+        text = await (await world.client.get("/console/casos?estado=sin_cerrar&pagina=9")).text()
+        assert world.case13.number in text and world.case05.number not in text
+    finally:
+        world.app.engine.clock = clock
+
+
 async def test_post_without_or_with_wrong_csrf_is_refused(world: World) -> None:
     await sign_in(world, world.officer13)
     for data in ({"action": "take"}, {"action": "take", "csrf": "x" * 43}):
