@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from intents.context import Context, Services
 from intents.errors import DomainError
 from intents.flood import FloodLimiter, Verdict
@@ -38,6 +36,7 @@ from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
 from storage import outbox, updates
 from storage import users as users_repo
+from storage.db import Sessions
 from storage.errors import AlreadyHandled
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ def utcnow() -> datetime:
 class Engine:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         services: Services,
         *,
         flows: Sequence[Flow] = FLOWS,

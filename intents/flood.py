@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage import flood as buckets
+from storage.db import Session
 
 
 class Verdict(Enum):
@@ -84,7 +83,7 @@ class FloodLimiter:
         for key in full:
             del self._buckets[key]
 
-    async def take(self, session: AsyncSession, key: str) -> Verdict | None:
+    async def take(self, session: Session, key: str) -> Verdict | None:
         """The shared verdict inside the unit of work, or None when `check` already decided
         (one process: its memory is the whole truth). On a shared database this first waits
         for the sender's turn: no other worker is inside a unit of work of theirs after it."""
