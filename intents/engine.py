@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -34,9 +34,10 @@ from intents.language import confident
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
+from knowledge.matcher import Match
 from storage import outbox, updates
 from storage import users as users_repo
-from storage.db import Sessions
+from storage.db import Session, Sessions
 from storage.errors import AlreadyHandled
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ FLOWS: tuple[Flow, ...] = (
     faq.FLOW,
 )
 
+
+# A stage of the pipeline: its replies end it, None passes on (see Engine.__init__).
+Guard = Callable[[Context], Awaitable[list[Reply] | None]]
+Admission = Callable[[Session, Incoming, datetime], Awaitable[list[Reply] | None]]
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
 
@@ -102,6 +107,23 @@ class Engine:
         # the composition root).
         self.after_commit: list[Callable[[], None]] = list(after_commit)
         self.observer: Observer = observer or services.observer
+        # The order of decisions for one message, inside its unit of work (before it, only
+        # this process's flood limit and the text's matching). Each stage answers (its replies,
+        # even none, end the pipeline) or passes (None); a new guard is one method below and
+        # one line here. Admission comes before the sender's user is loaded:
+        self.admission: tuple[Admission, ...] = (self._take_flood_turn, self._skip_duplicate)
+        # then, with the user loaded, the guards; a DomainError is the answer of the guard
+        # that raised it.
+        self.guards: tuple[Guard, ...] = (
+            self._refuse_control_characters,
+            self._refuse_media,
+            self._keep_groups_public,  # in a group: refuse what is personal; text is a question
+            self._press_button,
+            self._run_command,
+            self._relay_quoted_reply,
+            self._continue_flow,  # the flow's step, or its expiry
+            self._answer_question,  # the knowledge base, which always answers
+        )
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         started = time.perf_counter()
@@ -112,88 +134,131 @@ class Engine:
         return replies
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
-        sender = f"{incoming.channel}:{incoming.user_id}"
-        refused = self._refused(incoming, self.flood.check(sender))
+        # This process's flood limit, before anything else costs.
+        refused = self._refused(incoming, self.flood.check(_sender(incoming)))
         if refused is not None:
             return refused
         now = self.clock()
-        # Matching is pure CPU work: do it before taking a database connection, so other
-        # messages' database work overlaps with it. Wasted only for a text that turns out to
-        # be a flow step, which is rare and cheap.
-        match = None
-        detected = None
-        text = (incoming.text or "").strip()
-        if text and not text.startswith("/") and len(text) <= self.services.max_text:
-            match = self.services.matcher.match(text)
-            command = parse_command(text)
-            # A command typed as a word ("menu", "ayuda") says nothing about the language.
-            if command is None or self.router.command(command) is None:
-                detected = confident(text, match.lang)
+        match, detected = self._read(incoming)
         async with self.sessions() as session, session.begin():
-            # Several workers (PostgreSQL): one unit of work per sender at a time, in the
-            # order they ask (the database's lock queue), and one flood limit for all.
-            verdict = await self.flood.take(session, sender)
-            refused = self._refused(incoming, verdict) if verdict is not None else None
-            if refused is not None:
-                return refused
-            if incoming.update_id is not None:
-                try:
-                    await updates.claim(session, incoming.channel, incoming.update_id, now)
-                except AlreadyHandled:
-                    log.info("duplicate update %s:%s ignored", incoming.channel, incoming.update_id)
-                    if incoming.durable:
-                        # Handled, but maybe never answered (a worker died in between).
-                        unsent = await updates.unsent_replies(
-                            session, incoming.channel, incoming.update_id
-                        )
-                        return load_replies(unsent) if unsent else []
-                    return []
-            user = await users_repo.get_or_create(
-                session,
-                incoming.channel,
-                incoming.user_id,
-                incoming.chat_id if incoming.private else None,  # a group is never stored
-                now,
-                alias=incoming.alias,
-            )
-            if incoming.window:
-                user.last_inbound_at = now
-                await outbox.release_held(session, user.id, now)
-            hint = supported(incoming.language_hint)
-            if hint and user.client_language != hint:
-                user.client_language = hint
-            if detected and user.detected_language != detected:
-                user.detected_language = detected  # people change language: follow them
-            ctx = Context(
-                session=session,
-                user=user,
-                incoming=incoming,
-                t=texts(user.speaks),
-                now=now,
-                services=self.services,
-                match=match,
-                ask=faq.question,
-            )
-            try:
-                replies = await self._route(ctx)
-            except DomainError as exc:
-                replies = [Reply(exc.message)]
-            replies = [r if r.lang else replace(r, lang=ctx.lang) for r in replies]
-            if replies and not incoming.private and not users_repo.reachable(user):
-                # Notifications for them wait until they open a private chat: say so.
-                replies.append(
-                    Reply(
-                        ctx.t._(
-                            "Escríbeme en privado (abre un chat conmigo y envía /start) para "
-                            "recibir tus avisos: nunca los envío a un grupo."
-                        )
+            for admit in self.admission:
+                refused = await admit(session, incoming, now)
+                if refused is not None:
+                    return refused
+            ctx = await self._context(session, incoming, now, match, detected)
+            return await self._finish(ctx, await self._route(ctx))
+
+    async def _route(self, ctx: Context) -> list[Reply]:
+        """The first guard that answers ends the pipeline; a domain error is its answer."""
+        try:
+            for guard in self.guards:
+                replies = await guard(ctx)
+                if replies is not None:
+                    return replies
+        except DomainError as exc:
+            return [Reply(exc.message)]
+        return []  # not reached: the last guard always answers
+
+    def _read(self, incoming: Incoming) -> tuple[Match | None, str | None]:
+        """The text's knowledge match and its language, when it is a question.
+
+        Matching is pure CPU work: done before taking a database connection, so other
+        messages' database work overlaps with it. Wasted only for a text that turns out to be
+        a flow step, which is rare and cheap."""
+        text = (incoming.text or "").strip()
+        if not text or text.startswith("/") or len(text) > self.services.max_text:
+            return None, None
+        match = self.services.matcher.match(text)
+        command = parse_command(text)
+        # A command typed as a word ("menu", "ayuda") says nothing about the language.
+        if command is not None and self.router.command(command) is not None:
+            return match, None
+        return match, confident(text, match.lang)
+
+    # Admission: may this message be handled at all (before its user is loaded).
+
+    async def _take_flood_turn(
+        self, session: Session, incoming: Incoming, now: datetime
+    ) -> list[Reply] | None:
+        """Several workers (PostgreSQL): one unit of work per sender at a time, in the order
+        they ask (the database's lock queue), and one flood limit for all."""
+        verdict = await self.flood.take(session, _sender(incoming))
+        return self._refused(incoming, verdict) if verdict is not None else None
+
+    async def _skip_duplicate(
+        self, session: Session, incoming: Incoming, now: datetime
+    ) -> list[Reply] | None:
+        """An update the platform delivered again is handled once: a durable one gets back
+        the replies it may never have received (a worker died in between)."""
+        if incoming.update_id is None:
+            return None
+        try:
+            await updates.claim(session, incoming.channel, incoming.update_id, now)
+            return None
+        except AlreadyHandled:
+            log.info("duplicate update %s:%s ignored", incoming.channel, incoming.update_id)
+        if not incoming.durable:
+            return []
+        unsent = await updates.unsent_replies(session, incoming.channel, incoming.update_id)
+        return load_replies(unsent) if unsent else []
+
+    async def _context(
+        self,
+        session: Session,
+        incoming: Incoming,
+        now: datetime,
+        match: Match | None,
+        detected: str | None,
+    ) -> Context:
+        """The sender's user (created on first contact) with what this message tells about
+        them: their customer-service window, their client's and their text's language."""
+        user = await users_repo.get_or_create(
+            session,
+            incoming.channel,
+            incoming.user_id,
+            incoming.chat_id if incoming.private else None,  # a group is never stored
+            now,
+            alias=incoming.alias,
+        )
+        if incoming.window:
+            user.last_inbound_at = now
+            await outbox.release_held(session, user.id, now)
+        hint = supported(incoming.language_hint)
+        if hint and user.client_language != hint:
+            user.client_language = hint
+        if detected and user.detected_language != detected:
+            user.detected_language = detected  # people change language: follow them
+        return Context(
+            session=session,
+            user=user,
+            incoming=incoming,
+            t=texts(user.speaks),
+            now=now,
+            services=self.services,
+            match=match,
+            ask=faq.question,
+        )
+
+    async def _finish(self, ctx: Context, replies: list[Reply]) -> list[Reply]:
+        """The replies in the conversation's language, a group's reminder to write in
+        private, and a durable update's journal (its replies until they are sent)."""
+        incoming = ctx.incoming
+        replies = [r if r.lang else replace(r, lang=ctx.lang) for r in replies]
+        if replies and not incoming.private and not users_repo.reachable(ctx.user):
+            # Notifications for them wait until they open a private chat: say so.
+            replies.append(
+                Reply(
+                    ctx.t._(
+                        "Escríbeme en privado (abre un chat conmigo y envía /start) para "
+                        "recibir tus avisos: nunca los envío a un grupo."
                     )
                 )
-            if incoming.durable and incoming.update_id is not None:
-                await updates.journal(
-                    session, incoming.channel, incoming.update_id, dump_replies(replies)
-                )
-            return replies
+            )
+        if incoming.durable and incoming.update_id is not None:
+            await updates.journal(
+                ctx.session, incoming.channel, incoming.update_id, dump_replies(replies)
+            )
+        return replies
 
     @staticmethod
     def _refused(incoming: Incoming, verdict: Verdict) -> list[Reply] | None:
@@ -258,74 +323,105 @@ class Engine:
         for listener in self.after_commit:
             listener()
 
-    async def _route(self, ctx: Context) -> list[Reply]:
+    # Guards: the user is loaded; each answers (its replies, even none, end the pipeline) or
+    # passes (None). Their order is `self.guards`, in __init__.
+
+    async def _refuse_control_characters(self, ctx: Context) -> list[Reply] | None:
         incoming = ctx.incoming
-        if any(has_control_characters(x) for x in (incoming.text, incoming.payload) if x):
-            return [
-                Reply(
-                    ctx.t._(
-                        "Tu mensaje tiene caracteres que no puedo leer. Escríbelo de "
-                        "nuevo con texto normal."
-                    )
-                )
-            ]
-        if incoming.media:
-            return [
-                Reply(
-                    ctx.t._(
-                        "Por ahora solo entiendo mensajes de texto. Escribe tu "
-                        "pregunta o usa /menu."
-                    )
-                )
-            ]
-        if not incoming.private:
-            # In a group only what may be said in front of others: questions, the menu, the
-            # language, the statistics. Anything about the person (their data, cases, relays,
-            # subscriptions, a flow they started privately) stays in their private chat.
-            command = parse_command(incoming.text) if incoming.payload is None else None
-            flow = self.router.flow_of(command=command, payload=incoming.payload)
-            if (incoming.payload is not None or flow is not None) and flow not in GROUP_FLOWS:
-                return [Reply(ctx.t._("Eso lo vemos en privado: escríbeme en un chat conmigo."))]
-            if incoming.payload is None and (command is None or flow is None):
-                return await faq.question(ctx) if ctx.text else []
-        if incoming.payload is not None:
-            handler = self.router.button(incoming.payload)
-            if handler is None:
-                return [Reply(ctx.t._("Ese botón ya no está disponible. Usa /menu."))]
-            return await handler(ctx)
-        command = parse_command(incoming.text)
-        if command is not None:
-            handler = self.router.command(command)
-            if handler is not None:
-                ctx.args = command.args
-                return await handler(ctx)
-            if command.slash:
-                return [
-                    Reply(
-                        ctx.t._("No conozco ese comando. Usa /ayuda para ver lo que puedo hacer.")
-                    )
-                ]
-        if incoming.reply_to and ctx.text:
-            routed = await relay.quoted(ctx, incoming.channel, incoming.chat_id, incoming.reply_to)
-            if routed is not None:
-                return routed
-        replies: list[Reply] = []
-        step = self.router.step(ctx.user.flow, ctx.user.flow_step)
-        if step is not None:
-            started = ctx.user.flow_updated_at
-            if started is None or ctx.now - started <= self.services.flow_timeout:
-                return await step(ctx)
-            ctx.end_flow()
-            replies.append(
-                Reply(
-                    ctx.t._(
-                        "Lo que estabas haciendo expiró por inactividad; "
-                        "tendrás que empezar de nuevo."
-                    )
+        if not any(has_control_characters(x) for x in (incoming.text, incoming.payload) if x):
+            return None
+        return [
+            Reply(
+                ctx.t._(
+                    "Tu mensaje tiene caracteres que no puedo leer. Escríbelo de "
+                    "nuevo con texto normal."
                 )
             )
-        elif ctx.user.flow is not None:
+        ]
+
+    async def _refuse_media(self, ctx: Context) -> list[Reply] | None:
+        if not ctx.incoming.media:
+            return None
+        return [
+            Reply(
+                ctx.t._(
+                    "Por ahora solo entiendo mensajes de texto. Escribe tu pregunta o usa /menu."
+                )
+            )
+        ]
+
+    async def _keep_groups_public(self, ctx: Context) -> list[Reply] | None:
+        """In a group only what may be said in front of others: questions, the menu, the
+        language, the statistics. Anything about the person (their data, cases, relays,
+        subscriptions, a flow they started privately) stays in their private chat."""
+        incoming = ctx.incoming
+        if incoming.private:
+            return None
+        command = parse_command(incoming.text) if incoming.payload is None else None
+        flow = self.router.flow_of(command=command, payload=incoming.payload)
+        if (incoming.payload is not None or flow is not None) and flow not in GROUP_FLOWS:
+            return [Reply(ctx.t._("Eso lo vemos en privado: escríbeme en un chat conmigo."))]
+        if incoming.payload is None and (command is None or flow is None):
+            return await faq.question(ctx) if ctx.text else []
+        return None  # a group's command or button: the guards below
+
+    async def _press_button(self, ctx: Context) -> list[Reply] | None:
+        payload = ctx.incoming.payload
+        if payload is None:
+            return None
+        handler = self.router.button(payload)
+        if handler is None:
+            return [Reply(ctx.t._("Ese botón ya no está disponible. Usa /menu."))]
+        return await handler(ctx)
+
+    async def _run_command(self, ctx: Context) -> list[Reply] | None:
+        command = parse_command(ctx.incoming.text)
+        if command is None:
+            return None
+        handler = self.router.command(command)
+        if handler is not None:
+            ctx.args = command.args
+            return await handler(ctx)
+        if command.slash:
+            return [
+                Reply(ctx.t._("No conozco ese comando. Usa /ayuda para ver lo que puedo hacer."))
+            ]
+        return None  # a word that is no command ("ayuda con mis papeles"): a question
+
+    async def _relay_quoted_reply(self, ctx: Context) -> list[Reply] | None:
+        """A reply quoting a relayed message goes back along the relay."""
+        incoming = ctx.incoming
+        if not incoming.reply_to or not ctx.text:
+            return None
+        return await relay.quoted(ctx, incoming.channel, incoming.chat_id, incoming.reply_to)
+
+    async def _continue_flow(self, ctx: Context) -> list[Reply] | None:
+        """The step of the flow the user is in; an expired flow ends, said so, and the text
+        is read as a question."""
+        user = ctx.user
+        if user.flow is None:
+            return None
+        step = self.router.step(user.flow, user.flow_step)
+        if step is None:
             ctx.end_flow()  # a flow this version no longer knows
+            return None
+        started = user.flow_updated_at
+        if started is None or ctx.now - started <= self.services.flow_timeout:
+            return await step(ctx)
+        ctx.end_flow()
+        expired = Reply(
+            ctx.t._("Lo que estabas haciendo expiró por inactividad; tendrás que empezar de nuevo.")
+        )
+        return [expired, *await self._answer_question(ctx)]
+
+    async def _answer_question(self, ctx: Context) -> list[Reply]:
+        """The last guard, which always answers: the text as a question to the knowledge
+        base."""
         if not ctx.text:
-            return replies + [Reply(ctx.t._("Escribe tu pregunta o usa /menu."))]
-        return replies + await faq.question(ctx)
+            return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."))]
+        return await faq.question(ctx)
+
+
+def _sender(incoming: Incoming) -> str:
+    """The flood limit's key."""
+    return f"{incoming.channel}:{incoming.user_id}"
