@@ -3,6 +3,8 @@ answered before what."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from bot.app import App
@@ -12,8 +14,8 @@ from storage.models import User
 UNREADABLE = "caracteres que no puedo leer"
 
 
-async def say(app: App, text: str | None = None, **fields: object) -> list[Reply]:
-    return await app.engine.handle(Incoming("console", "5", "5", text=text, **fields))  # type: ignore[arg-type]
+async def say(app: App, text: str | None = None, **fields: Any) -> list[Reply]:
+    return await app.engine.handle(Incoming("console", "5", "5", text=text, **fields))
 
 
 async def flow_of(app: App) -> tuple[str | None, str | None]:
