@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_inline
+
 Session: TypeAlias = AsyncSession  # one unit of work
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]  # opens units of work
 Database: TypeAlias = AsyncEngine  # the pool of connections to one database
@@ -51,6 +53,9 @@ def create_engine(
             # Every unit of work ends in COMMIT or ROLLBACK: skip the pool's extra rollback
             # (one more thread round trip through aiosqlite) on each check-in.
             pool_reset_on_return=None,
+            # sqlite3 on the loop's own thread, no aiosqlite thread hop per call
+            # (storage/sqlite_inline.py says why that is safe).
+            module=sqlite_inline.dbapi(),
         )
     else:
         kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
@@ -72,7 +77,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         _set_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # The wait for another process's write lock is asynchronous (the `timeout` connect
+        # argument, in storage.sqlite_inline); SQLite's own busy handler would block the loop.
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         dbapi_connection.isolation_level = "IMMEDIATE"
