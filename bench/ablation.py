@@ -72,7 +72,7 @@ STAGES: dict[str, tuple[Variant, dict[str, Any]]] = {
     "- place tokens": (contextlib.nullcontext, {"places": False}),
     "- shorthand expansion": (lambda: patched(normalize, "SHORTHAND", {}), {}),
     "- direction of countries": (
-        lambda: patched(normalize, "_directions", lambda words: list(words)),
+        lambda: patched(normalize, "_directions", lambda words, people=(): list(words)),
         {},
     ),
     "- candidate preselection (re-rank all)": (

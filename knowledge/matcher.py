@@ -59,6 +59,13 @@ class Thresholds:
     full: float = 0.45
     partial: float = 0.20
     margin: float = 0.10  # a FULL answer needs this lead over the runner-up topic
+    # A long story around one question ("llegué hace 2 meses x colchane, trabajo en…, q hago?")
+    # spreads its words over many topics, so its best score stays lower: a message of at least
+    # `story_tokens` content words is answered from `story_full` when its topic leads by
+    # `story_margin` (instead of being offered as one of several suggestions).
+    story_tokens: int = 8
+    story_full: float = 0.35
+    story_margin: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -364,6 +371,12 @@ class Matcher:
         if oos_score >= top_score or top_score < th.partial:
             return Match(MatchKind.NONE, None, top_score, lang=lang)
         if top_score >= th.full and top_score - runner_up >= th.margin:
+            return Match(MatchKind.FULL, top_label, top_score, lang=lang)
+        if (
+            top_score >= th.story_full
+            and top_score - runner_up >= th.story_margin
+            and len(self.normalizer.tokens(text)) >= th.story_tokens
+        ):
             return Match(MatchKind.FULL, top_label, top_score, lang=lang)
         floor = max(th.partial, top_score - 0.15)
         suggestions = tuple(label for label, s, _ in topics[:3] if s >= floor)

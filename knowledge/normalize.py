@@ -103,12 +103,24 @@ _FROM = frozenset(
     "venimos depi soti".split()
 )
 _BORN = frozenset("naci nacio nacido nacida nacidos born ne nee fet".split())
+# People, not places: "requisitos para argentinos" is about Argentines coming to Chile, never a
+# destination, whatever word comes before. ("argentina" is also the country: not listed.)
+DEMONYMS = frozenset(
+    """
+    argentino argentinos argentinas boliviano boliviana bolivianos bolivianas brasileno
+    brasilena brasilenos brasilenas brazilian brazilians paraguayo paraguaya paraguayos
+    paraguayas uruguayo uruguaya uruguayos uruguayas argentin argentine argentins argentines
+    bolivien bolivienne boliviens bresilien bresilienne bresiliens paraguayen paraguayenne
+    uruguayen uruguayenne argentinian argentinians bolivian bolivians paraguayan uruguayan
+    """.split()
+)
 
 
-def _directions(words: list[str]) -> list[str]:
+def _directions(words: list[str], people: frozenset[int] = frozenset()) -> list[str]:
+    """`people`: positions of words that name people (demonyms), never a destination."""
     out = list(words)
     for i, word in enumerate(words):
-        if word not in _COUNTRY_CLASSES or i == 0:
+        if word not in _COUNTRY_CLASSES or i == 0 or i in people:
             continue
         before = words[i - 1]
         born = i >= 2 and words[i - 2] in _BORN
@@ -183,9 +195,14 @@ class Normalizer:
         folded = " ".join(SHORTHAND.get(word, word) for word in fold(text).split())
         if self._pattern is not None:
             folded = self._pattern.sub(lambda m: self._phrases[m.group(0)], folded)
-        words = [part for word in folded.split() for part in self._words.get(word, word).split()]
+        words: list[str] = []
+        people: set[int] = set()
+        for word in folded.split():
+            if word in DEMONYMS:
+                people.add(len(words))
+            words += self._words.get(word, word).split()
         out: list[str] = []
-        for part in _directions(words):
+        for part in _directions(words, frozenset(people)):
             if part in STOP_WORDS or (len(part) < 2 and not part.isdigit()):
                 continue
             out.append(stem(part))
