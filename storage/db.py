@@ -35,10 +35,10 @@ def is_sqlite(url: str) -> bool:
 def create_engine(
     url: str = DEFAULT_URL, *, pool_size: int = 10, max_overflow: int = 10
 ) -> AsyncEngine:
-    """Create the engine; on SQLite: WAL, busy_timeout, and writes in BEGIN IMMEDIATE.
+    """Create the engine; on SQLite: WAL, the inline driver, and writes in BEGIN IMMEDIATE.
 
     BEGIN IMMEDIATE takes the write lock when a transaction starts writing, so two writers
-    wait for each other (busy_timeout) instead of failing with "database is locked" when a
+    wait for each other (asynchronously, storage.sqlite_inline) instead of failing with "database is locked" when a
     read lock is upgraded half-way through a unit of work.
     """
     kwargs: dict[str, Any] = {}
