@@ -146,7 +146,9 @@ class Engine:
                 if refused is not None:
                     return refused
             ctx = await self._context(session, incoming, now, match, detected)
-            return await self._finish(ctx, await self._route(ctx))
+            replies = await self._finish(ctx, await self._route(ctx))
+            await users_repo.save(session, ctx.user)  # the user's changes, before the commit
+            return replies
 
     async def _route(self, ctx: Context) -> list[Reply]:
         """The first guard that answers ends the pipeline; a domain error is its answer."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.models import UnansweredQuestion
 
 
@@ -23,7 +24,8 @@ async def log_unanswered(
 ) -> None:
     # One Core INSERT built once, not an ORM object for the unit of work to flush: this
     # runs for every question the knowledge base cannot answer.
-    await session.execute(
+    await db.write(
+        session,
         _LOG,
         {
             "text": text[:2000],

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.errors import AlreadyHandled
 from storage.models import HandledUpdate
 from storage.upsert import insert_ignore
@@ -44,7 +45,7 @@ _JOURNAL = (
 
 
 async def journal(session: AsyncSession, channel: str, key: str, replies: list[Any]) -> None:
-    await session.execute(_JOURNAL, {"w_channel": channel, "w_key": key, "replies": replies})
+    await db.write(session, _JOURNAL, {"w_channel": channel, "w_key": key, "replies": replies})
 
 
 async def confirm_sent(session: AsyncSession, channel: str, key: str, now: datetime) -> None:

@@ -9,6 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
+from storage import db
+
 # Built once per dialect and table, the values passed as parameters: a statement built anew
 # for each call costs more to build and to look up in the compiled cache than to run (the
 # update-dedupe claim runs on every incoming message).
@@ -29,8 +31,7 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
     The database's unique constraint decides (no check-then-insert race, no savepoint).
     """
     statement = _ignoring(session.get_bind().dialect.name, table)
-    result = await session.execute(statement, values)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(await db.write(session, statement, values))
 
 
 def insert_ignore_returning(session: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:
