@@ -125,11 +125,19 @@ async def write(session: AsyncSession, statement: Executable, params: Mapping[st
 
 
 async def read(
-    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+    session: AsyncSession,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    autoflush: bool = False,
 ) -> Sequence[Row[Any]]:
-    """Run a SELECT (or a statement with RETURNING) in the session's transaction; its rows."""
+    """Run a SELECT (or a statement with RETURNING) in the session's transaction; its rows.
+    `autoflush`: first flush what is pending, as an ORM query would (unless the session's
+    autoflush is off), so the rows include the unit of work's own changes."""
 
     def run(sync: Any) -> Sequence[Row[Any]]:
+        if autoflush and sync.autoflush:
+            sync.flush()  # nothing to do (and cheap) when nothing is pending
         return sync.connection().execute(statement, params).all()
 
     return await session.run_sync(run)

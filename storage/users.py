@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.dml import Update
 
@@ -22,15 +22,35 @@ from storage.upsert import insert_ignore_returning
 SEEN_RESOLUTION = timedelta(minutes=1)
 
 
-# Built once: this query runs on every incoming message.
-_BY_IDENTITY = select(User).where(
-    User.channel == bindparam("channel"), User.external_id == bindparam("external_id")
+_USERS = User.__table__
+_MAPPER = inspect(User)
+
+# Built once: this query runs on every incoming message. The row is read with Core and made
+# the session's User (`_adopt`): what an ORM query returns, without its loading machinery.
+_BY_IDENTITY = select(*_USERS.c).where(
+    _USERS.c.channel == bindparam("channel"), _USERS.c.external_id == bindparam("external_id")
 )
 
 
 async def get(session: AsyncSession, channel: str, external_id: str) -> User | None:
-    result = await session.execute(_BY_IDENTITY, {"channel": channel, "external_id": external_id})
-    return result.scalar_one_or_none()
+    rows = await db.read(
+        session, _BY_IDENTITY, {"channel": channel, "external_id": external_id}, autoflush=True
+    )
+    return _adopt(session, rows[0]._mapping) if rows else None
+
+
+def _adopt(session: AsyncSession, row: Mapping[str, Any]) -> User:
+    """The session's User for a row just read, as an ORM query would give it: the one the
+    session already holds, else a new persistent one with the row's values as loaded."""
+    sync = session.sync_session
+    held = sync.identity_map.get(_MAPPER.identity_key_from_primary_key((row["id"],)))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    user = _MAPPER.class_manager.new_instance()  # as the ORM's loader does: no __init__,
+    user.__dict__.update(row)  # the row's values set as loaded, not as changes
+    make_transient_to_detached(user)  # its identity; nothing pending
+    sync.add(user)
+    return user
 
 
 async def get_by_id(session: AsyncSession, user_id: int) -> User | None:
@@ -95,7 +115,6 @@ async def get_or_create(
     return user
 
 
-_USERS = User.__table__
 # One UPDATE per set of changed columns, built once (a handful of sets occur: the detected
 # language, the last answer, the flow state…).
 _UPDATES: dict[tuple[str, ...], Update] = {}
@@ -123,10 +142,9 @@ async def save(session: AsyncSession, user: User) -> None:
     sync = session.sync_session
     if sync.new or sync.deleted or any(other is not user for other in sync.dirty):
         return
-    mapper = state.mapper
     params: dict[str, Any] = {}
     for key, old in state.committed_state.items():
-        prop = mapper.attrs.get(key)
+        prop = _MAPPER.attrs.get(key)
         if not isinstance(prop, ColumnProperty) or key not in state.dict:
             return  # not a plain loaded column: left to the flush
         value = state.dict[key]
