@@ -13,13 +13,13 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import Row, make_url
-from sqlalchemy.sql import Executable
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 from storage import sqlite_inline
 
