@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, inspect, select, update
+from sqlalchemy import RowMapping, Table, bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,7 +22,7 @@ from storage.upsert import insert_ignore_returning
 SEEN_RESOLUTION = timedelta(minutes=1)
 
 
-_USERS = User.__table__
+_USERS: Table = User.__table__  # type: ignore[assignment]
 _MAPPER = inspect(User)
 
 # Built once: this query runs on every incoming message. The row is read with Core and made
@@ -39,7 +39,7 @@ async def get(session: AsyncSession, channel: str, external_id: str) -> User | N
     return _adopt(session, rows[0]._mapping) if rows else None
 
 
-def _adopt(session: AsyncSession, row: Mapping[str, Any]) -> User:
+def _adopt(session: AsyncSession, row: RowMapping) -> User:
     """The session's User for a row just read, as an ORM query would give it: the one the
     session already holds, else a new persistent one with the row's values as loaded."""
     sync = session.sync_session
