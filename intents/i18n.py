@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,11 @@ def _format_locale(lang: str) -> Locale:
         return Locale.parse("fr")
 
 
+@lru_cache(maxsize=1024)
+def _long_date(lang: str, value: date) -> str:
+    return format_date(value, format="long", locale=_format_locale(lang))
+
+
 @dataclass(frozen=True)
 class Texts:
     """Translation functions bound to one language: `t._("…")`, `t.ngettext(…)`."""
@@ -90,6 +95,8 @@ class Texts:
     def date(self, value: date | datetime) -> str:
         if self.lang == "ht":
             return f"{value.day} {KREYOL_MONTHS[value.month - 1]} {value.year}"
+        if type(value) is date:  # a topic's review date, under most answers: formatted once
+            return _long_date(self.lang, value)
         return format_date(value, format="long", locale=_format_locale(self.lang))
 
     def datetime(self, value: datetime) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"(.)\1{2,}")
@@ -131,8 +132,11 @@ def _directions(words: list[str], people: frozenset[int] = frozenset()) -> list[
     return out
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
-    """Lower-case, strip accents and punctuation: 'Ñuñoa ¿Cédula?' -> 'nunoa cedula'."""
+    """Lower-case, strip accents and punctuation: 'Ñuñoa ¿Cédula?' -> 'nunoa cedula'.
+    Cached: one message is folded several times (its tokens, the re-rank, the classifier's
+    character n-grams, its language), by the matcher and by the language detection."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     stripped = _REPEATS.sub(r"\1\1", stripped)  # "holaaaa" -> "holaa"

@@ -8,16 +8,18 @@ flows and the console. `Session`, `Sessions` and `Database` are those types, nam
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 from storage import sqlite_inline
 
@@ -104,3 +106,38 @@ def _set_wal(cursor: Any, attempts: int = 100) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# The hot path's plain statements (the update's dedupe claim, the user's row and its changed
+# columns, the question log), run on the unit of work's own connection and transaction, in one
+# greenlet hop: `AsyncSession.execute` would also run the ORM's execution layer and autoflush,
+# which cost more than the statement itself. Nothing pending is flushed by them: the ORM's
+# changes still go at the next ORM query or at commit, in the same transaction.
+
+
+async def write(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> int:
+    """Run an INSERT/UPDATE/DELETE in the session's transaction; the number of rows hit."""
+
+    def run(sync: Any) -> int:
+        return int(sync.connection().execute(statement, params).rowcount)
+
+    return await session.run_sync(run)
+
+
+async def read(
+    session: AsyncSession,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    autoflush: bool = False,
+) -> Sequence[Row[Any]]:
+    """Run a SELECT (or a statement with RETURNING) in the session's transaction; its rows.
+    `autoflush`: first flush what is pending, as an ORM query would (unless the session's
+    autoflush is off), so the rows include the unit of work's own changes."""
+
+    def run(sync: Any) -> Sequence[Row[Any]]:
+        if autoflush and sync.autoflush:
+            sync.flush()  # nothing to do (and cheap) when nothing is pending
+        return sync.connection().execute(statement, params).all()
+
+    return await session.run_sync(run)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.models import UnansweredQuestion
 
 
@@ -21,16 +22,23 @@ async def log_unanswered(
     score: float,
     now: datetime,
 ) -> None:
-    session.add(
-        UnansweredQuestion(
-            text=text[:2000],
-            lang=lang,
-            channel=channel,
-            best_topic=best_topic,
-            score=score,
-            asked_at=now,
-        )
+    # One Core INSERT built once, not an ORM object for the unit of work to flush: this
+    # runs for every question the knowledge base cannot answer.
+    await db.write(
+        session,
+        _LOG,
+        {
+            "text": text[:2000],
+            "lang": lang,
+            "channel": channel,
+            "best_topic": best_topic,
+            "score": score,
+            "asked_at": now,
+        },
     )
+
+
+_LOG = insert(UnansweredQuestion.__table__)  # type: ignore[arg-type]
 
 
 async def since(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.errors import AlreadyHandled
 from storage.models import HandledUpdate
 from storage.upsert import insert_ignore
@@ -32,12 +33,19 @@ async def unsent_replies(session: AsyncSession, channel: str, key: str) -> list[
     return row.replies
 
 
-async def journal(session: AsyncSession, channel: str, key: str, replies: list[Any]) -> None:
-    await session.execute(
-        update(HandledUpdate)
-        .where(HandledUpdate.channel == channel, HandledUpdate.update_key == key)
-        .values(replies=replies)
+# Built once: the journal is written on every durable update.
+_JOURNAL = (
+    update(HandledUpdate)
+    .where(
+        HandledUpdate.channel == bindparam("w_channel"),
+        HandledUpdate.update_key == bindparam("w_key"),
     )
+    .values(replies=bindparam("replies", type_=HandledUpdate.__table__.c.replies.type))
+)
+
+
+async def journal(session: AsyncSession, channel: str, key: str, replies: list[Any]) -> None:
+    await db.write(session, _JOURNAL, {"w_channel": channel, "w_key": key, "replies": replies})
 
 
 async def confirm_sent(session: AsyncSession, channel: str, key: str, now: datetime) -> None:

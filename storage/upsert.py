@@ -7,6 +7,22 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+from storage import db
+
+# Built once per dialect and table, the values passed as parameters: a statement built anew
+# for each call costs more to build and to look up in the compiled cache than to run (the
+# update-dedupe claim runs on every incoming message).
+_IGNORING: dict[tuple[str, Table], Insert] = {}
+
+
+def _ignoring(dialect: str, table: Table) -> Insert:
+    statement = _IGNORING.get((dialect, table))
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _IGNORING[dialect, table] = insert(table).on_conflict_do_nothing()
+    return statement
 
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
@@ -14,10 +30,8 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
 
     The database's unique constraint decides (no check-then-insert race, no savepoint).
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = _ignoring(session.get_bind().dialect.name, table)
+    return bool(await db.write(session, statement, values))
 
 
 def insert_ignore_returning(session: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:

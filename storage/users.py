@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import RowMapping, Table, bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.dml import Update
 
-from storage import directory, outbox
+from storage import db, directory, outbox
 from storage.errors import Inconsistent
 from storage.models import User, iso
 from storage.states import Role
@@ -19,15 +22,35 @@ from storage.upsert import insert_ignore_returning
 SEEN_RESOLUTION = timedelta(minutes=1)
 
 
-# Built once: this query runs on every incoming message.
-_BY_IDENTITY = select(User).where(
-    User.channel == bindparam("channel"), User.external_id == bindparam("external_id")
+_USERS: Table = User.__table__  # type: ignore[assignment]
+_MAPPER = inspect(User)
+
+# Built once: this query runs on every incoming message. The row is read with Core and made
+# the session's User (`_adopt`): what an ORM query returns, without its loading machinery.
+_BY_IDENTITY = select(*_USERS.c).where(
+    _USERS.c.channel == bindparam("channel"), _USERS.c.external_id == bindparam("external_id")
 )
 
 
 async def get(session: AsyncSession, channel: str, external_id: str) -> User | None:
-    result = await session.execute(_BY_IDENTITY, {"channel": channel, "external_id": external_id})
-    return result.scalar_one_or_none()
+    rows = await db.read(
+        session, _BY_IDENTITY, {"channel": channel, "external_id": external_id}, autoflush=True
+    )
+    return _adopt(session, rows[0]._mapping) if rows else None
+
+
+def _adopt(session: AsyncSession, row: RowMapping) -> User:
+    """The session's User for a row just read, as an ORM query would give it: the one the
+    session already holds, else a new persistent one with the row's values as loaded."""
+    sync = session.sync_session
+    held = sync.identity_map.get(_MAPPER.identity_key_from_primary_key((row["id"],)))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    user = _MAPPER.class_manager.new_instance()  # as the ORM's loader does: no __init__,
+    user.__dict__.update(row)  # the row's values set as loaded, not as changes
+    make_transient_to_detached(user)  # its identity; nothing pending
+    sync.add(user)
+    return user
 
 
 async def get_by_id(session: AsyncSession, user_id: int) -> User | None:
@@ -90,6 +113,53 @@ async def get_or_create(
             await outbox.deliver_waiting(session, user.id, chat_id, now)
         user.chat_id = chat_id
     return user
+
+
+# One UPDATE per set of changed columns, built once (a handful of sets occur: the detected
+# language, the last answer, the flow state…).
+_UPDATES: dict[tuple[str, ...], Update] = {}
+
+
+def _update_of(columns: tuple[str, ...]) -> Update:
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = (
+            update(_USERS)
+            .where(_USERS.c.id == bindparam("u_id"))
+            .values({c: bindparam(f"v_{c}", type_=_USERS.c[c].type) for c in columns})
+        )
+    return statement
+
+
+async def save(session: AsyncSession, user: User) -> None:
+    """Write what this unit of work changed in `user` now, in one UPDATE of its changed
+    columns, when it is the unit's only pending change: the same statement the unit of work's
+    flush would issue at commit, without the flush's bookkeeping (the costliest step of a
+    message's database work). Anything else pending, and the flush does it all, as before."""
+    state = inspect(user)
+    if not state.modified or not state.persistent:
+        return
+    sync = session.sync_session
+    if sync.new or sync.deleted or any(other is not user for other in sync.dirty):
+        return
+    params: dict[str, Any] = {}
+    for key, old in state.committed_state.items():
+        prop = _MAPPER.attrs.get(key)
+        if not isinstance(prop, ColumnProperty) or key not in state.dict:
+            return  # not a plain loaded column: left to the flush
+        value = state.dict[key]
+        if state.manager[key].impl.is_equal(value, old) is not True:
+            params[prop.columns[0].key] = value
+    if params:
+        columns = tuple(sorted(params))
+        values = {f"v_{c}": params[c] for c in columns}
+        matched = await db.write(session, _update_of(columns), {"u_id": user.id, **values})
+        if matched != 1:
+            raise StaleDataError(
+                f"UPDATE statement on table 'users' expected to update 1 row(s); "
+                f"{matched} were matched."
+            )
+    state._commit_all(state.dict, sync.identity_map)  # as the flush does once it wrote them
 
 
 def reachable(user: User) -> bool:
