@@ -37,6 +37,12 @@ SETS = [
     "messy_heldout",
     "written_tuning",
     "written_heldout",
+    "real2_tuning",
+    "real2_heldout",
+    "messy2_tuning",
+    "messy2_heldout",
+    "written2_tuning",
+    "written2_heldout",
 ]
 
 
