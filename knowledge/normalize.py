@@ -51,6 +51,28 @@ SHORTHAND = {
     "plz": "please",
     "bn": "bien",
     "info": "informacion",
+    # French chat: a pronoun glued to its verb, and common abbreviations
+    "jai": "j ai",
+    "jpeu": "je peux",
+    "jpeux": "je peux",
+    "jpx": "je peux",
+    "jsuis": "je suis",
+    "chui": "je suis",
+    "jveux": "je veux",
+    "jvx": "je veux",
+    "jfais": "je fais",
+    "jsais": "je sais",
+    "jdois": "je dois",
+    "jvais": "je vais",
+    "pcq": "parce que",
+    "stp": "s il te plait",
+    "svp": "s il vous plait",
+    "cmt": "comment",
+    "bjr": "bonjour",
+    "slt": "salut",
+    "qd": "quand",
+    "bcp": "beaucoup",
+    "tjrs": "toujours",
 }
 
 # A named place (a comuna or region of the directory) becomes this one token: the matcher
