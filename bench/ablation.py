@@ -26,7 +26,7 @@ from intents.language import choose  # noqa: E402
 from knowledge import content, normalize  # noqa: E402
 from knowledge.baseline import Baseline  # noqa: E402
 from knowledge.evaluation import evaluate, load_items  # noqa: E402
-from knowledge.matcher import Features, Matcher  # noqa: E402
+from knowledge.matcher import Matcher  # noqa: E402
 from storage.directory import seed_place_names  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -59,11 +59,6 @@ def patched(obj: Any, name: str, value: Any) -> Iterator[None]:
 _COMBINE = Matcher.combine
 
 
-def _no_similarity(f: Features) -> float:
-    """The score without rapidfuzz's token-set similarity (its weight moved to recall)."""
-    return _COMBINE(dataclasses.replace(f, similarity=0.0)) + 0.2 * f.recall
-
-
 # Each stage: how to build the matcher without it (a context active while building AND
 # matching, since normalization runs on both sides).
 Variant = Callable[[], contextlib.AbstractContextManager[None]]
@@ -85,7 +80,6 @@ STAGES: dict[str, tuple[Variant, dict[str, Any]]] = {
         lambda: patched(Matcher, "CANDIDATES", 100_000),
         {},
     ),
-    "- token-set re-rank": (lambda: patched(Matcher, "combine", staticmethod(_no_similarity)), {}),
     "- learned re-ranker": (contextlib.nullcontext, {"learn": False}),
     "- retrieval (learned model alone)": (lambda: patched(Matcher, "BLEND", 1.0), {}),
     "- language detection": (
