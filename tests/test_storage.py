@@ -144,3 +144,17 @@ async def test_a_comuna_referred_to_but_missing_is_an_inconsistency_not_an_asser
         assert (await directory.known_comuna(s, "13101")).cut == "13101"
         with pytest.raises(Inconsistent):
             await directory.known_comuna(s, "99999")
+
+
+def test_user_attributes_are_named_as_their_columns():
+    """storage/users.py reads the user's row with Core and sets it as the loaded state of a
+    User (`_adopt`), and writes changed attributes as columns (`save`): both need each
+    mapped attribute to carry its column's name. A renamed attribute would fail here, not
+    silently lose a value."""
+    from sqlalchemy import inspect
+
+    from storage.models import User
+
+    mapper = inspect(User)
+    assert {p.key for p in mapper.column_attrs} == {c.key for c in User.__table__.columns}
+    assert all(p.key == p.columns[0].key for p in mapper.column_attrs)
