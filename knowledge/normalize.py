@@ -157,7 +157,7 @@ def _directions(words: list[str], people: frozenset[int] = frozenset()) -> list[
 @lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: 'Ñuñoa ¿Cédula?' -> 'nunoa cedula'.
-    Cached: one message is folded several times (its tokens, the re-rank, the classifier's
+    Cached: one message is folded several times (its tokens, the classifier's
     character n-grams, its language), by the matcher and by the language detection."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
