@@ -37,7 +37,7 @@ from intents.router import Flow, Router, parse_command
 from knowledge.matcher import Match
 from storage import outbox, updates
 from storage import users as users_repo
-from storage.db import Session, Sessions
+from storage.db import Session, Sessions, unit
 from storage.errors import AlreadyHandled
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class Engine:
             return refused
         now = self.clock()
         match, detected = self._read(incoming)
-        async with self.sessions() as session, session.begin():
+        async with unit(self.sessions) as session:
             for admit in self.admission:
                 refused = await admit(session, incoming, now)
                 if refused is not None:
@@ -284,7 +284,7 @@ class Engine:
         """The replies of a durable update reached the platform: drop them from the journal."""
         if not incoming.durable or incoming.update_id is None:
             return
-        async with self.sessions() as session, session.begin():
+        async with unit(self.sessions) as session:
             await updates.confirm_sent(session, incoming.channel, incoming.update_id, self.clock())
 
     async def record_receipts(
@@ -294,7 +294,7 @@ class Engine:
         a channel records them through the engine, never with its own session."""
         if not receipts:
             return
-        async with self.sessions() as session, session.begin():
+        async with unit(self.sessions) as session:
             for message_id, status, at in receipts:
                 await outbox.record_receipt(session, channel, message_id, status, at)
 
@@ -304,7 +304,7 @@ class Engine:
         platform is back. In the same unit of work the update's journal is confirmed, so a
         redelivery of the update does not send them a second time."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
+        async with unit(self.sessions) as session:
             user = await users_repo.get(session, incoming.channel, incoming.user_id)
             for reply in replies:
                 outbox.enqueue_reply(

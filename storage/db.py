@@ -7,12 +7,15 @@ flows and the console. `Session`, `Sessions` and `Database` are those types, nam
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from sqlalchemy import event
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -108,15 +111,191 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+@asynccontextmanager
+async def unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A unit of work: a session in a transaction, committed when the block ends (rolled back
+    on an error), then closed. `async with sessions() as s, s.begin()` does the same, but its
+    close always runs in a task of its own, shielded from cancellation, which costs two more
+    turns of the event loop on every message; the shield matters only while the session
+    still holds a connection (the commit or rollback failed half-way), and is used then.
+
+    On SQLite (one pooled connection, statements run inline) a unit seldom waits for
+    anything, so units take turns in arrival order (`_turns`): without it a message that
+    just arrived could take the connection before one that was waiting for it, again and
+    again (asyncio's queue lets a newcomer take a freed item before a woken waiter runs)."""
+    turns = _turns(sessions)
+    if turns is not None:
+        await turns.acquire()
+    try:
+        session = sessions()
+        try:
+            async with session.begin():
+                yield session
+        finally:
+            if session.sync_session.get_transaction() is None:
+                await session.close()  # nothing to give back: no I/O, nothing to cancel
+            else:
+                await _close_shielded(session)
+    finally:
+        if turns is not None:
+            turns.release()
+
+
+_TURNS: weakref.WeakKeyDictionary[Any, asyncio.Lock | None] = weakref.WeakKeyDictionary()
+
+
+def _turns(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    """The queue of units of work on an inline SQLite database (a lock: asyncio's lets no
+    newcomer in ahead of a waiter); None elsewhere."""
+    bind = sessions.kw.get("bind")
+    if bind is None:
+        return None
+    try:
+        return _TURNS[bind]
+    except KeyError:
+        pass
+    lock = asyncio.Lock() if sqlite_inline.is_inline(bind.dialect) else None
+    _TURNS[bind] = lock
+    return lock
+
+
+async def _close_shielded(session: AsyncSession) -> None:
+    task = asyncio.ensure_future(session.close())
+    cancelled: BaseException | None = None
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    task.result()
+
+
 # The hot path's plain statements (the update's dedupe claim, the user's row and its changed
-# columns, the question log), run on the unit of work's own connection and transaction, in one
-# greenlet hop: `AsyncSession.execute` would also run the ORM's execution layer and autoflush,
-# which cost more than the statement itself. Nothing pending is flushed by them: the ORM's
-# changes still go at the next ORM query or at commit, in the same transaction.
+# columns, the question log), run on the unit of work's own connection and transaction.
+# `AsyncSession.execute` would also run the ORM's execution layer and autoflush, which cost
+# more than the statement itself. Nothing pending is flushed by them: the ORM's changes still
+# go at the next ORM query or at commit, in the same transaction.
+#
+# On SQLite (storage.sqlite_inline: sqlite3 on the loop's own thread) each statement is
+# compiled once by SQLAlchemy (`_Prepared`: its SQL, its parameters' order and type
+# processing, its result columns' processing) and run directly on the sqlite3 connection:
+# no greenlet hop, no execution context, no result object, the same SQL and the same values
+# as SQLAlchemy would send (tests/test_storage_fast.py compares both). Elsewhere, and when
+# the session has changes to flush first, one greenlet hop through SQLAlchemy's Connection.
+
+
+class _Prepared:
+    """A statement compiled once for a dialect and a set of parameter names."""
+
+    __slots__ = ("sql", "binds", "constants", "results")
+
+    def __init__(self, statement: Executable, keys: tuple[str, ...], dialect: Any) -> None:
+        compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+        processors = compiled._bind_processors
+        self.sql: str = compiled.string
+        # (parameter name, processor or None, constant value or _GIVEN) in the SQL's order.
+        binds = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds.get(name)
+            if name in keys:
+                binds.append((name, processors.get(name), _GIVEN))
+            elif bind is not None and bind.callable is None and not bind.required:
+                value = bind.value
+                processor = processors.get(name)
+                binds.append((name, None, processor(value) if processor else value))
+            else:
+                raise _Unpreparable(name)
+        self.binds: tuple[tuple[str, Any, Any], ...] = tuple(binds)
+        # (column key, result processor or None) for a SELECT or RETURNING.
+        self.results: tuple[tuple[str, Any], ...] = tuple(
+            (column.keyname, column.type._cached_result_processor(dialect, None))
+            for column in compiled._result_columns
+        )
+
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            (processor(params[name]) if processor else params[name])
+            if constant is _GIVEN
+            else constant
+            for name, processor, constant in self.binds
+        ]
+
+    def rows(self, raw: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        results = self.results
+        return [
+            {
+                key: (processor(value) if processor is not None else value)
+                for (key, processor), value in zip(results, row, strict=True)
+            }
+            for row in raw
+        ]
+
+
+class _Unpreparable(Exception):
+    """A statement whose parameters are not all given by name (left to SQLAlchemy)."""
+
+
+_GIVEN = object()
+# (statement, its preparation or None) by the statement's id and parameter names. The entry
+# keeps the statement alive, so its id is never reused while the entry exists. The hot
+# statements are built once (at import, or once per set of columns): a statement built on
+# every call would fill this, so past the limit new ones simply go through SQLAlchemy.
+_PREPARED: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Prepared | None]] = {}
+_PREPARED_LIMIT = 256
+
+
+def _prepared(statement: Executable, params: Mapping[str, Any], dialect: Any) -> _Prepared | None:
+    key = (id(statement), tuple(params))
+    found = _PREPARED.get(key)
+    if found is not None:
+        return found[1]
+    if len(_PREPARED) >= _PREPARED_LIMIT:
+        return None
+    try:
+        prepared: _Prepared | None = _Prepared(statement, tuple(params), dialect)
+    except _Unpreparable:
+        prepared = None
+    _PREPARED[key] = (statement, prepared)
+    return prepared
+
+
+async def _inline(session: AsyncSession) -> sqlite_inline.Connection | None:
+    """The unit of work's sqlite3 connection when it runs inline (storage.sqlite_inline),
+    in the session's transaction (begun and connected here if not yet); else None."""
+    sync = session.sync_session
+    transaction = sync.get_transaction()
+    held = session.info.get(_INLINE)
+    if held is not None and transaction is not None and held[0] is transaction:
+        return held[1]  # type: ignore[no-any-return]
+    bind = session.bind
+    if bind is None or not sqlite_inline.is_inline(bind.dialect):
+        return None
+    connection = await session.connection()
+    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    if not isinstance(driver, sqlite_inline.Connection):
+        return None
+    session.info[_INLINE] = (sync.get_transaction(), driver)
+    return driver
+
+
+_INLINE = "storage.db.inline"
+
+
+def _pending(session: AsyncSession) -> bool:
+    sync = session.sync_session
+    return bool(sync.autoflush and (sync.new or sync.deleted or sync.dirty))
 
 
 async def write(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> int:
     """Run an INSERT/UPDATE/DELETE in the session's transaction; the number of rows hit."""
+    inline = await _inline(session)
+    if inline is not None:
+        prepared = _prepared(statement, params, session.bind.dialect)
+        if prepared is not None:
+            cursor = await inline.execute_now(prepared.sql, prepared.values(params))
+            return int(cursor.rowcount)
 
     def run(sync: Any) -> int:
         return int(sync.connection().execute(statement, params).rowcount)
@@ -130,14 +309,22 @@ async def read(
     params: Mapping[str, Any],
     *,
     autoflush: bool = False,
-) -> Sequence[Row[Any]]:
-    """Run a SELECT (or a statement with RETURNING) in the session's transaction; its rows.
-    `autoflush`: first flush what is pending, as an ORM query would (unless the session's
-    autoflush is off), so the rows include the unit of work's own changes."""
+) -> Sequence[Mapping[str, Any]]:
+    """Run a SELECT (or a statement with RETURNING) in the session's transaction; its rows,
+    each a mapping of column key to value. `autoflush`: first flush what is pending, as an
+    ORM query would (unless the session's autoflush is off), so the rows include the unit of
+    work's own changes."""
+    if not (autoflush and _pending(session)):
+        inline = await _inline(session)
+        if inline is not None:
+            prepared = _prepared(statement, params, session.bind.dialect)
+            if prepared is not None:
+                cursor = await inline.execute_now(prepared.sql, prepared.values(params))
+                return prepared.rows(cursor.fetchall())
 
-    def run(sync: Any) -> Sequence[Row[Any]]:
+    def run(sync: Any) -> Sequence[Mapping[str, Any]]:
         if autoflush and sync.autoflush:
             sync.flush()  # nothing to do (and cheap) when nothing is pending
-        return sync.connection().execute(statement, params).all()
+        return [row._mapping for row in sync.connection().execute(statement, params).all()]
 
     return await session.run_sync(run)

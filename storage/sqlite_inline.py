@@ -186,6 +186,11 @@ class Connection:
     async def commit(self) -> None:
         await self.run(self._conn.commit)
 
+    async def execute_now(self, sql: str, parameters: Any) -> sqlite3.Cursor:
+        """Run one statement on the sqlite3 connection itself, for storage.db's prepared hot
+        statements (SQL and parameters as SQLAlchemy would send them): its sqlite3 cursor."""
+        return await self.run(self._conn.execute, sql, parameters)
+
     async def rollback(self) -> None:
         self._conn.rollback()
 
@@ -222,6 +227,11 @@ class _Module:
     ProgrammingError = sqlite3.ProgrammingError
     sqlite_version = sqlite3.sqlite_version
     sqlite_version_info = sqlite3.sqlite_version_info
+
+
+def is_inline(dialect: Any) -> bool:
+    """Whether an engine's dialect drives this module (see `dbapi`)."""
+    return getattr(getattr(dialect, "dbapi", None), "aiosqlite", None) is _Module
 
 
 def dbapi() -> AsyncAdapt_aiosqlite_dbapi:

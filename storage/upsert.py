@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Table
@@ -34,11 +35,24 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
     return bool(await db.write(session, statement, values))
 
 
-def insert_ignore_returning(session: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:
-    """An ORM INSERT … ON CONFLICT DO NOTHING RETURNING the new object (none on conflict)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(entity).values(**values).on_conflict_do_nothing().returning(entity)
+async def insert_ignore_returning(
+    session: AsyncSession, table: Table, values: dict[str, Any]
+) -> Mapping[str, Any] | None:
+    """Insert a row unless a unique key already holds it: the new row (every column, as the
+    database wrote it), or None on conflict."""
+    statement = _returning(session.get_bind().dialect.name, table)
+    rows = await db.read(session, statement, values)
+    return rows[0] if rows else None
+
+
+_RETURNING: dict[tuple[str, Table], Insert] = {}
+
+
+def _returning(dialect: str, table: Table) -> Insert:
+    statement = _RETURNING.get((dialect, table))
+    if statement is None:
+        statement = _RETURNING[dialect, table] = _ignoring(dialect, table).returning(*table.c)
+    return statement
 
 
 async def upsert_increment(

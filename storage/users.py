@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, bindparam, func, inspect, select, update
+from sqlalchemy import Table, bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
+from sqlalchemy.orm import ColumnProperty, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.dml import Update
 
@@ -24,6 +24,9 @@ SEEN_RESOLUTION = timedelta(minutes=1)
 
 _USERS: Table = User.__table__  # type: ignore[assignment]
 _MAPPER = inspect(User)
+# `_adopt` builds Users as the ORM's loader does, which needs the mappers configured (the
+# ORM does it on its first query; the first User may come from `_adopt`).
+configure_mappers()
 
 # Built once: this query runs on every incoming message. The row is read with Core and made
 # the session's User (`_adopt`): what an ORM query returns, without its loading machinery.
@@ -36,10 +39,10 @@ async def get(session: AsyncSession, channel: str, external_id: str) -> User | N
     rows = await db.read(
         session, _BY_IDENTITY, {"channel": channel, "external_id": external_id}, autoflush=True
     )
-    return _adopt(session, rows[0]._mapping) if rows else None
+    return _adopt(session, rows[0]) if rows else None
 
 
-def _adopt(session: AsyncSession, row: RowMapping) -> User:
+def _adopt(session: AsyncSession, row: Mapping[str, Any]) -> User:
     """The session's User for a row just read, as an ORM query would give it: the one the
     session already holds, else a new persistent one with the row's values as loaded."""
     sync = session.sync_session
@@ -87,9 +90,9 @@ async def get_or_create(
     if user is None:
         # ON CONFLICT DO NOTHING: another worker may create the same user at the same time;
         # then RETURNING gives nothing and we read the row it created.
-        statement = insert_ignore_returning(
+        row = await insert_ignore_returning(
             session,
-            User,
+            _USERS,
             {
                 "channel": channel,
                 "external_id": external_id,
@@ -99,7 +102,7 @@ async def get_or_create(
                 "last_seen_at": now,
             },
         )
-        user = (await session.scalars(statement)).one_or_none()
+        user = _adopt(session, row) if row is not None else None
         if user is None:
             user = await get(session, channel, external_id)
         if user is None:

@@ -1,0 +1,159 @@
+"""The hot path's statements (storage/db.py `write`/`read`) and units of work (`unit`).
+
+On SQLite they run prepared statements on the sqlite3 connection itself, beside SQLAlchemy's
+execution layer: what they write and read must be exactly what SQLAlchemy writes and reads
+(on both databases). Units of work on SQLite take turns in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from storage import db, updates, users
+from storage.db import create_engine, session_factory
+from storage.errors import AlreadyHandled
+from storage.migrate import upgrade
+from storage.models import HandledUpdate, User
+
+NOW = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sessions(database_url):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def _columns(user: User) -> dict[str, object]:
+    return {c.key: getattr(user, c.key) for c in User.__table__.columns}
+
+
+async def test_a_user_read_and_written_by_the_hot_path_is_what_the_orm_reads(sessions):
+    # Every column type the users table has: text, None, JSON, timezone-aware datetimes.
+    async with db.unit(sessions) as s:
+        created = await users.get_or_create(s, "telegram", "9001", "9001", NOW)
+        assert created.id is not None and created.created_at == NOW
+        created.detected_language = "ht"
+        created.flow_data = {"question": "kouman pou m jwenn papye", "n": [1, 2], "ok": True}
+        created.flow_updated_at = NOW + timedelta(seconds=1)
+        created.last_answer = {"topic": "reg.cedula", "question": None}
+        await users.save(s, created)
+    async with sessions() as s:
+        orm = (await s.scalars(select(User).where(User.external_id == "9001"))).one()
+        expected = _columns(orm)
+    async with db.unit(sessions) as s:
+        hot = await users.get(s, "telegram", "9001")
+        assert hot is not None
+        assert _columns(hot) == expected
+        assert hot.flow_updated_at is not None and hot.flow_updated_at.tzinfo is not None
+        assert hot.flow_data == {"question": "kouman pou m jwenn papye", "n": [1, 2], "ok": True}
+        # What the hot path read is the session's own object, as an ORM query's would be.
+        assert await s.get(User, hot.id) is hot
+        assert (await s.scalars(select(User).where(User.id == hot.id))).one() is hot
+
+
+async def test_the_hot_path_runs_on_sqlite_without_sqlalchemys_execution_layer(
+    sessions, database_url
+):
+    async with db.unit(sessions) as s:
+        await updates.claim(s, "telegram", "u-1", NOW)
+        inline = await db._inline(s)
+    assert (inline is not None) == database_url.startswith("sqlite")
+    async with db.unit(sessions) as s:
+        with pytest.raises(AlreadyHandled):
+            await updates.claim(s, "telegram", "u-1", NOW)
+    async with sessions() as s:
+        row = await s.get(HandledUpdate, ("telegram", "u-1"))
+        assert row is not None and row.handled_at == NOW
+
+
+async def test_pending_orm_changes_are_flushed_before_a_hot_read(sessions):
+    async with db.unit(sessions) as s:
+        s.add(
+            User(
+                channel="telegram",
+                external_id="42",
+                chat_id="42",
+                role="migrant",
+                created_at=NOW,
+                last_seen_at=NOW,
+            )
+        )
+        # Not flushed yet: the read must see it (as an ORM query would, by autoflush).
+        found = await users.get(s, "telegram", "42")
+        assert found is not None and found.chat_id == "42"
+
+
+async def test_a_failed_unit_writes_nothing(sessions):
+    with pytest.raises(RuntimeError):
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "telegram", "u-2", NOW)
+            await users.get_or_create(s, "telegram", "77", "77", NOW)
+            raise RuntimeError("the flow failed")
+    async with sessions() as s:
+        assert await s.get(HandledUpdate, ("telegram", "u-2")) is None
+        assert await users.get(s, "telegram", "77") is None
+
+
+async def test_units_take_turns_in_arrival_order(tmp_path):
+    """A unit that arrives while another waits for its turn does not go first, even when the
+    database is free at the moment it arrives (SQLite: one connection, statements inline)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/turns.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    order: list[str] = []
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "a", NOW)
+            order.append("a")
+            holding.set()
+            await release.wait()
+        # The same task goes on at once to another message, without yielding first.
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "c", NOW)
+            order.append("c")
+
+    async def second() -> None:
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "b", NOW)
+            order.append("b")
+
+    a = asyncio.create_task(first())
+    await holding.wait()
+    b = asyncio.create_task(second())
+    await asyncio.sleep(0.01)  # b is waiting for its turn
+    release.set()
+    await asyncio.wait_for(asyncio.gather(a, b), 5)
+    assert order == ["a", "b", "c"]
+    await engine.dispose()
+
+
+async def test_a_cancelled_unit_gives_its_connection_back(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/cancel.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "x", NOW)
+            inside.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The connection and the turn are free again; the cancelled unit wrote nothing.
+    async with db.unit(sessions) as s:
+        await asyncio.wait_for(updates.claim(s, "t", "x", NOW), 2)
+    await engine.dispose()
