@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -50,14 +51,29 @@ class Metrics(Observer):
             registry=self.registry,
         )
         self._results: Tally[str] = Tally()
+        self._by_channel: dict[str, tuple[Any, Any, Any]] = {}
+        self._by_kind: dict[str, Any] = {}
 
     def handled(self, channel: str, seconds: float, replies: int) -> None:
-        self.messages_in.labels(channel).inc()
-        self.replies_out.labels(channel).inc(replies)
-        self.latency.labels(channel).observe(seconds)
+        # The labelled children looked up once per channel (prometheus_client's `labels`
+        # validates and locks on every call).
+        children = self._by_channel.get(channel)
+        if children is None:
+            children = self._by_channel[channel] = (
+                self.messages_in.labels(channel),
+                self.replies_out.labels(channel),
+                self.latency.labels(channel),
+            )
+        messages, replies_out, latency = children
+        messages.inc()
+        replies_out.inc(replies)
+        latency.observe(seconds)
 
     def matched(self, kind: str) -> None:
-        self.questions.labels(kind).inc()
+        counter = self._by_kind.get(kind)
+        if counter is None:
+            counter = self._by_kind[kind] = self.questions.labels(kind)
+        counter.inc()
         self._results[kind] += 1
         total = sum(self._results.values())
         self.unanswered_ratio.set((total - self._results["full"]) / total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 from intents import figures
@@ -39,7 +40,14 @@ class TopicButton(Payload, prefix="kb"):
 
 def topic_button(ctx: Context, topic_id: str) -> Button:
     topic = ctx.services.kb.topic(topic_id)
-    return TopicButton(topic_id).button(topic.entry(ctx.lang).title)
+    return Button(topic.entry(ctx.lang).title, _topic_payload(topic_id))
+
+
+@lru_cache(maxsize=4096)
+def _topic_payload(topic_id: str) -> str:
+    """A topic button's payload, packed (and checked) once per topic: most answers carry
+    three to five of them."""
+    return TopicButton(topic_id).pack()
 
 
 def footer(ctx: Context, topic: Topic) -> str:

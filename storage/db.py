@@ -114,10 +114,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @asynccontextmanager
 async def unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A unit of work: a session in a transaction, committed when the block ends (rolled back
-    on an error), then closed. `async with sessions() as s, s.begin()` does the same, but its
+    on an error), then closed. `async with sessions() as s, s.begin()` does the same with
+    four greenlet hops (begin, commit, close and the connection) instead of two, and its
     close always runs in a task of its own, shielded from cancellation, which costs two more
     turns of the event loop on every message; the shield matters only while the session
-    still holds a connection (the commit or rollback failed half-way), and is used then.
+    still holds a connection (the block or the commit failed), and is used then.
 
     On SQLite (one pooled connection, statements run inline) a unit seldom waits for
     anything, so units take turns in arrival order (`_turns`): without it a message that
@@ -128,17 +129,25 @@ async def unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Asyn
         await turns.acquire()
     try:
         session = sessions()
+        done = False
         try:
-            async with session.begin():
-                yield session
+            yield session  # the transaction begins with the first statement (autobegin)
+            await session.run_sync(_commit_and_close)  # one greenlet hop for both
+            done = True
         finally:
-            if session.sync_session.get_transaction() is None:
-                await session.close()  # nothing to give back: no I/O, nothing to cancel
-            else:
-                await _close_shielded(session)
+            if not done:  # the block or the commit failed: roll back, give the connection back
+                if session.sync_session.get_transaction() is None:
+                    await session.close()  # nothing held: no I/O, nothing to cancel
+                else:
+                    await _close_shielded(session)
     finally:
         if turns is not None:
             turns.release()
+
+
+def _commit_and_close(session: Any) -> None:
+    session.commit()
+    session.close()
 
 
 _TURNS: weakref.WeakKeyDictionary[Any, asyncio.Lock | None] = weakref.WeakKeyDictionary()

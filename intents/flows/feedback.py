@@ -3,6 +3,7 @@ were you looking for?" that the next message answers (or "Omitir", /cancelar, a 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from intents.answers import TOPIC_ID
@@ -38,8 +39,10 @@ def remember(ctx: Context, topic_id: str, question: str | None) -> None:
     ctx.user.last_answer = {"topic": topic_id, "question": masked}
 
 
+@lru_cache(maxsize=4096)
 def buttons(topic_id: str) -> tuple[Button, Button]:
-    """Language-neutral and short: fits WhatsApp's 20-character button titles."""
+    """Language-neutral and short: fits WhatsApp's 20-character button titles. The same for
+    every answer of a topic: built once."""
     return Rating("up", topic_id).button("👍"), Rating("down", topic_id).button("👎")
 
 
