@@ -28,7 +28,7 @@ def load() -> None:
 
 def detect(text: str) -> tuple[str | None, float]:
     """The message's language among es/ht/fr/en when detection is confident, else None."""
-    letters = sum(c.isalpha() for c in fold(text))
+    letters = sum(map(str.isalpha, fold(text)))  # map: no Python frame per character
     if letters < MIN_LETTERS:
         return None, 0.0
     lang, probability = _identifier().classify(text)
@@ -53,7 +53,7 @@ def confident(text: str | None, matched_lang: str | None = None) -> str | None:
     detected, _ = detect(text)
     if detected:
         return detected
-    letters = sum(c.isalpha() for c in text)
+    letters = sum(map(str.isalpha, text))
     if matched_lang in LANGUAGES and letters >= MIN_WORD_LETTERS:
         return matched_lang
     return None

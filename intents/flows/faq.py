@@ -82,7 +82,7 @@ async def question(ctx: Context) -> list[Reply]:
 def worth_logging(text: str) -> bool:
     """A message with at least one letter and two letters or digits: "0", "?" or an emoji
     alone are not questions for the content team."""
-    return any(c.isalpha() for c in text) and sum(c.isalnum() for c in text) >= 2
+    return any(map(str.isalpha, text)) and sum(map(str.isalnum, text)) >= 2
 
 
 def fallback(ctx: Context) -> Reply:
