@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,6 +68,12 @@ def create_engine(
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         _tune_sqlite(engine)
+    # For `unit`: how many units at a time, and how long one waits for its turn (the pool's
+    # own checkout timeout).
+    _CAPACITY[engine] = (
+        kwargs["pool_size"] + kwargs["max_overflow"],
+        kwargs.get("pool_timeout", 30),
+    )
     return engine
 
 
@@ -120,13 +127,17 @@ async def unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Asyn
     turns of the event loop on every message; the shield matters only while the session
     still holds a connection (the block or the commit failed), and is used then.
 
-    On SQLite (one pooled connection, statements run inline) a unit seldom waits for
-    anything, so units take turns in arrival order (`_turns`): without it a message that
-    just arrived could take the connection before one that was waiting for it, again and
-    again (asyncio's queue lets a newcomer take a freed item before a woken waiter runs)."""
-    turns = _turns(sessions)
-    if turns is not None:
-        await turns.acquire()
+    Units take turns in arrival order, as many at a time as the pool has connections
+    (`_turns`): without it a unit that just arrived can take a connection given back before
+    the unit woken for it runs, again and again (asyncio's queue, which the pool waits on,
+    lets a newcomer take a freed item first), and a waiting unit starves — on SQLite, where
+    statements run inline and a unit never yields, at once; on PostgreSQL, once more units
+    are in flight than connections (bench/engine.py's 64 senders on 20 connections: a unit
+    waited over 30 s for a connection, once the close no longer yielded)."""
+    gate = _turns(sessions)
+    turns = gate[0] if gate is not None else None
+    if gate is not None:
+        await _take_turn(*gate)
     try:
         session = sessions()
         done = False
@@ -150,22 +161,40 @@ def _commit_and_close(session: Any) -> None:
     session.close()
 
 
-_TURNS: weakref.WeakKeyDictionary[Any, asyncio.Lock | None] = weakref.WeakKeyDictionary()
+_TURNS: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_CAPACITY: weakref.WeakKeyDictionary[Any, tuple[int, float]] = weakref.WeakKeyDictionary()
 
 
-def _turns(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
-    """The queue of units of work on an inline SQLite database (a lock: asyncio's lets no
-    newcomer in ahead of a waiter); None elsewhere."""
+def _turns(sessions: async_sessionmaker[AsyncSession]) -> tuple[asyncio.Semaphore, float] | None:
+    """The queue of units of work on one engine: as many at a time as its pool has
+    connections (one on SQLite), the others in arrival order (asyncio's semaphore lets no
+    newcomer in ahead of a waiter, while its pool's queue does). None for an engine not made
+    by `create_engine`."""
     bind = sessions.kw.get("bind")
     if bind is None:
         return None
+    gate = _CAPACITY.get(bind)
+    if gate is None:
+        return None
+    turns = _TURNS.get(bind)
+    if turns is None:
+        turns = _TURNS[bind] = asyncio.Semaphore(gate[0])
+    return turns, gate[1]
+
+
+async def _take_turn(turns: asyncio.Semaphore, wait: float) -> None:
+    """Wait for a turn, up to the pool's checkout timeout: then the pool's own error, which
+    `storage.errors.unavailable` knows (the database cannot take the work now)."""
+    if not turns.locked():
+        await turns.acquire()  # free: no wait, no timer
+        return
     try:
-        return _TURNS[bind]
-    except KeyError:
-        pass
-    lock = asyncio.Lock() if sqlite_inline.is_inline(bind.dialect) else None
-    _TURNS[bind] = lock
-    return lock
+        async with asyncio.timeout(wait):
+            await turns.acquire()
+    except TimeoutError:
+        raise PoolTimeout(
+            f"no turn for a unit of work within {wait:g} s (every connection in use)"
+        ) from None
 
 
 async def _close_shielded(session: AsyncSession) -> None:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from storage import db, updates, users
 from storage.db import create_engine, session_factory
-from storage.errors import AlreadyHandled
+from storage.errors import AlreadyHandled, unavailable
 from storage.migrate import upgrade
 from storage.models import HandledUpdate, User
 
@@ -100,10 +101,11 @@ async def test_a_failed_unit_writes_nothing(sessions):
         assert await users.get(s, "telegram", "77") is None
 
 
-async def test_units_take_turns_in_arrival_order(tmp_path):
-    """A unit that arrives while another waits for its turn does not go first, even when the
-    database is free at the moment it arrives (SQLite: one connection, statements inline)."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/turns.db")
+async def test_units_take_turns_in_arrival_order(database_url):
+    """A unit that arrives while another waits for its turn does not go first, even when a
+    connection is free at the moment it arrives (SQLite: one connection and statements
+    inline; PostgreSQL: here a pool of one)."""
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
     await upgrade(engine)
     sessions = session_factory(engine)
     order: list[str] = []
@@ -133,6 +135,33 @@ async def test_units_take_turns_in_arrival_order(tmp_path):
     release.set()
     await asyncio.wait_for(asyncio.gather(a, b), 5)
     assert order == ["a", "b", "c"]
+    await engine.dispose()
+
+
+async def test_a_unit_that_waits_too_long_for_its_turn_fails_as_a_full_pool(database_url):
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    await upgrade(engine)
+    db._CAPACITY[engine] = (1, 0.2)  # one at a time, a fifth of a second to wait
+    sessions = session_factory(engine)
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "held", NOW)
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    with pytest.raises(PoolTimeout) as raised:
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "late", NOW)
+    assert unavailable(raised.value)  # the engine's callers treat it as "try again later"
+    release.set()
+    await holder
+    async with db.unit(sessions) as s:  # the turn given back: the next one goes
+        await updates.claim(s, "t", "late", NOW)
     await engine.dispose()
 
 
