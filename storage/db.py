@@ -8,6 +8,7 @@ flows and the console. `Session`, `Sessions` and `Database` are those types, nam
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -16,6 +17,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -321,6 +323,24 @@ async def _inline(session: AsyncSession) -> sqlite_inline.Connection | None:
 _INLINE = "storage.db.inline"
 
 
+async def _execute(
+    inline: sqlite_inline.Connection,
+    prepared: _Prepared,
+    params: Mapping[str, Any],
+    session: AsyncSession,
+) -> Any:
+    """Run a prepared statement; a driver error comes out as SQLAlchemy would raise it (its
+    `IntegrityError`, `OperationalError`… wrapping the sqlite3 one), so callers and
+    `storage.errors` see the same exceptions on both paths."""
+    values = prepared.values(params)
+    try:
+        return await inline.execute_now(prepared.sql, values)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(
+            prepared.sql, values, exc, sqlite3.Error, dialect=session.bind.dialect
+        ) from exc
+
+
 def _pending(session: AsyncSession) -> bool:
     sync = session.sync_session
     return bool(sync.autoflush and (sync.new or sync.deleted or sync.dirty))
@@ -332,7 +352,7 @@ async def write(session: AsyncSession, statement: Executable, params: Mapping[st
     if inline is not None:
         prepared = _prepared(statement, params, session.bind.dialect)
         if prepared is not None:
-            cursor = await inline.execute_now(prepared.sql, prepared.values(params))
+            cursor = await _execute(inline, prepared, params, session)
             return int(cursor.rowcount)
 
     def run(sync: Any) -> int:
@@ -357,7 +377,7 @@ async def read(
         if inline is not None:
             prepared = _prepared(statement, params, session.bind.dialect)
             if prepared is not None:
-                cursor = await inline.execute_now(prepared.sql, prepared.values(params))
+                cursor = await _execute(inline, prepared, params, session)
                 return prepared.rows(cursor.fetchall())
 
     def run(sync: Any) -> Sequence[Mapping[str, Any]]:

@@ -7,10 +7,12 @@ execution layer: what they write and read must be exactly what SQLAlchemy writes
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from storage import db, updates, users
@@ -185,4 +187,38 @@ async def test_a_cancelled_unit_gives_its_connection_back(tmp_path):
     # The connection and the turn are free again; the cancelled unit wrote nothing.
     async with db.unit(sessions) as s:
         await asyncio.wait_for(updates.claim(s, "t", "x", NOW), 2)
+    await engine.dispose()
+
+
+async def test_driver_errors_on_the_hot_path_are_sqlalchemys_as_before(tmp_path):
+    """The prepared statements raise what SQLAlchemy would have raised (storage.errors and the
+    failure policy know those): a write lock held by another process past the wait budget is
+    an OperationalError the engine's callers treat as "try again later", not a bug."""
+    path = tmp_path / "locked.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(OperationalError) as raised:
+            async with db.unit(sessions) as s:
+                inline = await db._inline(s)
+                assert inline is not None
+                inline.wait = 0.1  # a tenth of a second of budget instead of 30 s
+                await updates.claim(s, "t", "locked", NOW)
+        assert isinstance(raised.value.orig, sqlite3.OperationalError)
+        assert unavailable(raised.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # A constraint the database enforces: SQLAlchemy's IntegrityError, never a bare sqlite3 one.
+    async with db.unit(sessions) as s:
+        user = await users.get_or_create(s, "telegram", "5", "5", NOW)
+    with pytest.raises(IntegrityError):
+        async with db.unit(sessions) as s:
+            user = await users.get(s, "telegram", "5")
+            assert user is not None
+            user.comuna_cut = "99999"  # no such comuna: the foreign key refuses it
+            await users.save(s, user)
     await engine.dispose()
