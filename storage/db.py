@@ -97,6 +97,15 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
         dbapi_connection.isolation_level = "IMMEDIATE"
 
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        # The pool does not roll back on return (pool_reset_on_return=None: every unit ends in
+        # COMMIT or ROLLBACK). A backstop for the prepared statements, which reach sqlite3
+        # directly: a connection never goes back to the pool inside a transaction.
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if isinstance(driver, sqlite_inline.Connection) and driver.in_transaction:
+            driver.rollback_now()
+
 
 def _set_wal(cursor: Any, attempts: int = 100) -> None:
     """Switch to WAL unless already there. Switching needs a moment of exclusive access and
@@ -233,6 +242,13 @@ class _Prepared:
 
     def __init__(self, statement: Executable, keys: tuple[str, ...], dialect: Any) -> None:
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+        if (
+            compiled.insert_prefetch  # a column default computed in Python at execution
+            or compiled.update_prefetch
+            or compiled.post_compile_params  # an expanding IN, rendered at execution
+            or compiled.literal_execute_params
+        ):
+            raise _Unpreparable("values computed at execution")
         processors = compiled._bind_processors
         self.sql: str = compiled.string
         # (parameter name, processor or None, constant value or _GIVEN) in the SQL's order.
@@ -307,7 +323,12 @@ async def _inline(session: AsyncSession) -> sqlite_inline.Connection | None:
     sync = session.sync_session
     transaction = sync.get_transaction()
     held = session.info.get(_INLINE)
-    if held is not None and transaction is not None and held[0] is transaction:
+    if (
+        held is not None
+        and transaction is not None
+        and held[0] is transaction
+        and transaction.is_active  # rolled back after a failed flush: SQLAlchemy must refuse
+    ):
         return held[1]  # type: ignore[no-any-return]
     bind = session.bind
     if bind is None or not sqlite_inline.is_inline(bind.dialect):

@@ -194,6 +194,9 @@ class Connection:
     async def rollback(self) -> None:
         self._conn.rollback()
 
+    def rollback_now(self) -> None:
+        self._conn.rollback()
+
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 

@@ -11,8 +11,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from storage import db, updates, users
@@ -222,3 +222,71 @@ async def test_driver_errors_on_the_hot_path_are_sqlalchemys_as_before(tmp_path)
             user.comuna_cut = "99999"  # no such comuna: the foreign key refuses it
             await users.save(s, user)
     await engine.dispose()
+
+
+async def test_after_a_failed_flush_the_hot_path_refuses_and_nothing_of_the_unit_is_committed(
+    database_url,
+):
+    """A unit that caught a failed flush and wrote on: SQLAlchemy rolled the transaction back,
+    so the prepared path must refuse as SQLAlchemy does (not open a new transaction on the
+    connection that a later unit would commit)."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    async with db.unit(sessions) as s:
+        await users.get_or_create(s, "telegram", "8", "8", NOW)
+    with pytest.raises(PendingRollbackError):
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "failed", NOW)
+            s.add(
+                User(
+                    channel="telegram",
+                    external_id="8",
+                    chat_id="8",
+                    role="migrant",
+                    created_at=NOW,
+                    last_seen_at=NOW,
+                )
+            )  # the same identity: refused
+            with pytest.raises(IntegrityError):
+                await s.flush()
+            await updates.claim(s, "t", "after", NOW)
+    async with db.unit(sessions) as s:
+        await updates.claim(s, "t", "next", NOW)
+    async with sessions() as s:
+        assert await s.get(HandledUpdate, ("t", "failed")) is None
+        assert await s.get(HandledUpdate, ("t", "after")) is None
+        assert await s.get(HandledUpdate, ("t", "next")) is not None
+    await engine.dispose()
+
+
+def test_statements_with_values_computed_at_execution_are_left_to_sqlalchemy(tmp_path):
+    """A column default computed in Python, an expanding IN: not prepared (they would be sent
+    wrong), so they go through SQLAlchemy's own execution."""
+    dialect = create_engine(f"sqlite+aiosqlite:///{tmp_path}/prepared.db").dialect
+    table = User.__table__
+    no_role = {
+        "channel": "t",
+        "external_id": "1",
+        "chat_id": "1",
+        "created_at": NOW,
+        "last_seen_at": NOW,
+    }
+    assert db._prepared(insert(table), no_role, dialect) is None  # role's default: "migrant"
+    ids = select(table.c.id).where(table.c.id.in_(bindparam("ids", expanding=True)))
+    assert db._prepared(ids, {"ids": [1, 2]}, dialect) is None
+    by_id = select(table.c.id).where(table.c.id == bindparam("id"))
+    assert db._prepared(by_id, {"id": 1}, dialect) is not None
+
+
+async def test_a_statement_left_to_sqlalchemy_still_runs_in_the_unit(sessions):
+    async with db.unit(sessions) as s:
+        created = await users.get_or_create(s, "telegram", "31", "31", NOW)
+        rows = await db.read(
+            s,
+            select(User.__table__.c.id).where(
+                User.__table__.c.id.in_(bindparam("ids", expanding=True))
+            ),
+            {"ids": [created.id, -1]},
+        )
+        assert [row["id"] for row in rows] == [created.id]
