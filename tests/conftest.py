@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.app import App, build_app
 from bot.channels.console import Console
 from bot.settings import Secret, Settings
-from storage.db import create_engine
+from storage.db import Sessions, create_engine, session_factory
 from storage.migrate import upgrade
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -121,6 +121,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     url = await _pg.new()
     yield url
     await _pg.drop(url)
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[Sessions]:
+    """Units of work on a fresh, migrated database (SQLite and PostgreSQL), for the storage
+    tests that need no app."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 def shipped() -> dict[str, Any]:

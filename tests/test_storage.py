@@ -16,14 +16,6 @@ from storage.models import Comuna, Region
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
 async def test_directory_is_seeded_from_the_official_list(sessions):
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Comuna)) == 346

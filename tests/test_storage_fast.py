@@ -24,14 +24,6 @@ from storage.models import HandledUpdate, User
 NOW = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
 def _columns(user: User) -> dict[str, object]:
     return {c.key: getattr(user, c.key) for c in User.__table__.columns}
 
