@@ -238,7 +238,7 @@ async def _close_shielded(session: AsyncSession) -> None:
 class _Prepared:
     """A statement compiled once for a dialect and a set of parameter names."""
 
-    __slots__ = ("sql", "binds", "constants", "results")
+    __slots__ = ("sql", "binds", "results")
 
     def __init__(self, statement: Executable, keys: tuple[str, ...], dialect: Any) -> None:
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
@@ -344,22 +344,40 @@ async def _inline(session: AsyncSession) -> sqlite_inline.Connection | None:
 _INLINE = "storage.db.inline"
 
 
-async def _execute(
-    inline: sqlite_inline.Connection,
-    prepared: _Prepared,
-    params: Mapping[str, Any],
-    session: AsyncSession,
-) -> Any:
-    """Run a prepared statement; a driver error comes out as SQLAlchemy would raise it (its
-    `IntegrityError`, `OperationalError`… wrapping the sqlite3 one), so callers and
-    `storage.errors` see the same exceptions on both paths."""
+class _Ran:
+    """What a prepared statement gave: the rows it hit, and its rows (processed) if any."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rowcount: int, rows: list[dict[str, Any]]) -> None:
+        self.rowcount = rowcount
+        self.rows = rows
+
+
+async def _run_prepared(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> _Ran | None:
+    """Run the statement prepared on the unit of work's sqlite3 connection; None when it
+    cannot be (not SQLite inline, or not preparable): then SQLAlchemy runs it. A driver error
+    comes out as SQLAlchemy would raise it (its `IntegrityError`, `OperationalError`…
+    wrapping the sqlite3 one), so callers and `storage.errors` see the same exceptions on
+    both paths."""
+    inline = await _inline(session)
+    if inline is None:
+        return None
+    dialect = session.bind.dialect
+    prepared = _prepared(statement, params, dialect)
+    if prepared is None:
+        return None
     values = prepared.values(params)
     try:
-        return await inline.execute_now(prepared.sql, values)
+        cursor = await inline.execute_now(prepared.sql, values)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(
-            prepared.sql, values, exc, sqlite3.Error, dialect=session.bind.dialect
+            prepared.sql, values, exc, sqlite3.Error, dialect=dialect
         ) from exc
+    rows = prepared.rows(cursor.fetchall()) if prepared.results else []
+    return _Ran(cursor.rowcount, rows)
 
 
 def _pending(session: AsyncSession) -> bool:
@@ -369,12 +387,9 @@ def _pending(session: AsyncSession) -> bool:
 
 async def write(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> int:
     """Run an INSERT/UPDATE/DELETE in the session's transaction; the number of rows hit."""
-    inline = await _inline(session)
-    if inline is not None:
-        prepared = _prepared(statement, params, session.bind.dialect)
-        if prepared is not None:
-            cursor = await _execute(inline, prepared, params, session)
-            return int(cursor.rowcount)
+    cursor = await _run_prepared(session, statement, params)
+    if cursor is not None:
+        return int(cursor.rowcount)
 
     def run(sync: Any) -> int:
         return int(sync.connection().execute(statement, params).rowcount)
@@ -394,12 +409,9 @@ async def read(
     ORM query would (unless the session's autoflush is off), so the rows include the unit of
     work's own changes."""
     if not (autoflush and _pending(session)):
-        inline = await _inline(session)
-        if inline is not None:
-            prepared = _prepared(statement, params, session.bind.dialect)
-            if prepared is not None:
-                cursor = await _execute(inline, prepared, params, session)
-                return prepared.rows(cursor.fetchall())
+        found = await _run_prepared(session, statement, params)
+        if found is not None:
+            return found.rows
 
     def run(sync: Any) -> Sequence[Mapping[str, Any]]:
         if autoflush and sync.autoflush:
