@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import build_app  # noqa: E402
+from bot.runner import freeze_what_was_loaded  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from intents.flood import FloodLimiter  # noqa: E402
 from intents.messages import Incoming  # noqa: E402
@@ -96,6 +97,10 @@ async def run(
         db_url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
         app = await build_app(Settings(database_url=db_url))
         app.engine.flood = FloodLimiter(capacity=per_user + 1)
+        # As `sello-bot run` does once started: what was loaded (the knowledge base, the
+        # matcher) kept out of the collector's full passes. Without it, each full pass of the
+        # run walked the matcher's objects and paused the loop for 50-75 ms here.
+        freeze_what_was_loaded()
         rng = random.Random(1)
         count = users * per_user
         texts = (

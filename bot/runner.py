@@ -33,7 +33,7 @@ async def serve(app: App, stop: asyncio.Event | None = None, *, signals: bool = 
     stop = stop or asyncio.Event()
     if signals:
         _stop_on_signals(stop)
-    _freeze_what_was_loaded()
+    freeze_what_was_loaded()
     runner = web.AppRunner(server.http, handle_signals=False)
     await runner.setup()
     started: list[Channel] = []
@@ -90,7 +90,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-def _freeze_what_was_loaded() -> None:
+def freeze_what_was_loaded() -> None:
     """What was loaded at start (the knowledge base, the matcher's arrays and vocabularies)
     lives as long as the process: kept out of the collector's full passes, which would
     otherwise walk it all and pause the event loop (and every webhook's 200) for a while."""

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
-from intents.language import choose, detect
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+from intents.i18n import LANGUAGES
+from intents.language import _identifier, choose, detect
 from knowledge.evaluation import evaluate
 from tests.conftest import Chat
 from tests.shipped import MATCHER
@@ -114,3 +121,54 @@ def test_the_languages_are_declared_once():
                     if any(isinstance(t, ast.Name) and t.id == "LANGUAGES" for t in targets):
                         declared.append(path.relative_to(root).as_posix())
     assert declared == ["knowledge/languages.py"]
+
+
+# The word-at-a-time walk (intents.language._WordWalkIdentifier) must give py3langid's own
+# scores exactly: same language, same probability, on every sentence we have and on any text.
+
+_DATA = Path(__file__).parent / "data"
+
+
+def _library_identifier() -> LanguageIdentifier:
+    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
+
+
+_LIBRARY = _library_identifier()
+
+
+def test_the_word_walk_scores_exactly_as_py3langid_on_every_sentence_we_have():
+    texts = [
+        json.loads(line)["text"]
+        for path in sorted(_DATA.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(texts) > 2000
+    ours = _identifier()
+    for text in texts + [t[:k] for t in texts[:200] for k in (1, 3, 12, 30)]:
+        assert ours.classify(text) == _LIBRARY.classify(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["wena", "mwen", "papye", "cédula", "HOLA", "jpeux", "😀", " ", "  ", "\n"])
+        | st.text(min_size=0, max_size=12),
+        max_size=20,
+    )
+)
+def test_the_word_walk_scores_exactly_as_py3langid_on_any_text(words):
+    text = " ".join(words)
+    assert _identifier().classify(text) == _LIBRARY.classify(text)
+
+
+def test_the_word_walks_kept_are_bounded(monkeypatch):
+    ours = _identifier()
+    monkeypatch.setattr(type(ours), "WALKS", 0)
+    ours._walks = {}  # a fresh memory, of size 0: every word walked, nothing kept
+    assert ours.classify("bonjour je suis haitien et je cherche mes papiers") == _LIBRARY.classify(
+        "bonjour je suis haitien et je cherche mes papiers"
+    )
+    assert ours._walks == {}
