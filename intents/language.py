@@ -29,7 +29,8 @@ class _WordWalkIdentifier(LanguageIdentifier):
     library walks bytes only."""
 
     __slots__ = ("_walks",)
-    WALKS = 200_000
+    WALKS = 50_000  # walks kept at most: about 10 MB, 30 MB at worst (WORD_BYTES each)
+    WORD_BYTES = 48  # longer runs without a space (links, pasted text) are walked, not kept
 
     def _raw_score(self, text: bytes) -> Any:
         try:
@@ -45,7 +46,7 @@ class _WordWalkIdentifier(LanguageIdentifier):
             walked = walks.get(key)
             if walked is None:
                 walked = self._walk(state, key[1])
-                if len(walks) < self.WALKS:
+                if len(walks) < self.WALKS and stop - start <= self.WORD_BYTES:
                     walks[key] = walked
             state = walked[0]
             features.extend(walked[1])

@@ -172,3 +172,12 @@ def test_the_word_walks_kept_are_bounded(monkeypatch):
         "bonjour je suis haitien et je cherche mes papiers"
     )
     assert ours._walks == {}
+
+
+def test_a_long_run_without_spaces_is_walked_but_not_kept():
+    ours = _identifier()
+    ours._walks = {}
+    link = "https://serviciomigraciones.cl/" + "x" * 200 + " hola"
+    assert ours.classify(link) == _LIBRARY.classify(link)
+    assert all(len(chunk) <= ours.WORD_BYTES for _, chunk in ours._walks)
+    assert ours._walks  # the short word after it was kept
