@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE, RAW_FLOOR, LanguageIdentifier
 
 from intents.i18n import DEFAULT_LANGUAGE, LANGUAGES, supported
 from knowledge.normalize import fold
@@ -21,18 +21,19 @@ class _WordWalkIdentifier(LanguageIdentifier):
 
     py3langid counts its byte n-gram features by walking a deterministic automaton over the
     message's bytes, one Python step per byte through a 40 MB transition table. The walk over
-    a word (its bytes and the space after it) from a given state always ends in the same state
-    with the same features, so that walk is kept (a bounded dict: past `WALKS`, new words are
-    walked and not kept) and a message costs one lookup per word. The counts, hence the
-    scores, are exactly py3langid's (tests/test_language.py compares them on every sentence
-    of our question sets); only `_raw_score`, the walk, is replaced. Written by hand: the
-    library walks bytes only."""
+    a word (its bytes and the space after it) from a given state always ends in the same
+    state with the same features, so that walk is kept (a bounded dict, emptied when it
+    reaches `WALKS` so that the words in use are kept again) and a message costs one lookup
+    per word. The counts, hence the scores, are exactly py3langid's (tests/test_language.py
+    compares them on every sentence of our question sets and on generated text); only
+    `_raw_score`, the walk, is replaced. Written by hand: the library walks bytes only."""
 
     __slots__ = ("_walks",)
-    WALKS = 50_000  # walks kept at most: about 10 MB, 30 MB at worst (WORD_BYTES each)
+    WALKS = 50_000  # walks kept at most: about 15 MB, 35 MB at worst (WORD_BYTES each)
     WORD_BYTES = 48  # longer runs without a space (links, pasted text) are walked, not kept
 
     def _raw_score(self, text: bytes) -> Any:
+        text = bytes(text)  # py3langid also takes a bytearray or a memoryview
         try:
             walks = self._walks
         except AttributeError:
@@ -46,15 +47,18 @@ class _WordWalkIdentifier(LanguageIdentifier):
             walked = walks.get(key)
             if walked is None:
                 walked = self._walk(state, key[1])
-                if len(walks) < self.WALKS and stop - start <= self.WORD_BYTES:
+                if stop - start <= self.WORD_BYTES:
+                    if len(walks) >= self.WALKS:
+                        walks.clear()  # start over: the words in use now are kept again
                     walks[key] = walked
             state = walked[0]
             features.extend(walked[1])
             start = stop
         if features:
             return self._sparse_score(Counter(features), self.nb_ptc)
-        # No feature at all: py3langid's uniform scores under norm_probs (it abstains).
-        return np.full(len(self.nb_classes), 0.0, dtype=np.float32)
+        # No feature at all: as py3langid (uniform under norm_probs: it abstains).
+        fill = 0.0 if self._norm_probs else RAW_FLOOR
+        return np.full(len(self.nb_classes), fill, dtype=np.float32)
 
     def _walk(self, state: int, chunk: bytes) -> tuple[int, tuple[int, ...]]:
         nextmove, rowbase, output = self.tk_nextmove, self._rowbase, self.tk_output

@@ -8,6 +8,7 @@ flows and the console. `Session`, `Sessions` and `Database` are those types, nam
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 import weakref
@@ -28,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql import Executable
 
 from storage import sqlite_inline
+
+log = logging.getLogger(__name__)
 
 Session: TypeAlias = AsyncSession  # one unit of work
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]  # opens units of work
@@ -98,13 +101,19 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = "IMMEDIATE"
 
     @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
         # The pool does not roll back on return (pool_reset_on_return=None: every unit ends in
         # COMMIT or ROLLBACK). A backstop for the prepared statements, which reach sqlite3
-        # directly: a connection never goes back to the pool inside a transaction.
+        # directly: a connection never goes back to the pool inside a transaction. If that
+        # rollback fails, the connection is dropped: an error raised here would leave it
+        # checked out for good (SQLAlchemy skips its return), and SQLite has only this one.
         driver = getattr(dbapi_connection, "driver_connection", None)
         if isinstance(driver, sqlite_inline.Connection) and driver.in_transaction:
-            driver.rollback_now()
+            try:
+                driver.rollback_now()
+            except Exception as exc:
+                log.warning("check-in: a connection left in a transaction was dropped: %s", exc)
+                record.invalidate(exc)
 
 
 def _set_wal(cursor: Any, attempts: int = 100) -> None:

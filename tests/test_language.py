@@ -166,12 +166,21 @@ def test_the_word_walk_scores_exactly_as_py3langid_on_any_text(words):
 
 def test_the_word_walks_kept_are_bounded(monkeypatch):
     ours = _identifier()
-    monkeypatch.setattr(type(ours), "WALKS", 0)
-    ours._walks = {}  # a fresh memory, of size 0: every word walked, nothing kept
-    assert ours.classify("bonjour je suis haitien et je cherche mes papiers") == _LIBRARY.classify(
-        "bonjour je suis haitien et je cherche mes papiers"
-    )
-    assert ours._walks == {}
+    monkeypatch.setattr(type(ours), "WALKS", 3)
+    ours._walks = {}
+    text = "bonjour je suis haitien et je cherche mes papiers"
+    assert ours.classify(text) == _LIBRARY.classify(text)
+    assert 0 < len(ours._walks) <= 3  # emptied when full, then the latest words kept
+
+
+def test_the_word_walk_takes_what_py3langid_takes():
+    ours = _identifier()
+    text = "mwen se ayisyen mwen bezwen papye"
+    for form in (text, text.encode(), bytearray(text.encode()), memoryview(text.encode())):
+        assert ours.classify(form) == _LIBRARY.classify(text)
+    raw = type(ours).from_modelpath(MODEL_DIR / MODEL_FILE)  # norm_probs off
+    library_raw = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE)
+    assert raw.classify("") == library_raw.classify("")  # no feature: py3langid's floor
 
 
 def test_a_long_run_without_spaces_is_walked_but_not_kept():

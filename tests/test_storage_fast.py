@@ -282,3 +282,30 @@ async def test_a_statement_left_to_sqlalchemy_still_runs_in_the_unit(sessions):
             {"ids": [created.id, -1]},
         )
         assert [row["id"] for row in rows] == [created.id]
+
+
+async def test_a_connection_whose_check_in_rollback_fails_is_dropped_not_leaked(
+    tmp_path, monkeypatch, caplog
+):
+    """The pool's check-in backstop rolls back a connection still in a transaction. If that
+    rollback fails, the connection must not stay checked out forever: SQLite has one, and every
+    later unit of work would wait for it until the pool's timeout (an outage). It is dropped
+    (invalidated) and the next unit opens a new one."""
+    from storage import sqlite_inline
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/checkin.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+
+    def broken(self: sqlite_inline.Connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_inline.Connection, "rollback_now", broken)
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.execute_now("BEGIN IMMEDIATE", [])  # left open, as the backstop guards
+    monkeypatch.undo()
+    assert "check-in" in caplog.text
+    async with db.unit(sessions) as s:
+        await asyncio.wait_for(updates.claim(s, "t", "after", NOW), 5)
+    await engine.dispose()
