@@ -14,7 +14,6 @@ from typing import Any
 
 from knowledge.matcher import Matcher
 
-
 # An out-of-scope question is labelled with topic null; the third realistic round
 # (tests/data/README.md) wrote the label as the out-of-scope content's name instead. The sets
 # are never edited, so the label is read as null here.
