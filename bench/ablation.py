@@ -43,6 +43,10 @@ SETS = [
     "messy2_heldout",
     "written2_tuning",
     "written2_heldout",
+    "real3_tuning",
+    "real3_heldout",
+    "messy3_tuning",
+    "messy3_heldout",
 ]
 
 

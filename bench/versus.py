@@ -50,6 +50,8 @@ TUNING = [
     "real2_tuning",
     "messy2_tuning",
     "written2_tuning",
+    "real3_tuning",
+    "messy3_tuning",
 ]
 
 

@@ -405,6 +405,7 @@ def test_no_phrasing_is_copied_from_our_own_question_sets(name):
     content fills it in its own words; a copied sentence would only inflate the figures."""
     assert checks.leaks(KB, [item["text"] for item in load_items(OURS / name)]) == []
 
+
 def test_an_out_of_scope_label_written_as_the_content_name_reads_as_null(tmp_path):
     """The third round labels out-of-scope questions "fuera_de_alcance" (README there)."""
     path = tmp_path / "set.jsonl"
