@@ -213,10 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-# Said before the engine is built: the first start trains the matcher (about 20 s on a small
+# Said before the engine is built: the first start trains the matcher (about 40 s on a small
 # machine; later starts load it from the cache in about a second). Silence looks like a hang.
-PREPARING_CHAT = "Preparando el buscador de respuestas (la primera vez tarda unos 20 segundos)…"
-PREPARING_RUN = "Preparing the matcher (the first start takes about 20 seconds; then it is cached)…"
+PREPARING_CHAT = "Preparando el buscador de respuestas (la primera vez tarda unos 40 segundos)…"
+PREPARING_RUN = "Preparing the matcher (the first start takes about 40 seconds; then it is cached)…"
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
