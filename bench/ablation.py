@@ -47,6 +47,10 @@ SETS = [
     "real3_heldout",
     "messy3_tuning",
     "messy3_heldout",
+    "written4_tuning",
+    "written4_heldout",
+    "messy4_tuning",
+    "messy4_heldout",
 ]
 
 

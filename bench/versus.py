@@ -52,6 +52,8 @@ TUNING = [
     "written2_tuning",
     "real3_tuning",
     "messy3_tuning",
+    "written4_tuning",
+    "messy4_tuning",
 ]
 
 
