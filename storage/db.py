@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
 
 from storage import sqlite_inline
 
@@ -135,7 +137,53 @@ def _set_wal(cursor: Any, attempts: int = 100) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_UnitSession)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """The session's database ("sqlite", "postgresql"), without taking a connection."""
+    bind = session.bind
+    return str((bind if bind is not None else session.get_bind()).dialect.name)
+
+
+class _Own:
+    """A unit of work's own pooled connection on SQLite inline (`unit`): taken from the pool
+    directly, without a SQLAlchemy `Connection` and the ORM's transaction around it; the
+    prepared statements (`_run_prepared`) run on its sqlite3 connection. The ORM gets a
+    `Connection` over the same pooled connection, hence the same transaction, only when it
+    needs one (`_UnitSession.get_bind`: a query, a flush)."""
+
+    __slots__ = ("pooled", "driver", "connection")
+
+    def __init__(self, pooled: Any, driver: sqlite_inline.Connection) -> None:
+        self.pooled = pooled
+        self.driver = driver
+        self.connection: Connection | None = None
+
+    def bound(self, engine: Any) -> Connection:
+        if self.connection is None:
+            self.connection = Connection(engine, connection=self.pooled)
+        return self.connection
+
+    def release(self) -> None:
+        """Back to the pool (the check-in backstop rolls back a transaction left open)."""
+        if self.connection is not None:
+            self.connection.close()  # closes the pooled connection it was made over
+        else:
+            self.pooled.close()
+
+
+_OWN = "storage.db.own"
+
+
+class _UnitSession(SyncSession):
+    """The ORM's session, bound to its unit of work's own connection when it has one."""
+
+    def get_bind(self, mapper: Any = None, **kw: Any) -> Any:
+        own = self.info.get(_OWN) if kw.get("bind") is None else None
+        if own is not None:
+            return own.bound(self.bind)
+        return super().get_bind(mapper, **kw)
 
 
 @asynccontextmanager
@@ -160,20 +208,85 @@ async def unit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Asyn
         await _take_turn(*gate)
     try:
         session = sessions()
+        own = await _take_own(session)
         done = False
         try:
             yield session  # the transaction begins with the first statement (autobegin)
-            await session.run_sync(_commit_and_close)  # one greenlet hop for both
+            if own is not None:
+                await _commit_own(session, own)
+            else:
+                await session.run_sync(_commit_and_close)  # one greenlet hop for both
             done = True
         finally:
             if not done:  # the block or the commit failed: roll back, give the connection back
-                if session.sync_session.get_transaction() is None:
+                if own is not None:
+                    await _shielded(session.run_sync(_abandon_own, own))
+                elif session.sync_session.get_transaction() is None:
                     await session.close()  # nothing held: no I/O, nothing to cancel
                 else:
                     await _close_shielded(session)
     finally:
         if turns is not None:
             turns.release()
+
+
+async def _take_own(session: AsyncSession) -> _Own | None:
+    """On SQLite inline, the unit's own connection from the pool (its turn guarantees one is
+    free, unless a session outside `unit` holds it: then this waits for it); else None."""
+    bind = session.bind
+    if bind is None or not sqlite_inline.is_inline(bind.dialect):
+        return None
+    engine = bind.sync_engine  # type: ignore[union-attr]
+    try:
+        # In a greenlet: a connection opened (or reopened) now runs its setup through the
+        # adapter's awaits.
+        pooled = await greenlet_spawn(engine.raw_connection)
+    except engine.dialect.loaded_dbapi.Error as exc:
+        Connection._handle_dbapi_exception_noconnection(exc, engine.dialect, engine)
+        raise
+    driver = pooled.driver_connection
+    if not isinstance(driver, sqlite_inline.Connection):  # pragma: no cover - is_inline said
+        await greenlet_spawn(pooled.close)
+        return None
+    own = _Own(pooled, driver)
+    session.sync_session.info[_OWN] = own
+    return own
+
+
+async def _commit_own(session: AsyncSession, own: _Own) -> None:
+    """Commit a unit that had its own connection, and give the connection back. When the ORM
+    took no part (the hot path: prepared statements only, nothing left for a flush), that is
+    sqlite3's COMMIT and the pool's check-in, with no greenlet hop; else the ORM's flush and
+    commit first, on the same connection."""
+    sync = session.sync_session
+    if own.connection is not None or not sync._is_clean():
+        await session.run_sync(_commit_and_close)
+    if own.driver.in_transaction:
+        await own.driver.commit()
+    sync.close()  # no I/O: the ORM holds no connection of its own
+    own.release()
+
+
+def _abandon_own(sync: Any, own: _Own) -> None:
+    try:
+        sync.close()  # rolls back the ORM's transaction on the connection, if it had one
+    finally:
+        own.release()  # the check-in backstop rolls back the prepared statements' writes
+
+
+async def _shielded(work: Any) -> None:
+    """Run `work` to its end even if the unit's task is cancelled meanwhile (a connection
+    must go back to the pool); the cancellation is raised afterwards."""
+    task = asyncio.ensure_future(work)
+    cancelled: BaseException | None = None
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    task.result()
 
 
 def _commit_and_close(session: Any) -> None:
@@ -218,16 +331,7 @@ async def _take_turn(turns: asyncio.Semaphore, wait: float) -> None:
 
 
 async def _close_shielded(session: AsyncSession) -> None:
-    task = asyncio.ensure_future(session.close())
-    cancelled: BaseException | None = None
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError as exc:
-            cancelled = exc
-    if cancelled is not None:
-        raise cancelled
-    task.result()
+    await _shielded(session.close())
 
 
 # The hot path's plain statements (the update's dedupe claim, the user's row and its changed
@@ -331,6 +435,11 @@ async def _inline(session: AsyncSession) -> sqlite_inline.Connection | None:
     in the session's transaction (begun and connected here if not yet); else None."""
     sync = session.sync_session
     transaction = sync.get_transaction()
+    own = sync.info.get(_OWN)
+    if own is not None:  # the unit's own connection (`unit`)
+        if transaction is not None and not transaction.is_active:
+            return None  # rolled back after a failed flush: SQLAlchemy must refuse
+        return own.driver  # type: ignore[no-any-return]
     held = session.info.get(_INLINE)
     if (
         held is not None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.models import FloodBucket, User
 
 # The first key of the two-key advisory locks that serialize one user's units of work (the
@@ -18,7 +19,7 @@ USER_LOCK_SPACE = 0x5E11
 
 def shared(session: AsyncSession) -> bool:
     """Whether several workers may share this database (SQLite: one process)."""
-    return session.get_bind().dialect.name == "postgresql"
+    return db.dialect_name(session) == "postgresql"
 
 
 async def serialize_user(session: AsyncSession, key: str) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.models import InboxEvent
 
 PENDING = "pending"
@@ -47,7 +48,7 @@ async def claim(
         .order_by(InboxEvent.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if db.dialect_name(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = (await session.execute(query)).scalars().all()
     for row in rows:

@@ -31,7 +31,7 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
 
     The database's unique constraint decides (no check-then-insert race, no savepoint).
     """
-    statement = _ignoring(session.get_bind().dialect.name, table)
+    statement = _ignoring(db.dialect_name(session), table)
     return bool(await db.write(session, statement, values))
 
 
@@ -40,7 +40,7 @@ async def insert_ignore_returning(
 ) -> Mapping[str, Any] | None:
     """Insert a row unless a unique key already holds it: the new row (every column, as the
     database wrote it), or None on conflict."""
-    statement = _returning(session.get_bind().dialect.name, table)
+    statement = _returning(db.dialect_name(session), table)
     rows = await db.read(session, statement, values)
     return rows[0] if rows else None
 
@@ -63,7 +63,7 @@ async def upsert_increment(
     One statement: the row lock (PostgreSQL) or the write lock (SQLite) makes concurrent
     increments wait for each other, so no two callers ever get the same number.
     """
-    dialect = session.get_bind().dialect.name
+    dialect = db.dialect_name(session)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     upsert = (
         insert(table)

@@ -309,3 +309,60 @@ async def test_a_connection_whose_check_in_rollback_fails_is_dropped_not_leaked(
     async with db.unit(sessions) as s:
         await asyncio.wait_for(updates.claim(s, "t", "after", NOW), 5)
     await engine.dispose()
+
+
+async def test_on_sqlite_the_hot_path_makes_no_sqlalchemy_connection(tmp_path):
+    """A message's usual unit of work (the update's claim, the user read and written) runs
+    its prepared statements on its own pooled connection: SQLAlchemy's `Connection` and the
+    ORM's transaction around it (a tenth of a millisecond a message) are made only when the
+    ORM needs them."""
+    from sqlalchemy import event
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/own.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    made: list[object] = []
+    event.listen(engine.sync_engine, "engine_connect", made.append)
+    async with db.unit(sessions) as s:
+        await updates.claim(s, "telegram", "h-1", NOW)
+        user = await users.get_or_create(s, "telegram", "61", "61", NOW)
+        user.detected_language = "fr"
+        await users.save(s, user)
+    assert made == []
+    async with db.unit(sessions) as s:  # an ORM query: a Connection, on the same connection
+        await updates.claim(s, "telegram", "h-2", NOW)
+        found = (await s.scalars(select(User).where(User.external_id == "61"))).one()
+        assert found.detected_language == "fr"
+    assert len(made) == 1
+    assert engine.sync_engine.pool.checkedout() == 0
+    await engine.dispose()
+
+
+async def test_orm_and_prepared_writes_of_a_unit_commit_and_roll_back_together(sessions):
+    def person(external_id: str) -> User:
+        return User(
+            channel="telegram",
+            external_id=external_id,
+            chat_id=external_id,
+            role="migrant",
+            created_at=NOW,
+            last_seen_at=NOW,
+        )
+
+    with pytest.raises(RuntimeError):
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "both-failed", NOW)
+            s.add(person("71"))
+            await s.flush()  # the ORM's write, in the middle of the prepared ones
+            await updates.claim(s, "t", "both-failed-2", NOW)
+            raise RuntimeError("the flow failed")
+    async with db.unit(sessions) as s:
+        await updates.claim(s, "t", "both", NOW)
+        s.add(person("72"))  # left to the commit's flush
+    async with sessions() as s:
+        assert await s.get(HandledUpdate, ("t", "both-failed")) is None
+        assert await s.get(HandledUpdate, ("t", "both-failed-2")) is None
+        assert await users.get(s, "telegram", "71") is None
+        assert await s.get(HandledUpdate, ("t", "both")) is not None
+        assert await users.get(s, "telegram", "72") is not None
+    assert sessions.kw["bind"].sync_engine.pool.checkedout() == 0
