@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Annotated
 
 from intents import figures
 from intents.context import Context
 from intents.help import help_text
-from intents.i18n import N_
+from intents.i18n import N_, Texts
 from intents.messages import Button, Reply, rows
 from intents.payloads import Pattern, Payload
 from intents.roles import ADMIN, MUNICIPAL, OFFICER
@@ -51,9 +52,13 @@ def _topic_payload(topic_id: str) -> str:
 
 
 def footer(ctx: Context, topic: Topic) -> str:
-    return ctx.t._("Fuente: {source} (revisado el {date})").format(
-        source=topic.source, date=ctx.t.date(topic.reviewed)
-    )
+    return _footer(ctx.t, topic.source, topic.reviewed)
+
+
+@lru_cache(maxsize=1024)
+def _footer(t: Texts, source: str, reviewed: date) -> str:
+    """A topic's source line, written once per language (it is under most answers)."""
+    return t._("Fuente: {source} (revisado el {date})").format(source=source, date=t.date(reviewed))
 
 
 async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:

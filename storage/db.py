@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MissingGreenlet
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -244,9 +244,11 @@ async def _take_own(session: AsyncSession) -> _Own | None:
         return None
     engine = bind.sync_engine  # type: ignore[union-attr]
     try:
-        # In a greenlet: a connection opened (or reopened) now runs its setup through the
-        # adapter's awaits.
-        pooled = await greenlet_spawn(engine.raw_connection)
+        pooled = _idle(engine)
+        if pooled is None:
+            # In a greenlet: opening (or reopening) a connection, or waiting for one that a
+            # session outside `unit` holds, runs through the adapter's awaits.
+            pooled = await greenlet_spawn(engine.raw_connection)
     except engine.dialect.loaded_dbapi.Error as exc:
         Connection._handle_dbapi_exception_noconnection(exc, engine.dialect, engine)
         raise
@@ -257,6 +259,19 @@ async def _take_own(session: AsyncSession) -> _Own | None:
     own = _Own(pooled, driver)
     session.sync_session.info[_OWN] = own
     return own
+
+
+def _idle(engine: Any) -> Any | None:
+    """The pool's idle connection, taken at once: no greenlet hop (about 12 µs), as nothing
+    needs to be awaited. None when the pool has none idle, or when the one it has must be
+    reopened first (SQLAlchemy gives it back to the pool on the adapter's refusal)."""
+    idle = getattr(engine.pool, "checkedin", None)
+    if idle is None or idle() == 0:
+        return None
+    try:
+        return engine.raw_connection()
+    except MissingGreenlet:
+        return None
 
 
 async def _commit_own(session: AsyncSession, own: _Own) -> None:
