@@ -4,12 +4,14 @@
 concurrent update processing would), against a fresh SQLite database in WAL mode.
 
 The matcher alone is measured in the same run, on the same texts, so the engine's own cost
-(the unit of work around the matching) is the ratio of the two, whatever the machine.
+(the unit of work around the matching) is the ratio of the two, whatever the machine. The two
+legs alternate, a round of messages (each user's next one) at a time.
 
 Run: python bench/engine.py [--users 1000] [--messages 5] [--concurrency 64] [--url URL]
      [--mix realistic|short]
      [--profile N]  (cProfile of the engine run: the N functions with most own time)
      [--precomputed]  (every text matched before the run: the unit of work's own cost)
+     [--cold]  (no warm-up of the engine's caches: charts, topic buttons, word walks)
 """
 
 from __future__ import annotations
@@ -69,19 +71,15 @@ def realistic(rng: random.Random, count: int) -> list[str]:
     ]
 
 
-def matcher_rate(app, texts: list[str]) -> tuple[float, float]:
-    """Questions per second through the matcher alone (what the engine matches: the texts
-    that are not commands), after a warm-up: by the clock and by this process's CPU time."""
+def matcher_time(app, texts: list[str]) -> tuple[int, float, float]:
+    """The matcher alone on the texts the engine matches (those that are not commands): how
+    many, and the seconds they took by the clock and by this process's CPU time."""
     questions = [t for t in texts if not t.startswith("/")]
-    for text in questions[:50]:
-        app.engine.services.matcher.match(text)
+    match = app.engine.services.matcher.match
     start, cpu = time.perf_counter(), time.process_time()
     for text in questions:
-        app.engine.services.matcher.match(text)
-    return (
-        len(questions) / (time.perf_counter() - start),
-        len(questions) / (time.process_time() - cpu),
-    )
+        match(text)
+    return len(questions), time.perf_counter() - start, time.process_time() - cpu
 
 
 async def run(
@@ -92,6 +90,7 @@ async def run(
     profile: int = 0,
     mix: str = "realistic",
     precomputed: bool = False,
+    warm: bool = True,
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -120,12 +119,9 @@ async def run(
             for k in range(per_user)
             for u in range(users)
         ]
-        queue: asyncio.Queue[Incoming] = asyncio.Queue()
-        for item in work:
-            queue.put_nowait(item)
         latencies: list[float] = []
 
-        async def worker() -> None:
+        async def worker(queue: asyncio.Queue[Incoming]) -> None:
             while not queue.empty():
                 item = queue.get_nowait()
                 t0 = time.perf_counter()
@@ -142,25 +138,54 @@ async def run(
             for text in {item.text or "" for item in work if not (item.text or "").startswith("/")}
         }
         match = matcher.match
-        if precomputed:  # the engine's own cost: its matches looked up, not computed
-            matcher.match = lambda text: known[text] if text in known else match(text)
+        if warm:
+            # The engine's caches warm too, as in a bot that has been running: every distinct
+            # text once, from other users, untimed (charts drawn once per place and language,
+            # topic buttons packed once per topic, the language detection's word walks).
+            for i, text in enumerate(sorted({item.text or "" for item in work})):
+                await app.engine.handle(
+                    Incoming("bench", f"warm{i}", f"warm{i}", text=text, update_id=f"warm{i}")
+                )
+
+        def precompute(on: bool) -> None:
+            if on:  # the engine's own cost: its matches looked up, not computed
+                matcher.match = lambda text: known[text] if text in known else match(text)
+            elif "match" in vars(matcher):
+                del matcher.match  # the instance's lookup gone: the class's method again
+
         profiler = cProfile.Profile() if profile else None
-        if profiler is not None:
-            profiler.enable()
-        start, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
-        if profiler is not None:
-            profiler.disable()
-        if precomputed:
-            del matcher.match  # the instance's lookup gone: the class's method again
-        alone, alone_cpu = matcher_rate(app, [item.text or "" for item in work])
+        # The two legs alternate, one round (every user's next message) at a time, so that a
+        # change in the machine's speed during the run (a shared machine) weighs on both alike:
+        # measured one after the other, the ratio moved by 0.1 between identical runs.
+        total = total_cpu = alone_time = alone_cpu = 0.0
+        questions = 0
+        for start_at in range(0, len(work), users):
+            batch = work[start_at : start_at + users]
+            queue: asyncio.Queue[Incoming] = asyncio.Queue()
+            for item in batch:
+                queue.put_nowait(item)
+            precompute(precomputed)
+            if profiler is not None:
+                profiler.enable()
+            start, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(worker(queue) for _ in range(concurrency)))
+            total += time.perf_counter() - start
+            total_cpu += time.process_time() - cpu
+            if profiler is not None:
+                profiler.disable()
+            precompute(False)
+            n, clock, cpu_time = matcher_time(app, [item.text or "" for item in batch])
+            questions += n
+            alone_time += clock
+            alone_cpu += cpu_time
+        alone, alone_cpu = questions / alone_time, questions / alone_cpu
         await app.close()
     latencies.sort()
     print(
         f"engine on {db_url.split(':')[0]}: {len(work)} messages from {users} users, "
         f"concurrency {concurrency}, {mix} texts"
         + (", matches precomputed (the engine's own cost)" if precomputed else "")
+        + ("" if warm else ", cold caches")
     )
     print(
         f"  {len(work) / total:.0f} messages/s; latency p50 "
@@ -203,6 +228,11 @@ def main() -> None:
         action="store_true",
         help="match every text before the run: the engine's messages/s without the matching",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no warm-up of the engine's caches (charts, buttons, word walks) before the run",
+    )
     args = parser.parse_args()
     asyncio.run(
         run(
@@ -213,6 +243,7 @@ def main() -> None:
             args.profile,
             args.mix,
             args.precomputed,
+            not args.cold,
         )
     )
 
