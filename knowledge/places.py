@@ -26,8 +26,8 @@ def find_comuna(text: str, comunas: Sequence[tuple[str, str]]) -> str | None:
 class ComunaNames:
     """Comuna names folded once, searched in a message: the whole-word check only for the
     names whose first word the message has, the fuzzy check in one rapidfuzz call over all
-    long names. The result is the plain search's (each name in turn, `_find_plainly`, kept
-    for the tests): a long message used to cost about a millisecond here."""
+    long names. The result is the plain search's, each name in turn (tests/test_places.py
+    compares them): a long message used to cost about a millisecond here."""
 
     def __init__(self, comunas: Sequence[tuple[str, str]]) -> None:
         named = [(cut, fold(name)) for cut, name in comunas]
@@ -74,25 +74,6 @@ def _index(comunas: Sequence[tuple[str, str]]) -> ComunaNames:
     index = ComunaNames(comunas)
     _INDEXES[id(comunas)] = (comunas, index)
     return index
-
-
-def _find_plainly(text: str, comunas: Sequence[tuple[str, str]]) -> str | None:
-    """`find_comuna` one name at a time: the reference the tests compare it with."""
-    folded = f" {fold(text)} "
-    best: tuple[int, float, str] | None = None
-    for cut, name in comunas:
-        name_folded = fold(name)
-        if len(name_folded) < 4:
-            continue
-        if f" {name_folded} " in folded:
-            score = 100.0
-        else:
-            score = fuzz.partial_ratio(name_folded, folded) if len(name_folded) >= 7 else 0.0
-        if score >= MIN_SCORE:
-            candidate = (len(name_folded), score, cut)
-            if best is None or candidate[:2] > best[:2]:
-                best = candidate
-    return best[2] if best else None
 
 
 # Spanish spelling folded to sound: "kilikura" and "quilicura", "vina" and "biña" meet.
@@ -216,7 +197,7 @@ class Gazetteer:
             return self.country
         # A place typed by ear: every one to three words of the sentence against every name
         # by sound, in one rapidfuzz call; the best score wins, the first one on a tie (as
-        # one `extractOne` per group of words did, `_locate_by_sound_plainly`).
+        # one `extractOne` per group of words did: tests/test_places.py compares them).
         grams = [
             gram
             for size in (1, 2, 3)
@@ -237,21 +218,6 @@ class Gazetteer:
             j = int(row.argmax())  # the first of the best, as extractOne
             if row[j] >= 88 and (best is None or row[j] > best[0]):
                 best = (float(row[j]), self._names[j][1])
-        return best[1] if best else None
-
-    def _locate_by_sound_plainly(self, words: list[str]) -> Place | None:
-        """The sound search one group of words at a time: the reference for the tests."""
-        best: tuple[float, Place] | None = None
-        for size in (1, 2, 3):
-            for start in range(len(words) - size + 1):
-                gram = " ".join(words[start : start + size])
-                if len(gram) < 5 or gram in STOP_WORDS:
-                    continue
-                found = process.extractOne(
-                    sound(gram), self._sounds, scorer=fuzz.ratio, score_cutoff=88
-                )
-                if found is not None and (best is None or found[1] > best[0]):
-                    best = (found[1], self._names[found[2]][1])
         return best[1] if best else None
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
-from knowledge.normalize import fold
-from knowledge.places import Gazetteer, Place, _find_plainly, find_comuna
+from knowledge.normalize import STOP_WORDS, fold
+from knowledge.places import MIN_SCORE, Gazetteer, Place, find_comuna, sound
 from storage.directory import SEED
 
 DATA = Path(__file__).parent / "data"
@@ -30,6 +32,43 @@ SENTENCES = [
 ]
 
 
+# The searches as they were written before their indexes, one name or group of words at a
+# time: the references.
+
+
+def _find_plainly(text: str, comunas: Sequence[tuple[str, str]]) -> str | None:
+    folded = f" {fold(text)} "
+    best: tuple[int, float, str] | None = None
+    for cut, name in comunas:
+        name_folded = fold(name)
+        if len(name_folded) < 4:
+            continue
+        if f" {name_folded} " in folded:
+            score = 100.0
+        else:
+            score = fuzz.partial_ratio(name_folded, folded) if len(name_folded) >= 7 else 0.0
+        if score >= MIN_SCORE:
+            candidate = (len(name_folded), score, cut)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+    return best[2] if best else None
+
+
+def _locate_by_sound_plainly(gazetteer: Gazetteer, words: list[str]) -> Place | None:
+    best: tuple[float, Place] | None = None
+    for size in (1, 2, 3):
+        for start in range(len(words) - size + 1):
+            gram = " ".join(words[start : start + size])
+            if len(gram) < 5 or gram in STOP_WORDS:
+                continue
+            found = process.extractOne(
+                sound(gram), gazetteer._sounds, scorer=fuzz.ratio, score_cutoff=88
+            )
+            if found is not None and (best is None or found[1] > best[0]):
+                best = (found[1], gazetteer._names[found[2]][1])
+    return best[1] if best else None
+
+
 def _locate_plainly(gazetteer: Gazetteer, text: str) -> Place | None:
     """Gazetteer.locate as it was written before its indexes: the reference."""
     cut = _find_plainly(text, [(p.code, p.name) for p in gazetteer.comunas])
@@ -44,7 +83,7 @@ def _locate_plainly(gazetteer: Gazetteer, text: str) -> Place | None:
         return next(p for p in gazetteer.comunas if p.code == cut)
     if any(w in gazetteer._country_words for w in words if w not in ("total",)):
         return gazetteer.country
-    return gazetteer._locate_by_sound_plainly(words)
+    return _locate_by_sound_plainly(gazetteer, words)
 
 
 def test_the_indexed_searches_find_what_the_plain_ones_find_on_every_sentence_we_have():
