@@ -204,7 +204,7 @@ class Gazetteer:
             for start in range(len(words) - size + 1)
             if len(gram := " ".join(words[start : start + size])) >= 5 and gram not in STOP_WORDS
         ]
-        if not grams:
+        if not grams or not self._sounds:
             return None
         scores = process.cdist(
             [sound(gram) for gram in grams],

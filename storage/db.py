@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, MissingGreenlet
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, MissingGreenlet
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -153,20 +153,30 @@ class _Own:
     `Connection` over the same pooled connection, hence the same transaction, only when it
     needs one (`_UnitSession.get_bind`: a query, a flush)."""
 
-    __slots__ = ("pooled", "driver", "connection")
+    __slots__ = ("pooled", "driver", "connection", "ending", "released")
 
     def __init__(self, pooled: Any, driver: sqlite_inline.Connection) -> None:
         self.pooled = pooled
         self.driver = driver
         self.connection: Connection | None = None
+        self.ending = False  # the unit's own commit or rollback is under way
+        self.released = False
+
+    def usable(self) -> _Own:
+        """Itself, unless the unit has ended: a session kept past its unit must not write on
+        a connection that is back in the pool (another unit's transaction)."""
+        if self.released:
+            raise InvalidRequestError("this session's unit of work has ended")
+        return self
 
     def bound(self, engine: Any) -> Connection:
         if self.connection is None:
-            self.connection = Connection(engine, connection=self.pooled)
+            self.connection = Connection(engine, connection=self.usable().pooled)
         return self.connection
 
     def release(self) -> None:
         """Back to the pool (the check-in backstop rolls back a transaction left open)."""
+        self.released = True
         if self.connection is not None:
             self.connection.close()  # closes the pooled connection it was made over
         else:
@@ -177,13 +187,36 @@ _OWN = "storage.db.own"
 
 
 class _UnitSession(SyncSession):
-    """The ORM's session, bound to its unit of work's own connection when it has one."""
+    """The ORM's session, bound to its unit of work's own connection when it has one. Inside
+    such a unit, the unit commits when its block ends and rolls back when it fails: the
+    session's own commit, rollback or savepoint would miss the prepared statements' writes, so
+    they are refused (nothing calls them; a unit is one transaction)."""
 
     def get_bind(self, mapper: Any = None, **kw: Any) -> Any:
         own = self.info.get(_OWN) if kw.get("bind") is None else None
         if own is not None:
             return own.bound(self.bind)
         return super().get_bind(mapper, **kw)
+
+    def commit(self) -> None:
+        self._refuse_inside_unit("commit")
+        super().commit()
+
+    def rollback(self) -> None:
+        self._refuse_inside_unit("rollback")
+        super().rollback()
+
+    def begin_nested(self) -> Any:
+        self._refuse_inside_unit("begin_nested")
+        return super().begin_nested()
+
+    def _refuse_inside_unit(self, what: str) -> None:
+        own = self.info.get(_OWN)
+        if own is not None and not own.ending:
+            raise InvalidRequestError(
+                f"session.{what}() inside storage.db.unit: the unit commits when its block "
+                "ends and rolls back when it fails"
+            )
 
 
 @asynccontextmanager
@@ -242,6 +275,8 @@ async def _take_own(session: AsyncSession) -> _Own | None:
     bind = session.bind
     if bind is None or not sqlite_inline.is_inline(bind.dialect):
         return None
+    if not isinstance(session.sync_session, _UnitSession):  # not from `session_factory`:
+        return None  # its ORM would wait for a second connection
     engine = bind.sync_engine  # type: ignore[union-attr]
     try:
         pooled = _idle(engine)
@@ -280,15 +315,22 @@ async def _commit_own(session: AsyncSession, own: _Own) -> None:
     sqlite3's COMMIT and the pool's check-in, with no greenlet hop; else the ORM's flush and
     commit first, on the same connection."""
     sync = session.sync_session
+    own.ending = True
     if own.connection is not None or not sync._is_clean():
         await session.run_sync(_commit_and_close)
     if own.driver.in_transaction:
-        await own.driver.commit()
+        try:
+            await own.driver.commit()
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it (storage.errors knows it)
+            raise DBAPIError.instance(
+                "COMMIT", [], exc, sqlite3.Error, dialect=session.bind.dialect
+            ) from exc
     sync.close()  # no I/O: the ORM holds no connection of its own
     own.release()
 
 
 def _abandon_own(sync: Any, own: _Own) -> None:
+    own.ending = True
     try:
         sync.close()  # rolls back the ORM's transaction on the connection, if it had one
     finally:
@@ -460,7 +502,7 @@ async def _inline(session: AsyncSession) -> sqlite_inline.Connection | None:
     if own is not None:  # the unit's own connection (`unit`)
         if transaction is not None and not transaction.is_active:
             return None  # rolled back after a failed flush: SQLAlchemy must refuse
-        return own.driver  # type: ignore[no-any-return]
+        return own.usable().driver  # type: ignore[no-any-return]
     held = session.info.get(_INLINE)
     if (
         held is not None

@@ -129,3 +129,7 @@ def test_a_list_of_comunas_is_indexed_once_and_a_new_list_anew():
     second = [("13101", "Santiago")]
     assert find_comuna("vivo en la florida", second) is None
     assert find_comuna("vivo en santiago", second) == "13101"
+
+
+def test_an_empty_directory_locates_nothing():
+    assert Gazetteer([], []).locate("cuantos migrantes hay en quilicura") is None

@@ -366,3 +366,94 @@ async def test_orm_and_prepared_writes_of_a_unit_commit_and_roll_back_together(s
         assert await s.get(HandledUpdate, ("t", "both")) is not None
         assert await users.get(s, "telegram", "72") is not None
     assert sessions.kw["bind"].sync_engine.pool.checkedout() == 0
+
+
+@pytest.mark.parametrize("orm", [False, True])
+async def test_a_failed_commit_is_sqlalchemys_error_and_gives_the_connection_back(
+    tmp_path, monkeypatch, orm
+):
+    """Disk full, an I/O error, a lock held past the budget at COMMIT: the same exception as
+    SQLAlchemy's own commit raises, which `storage.errors` treats as "try again later" (the
+    update is left for redelivery, not apologised for as a bug)."""
+    from storage import sqlite_inline
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/full.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+
+    async def full(self: sqlite_inline.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite_inline.Connection, "commit", full)
+    with pytest.raises(OperationalError) as raised:
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", "full", NOW)
+            if orm:
+                await users.get_or_create(s, "telegram", "88", "88", NOW)
+                s.add(HandledUpdate(channel="t", update_key="full-orm", handled_at=NOW))
+    monkeypatch.undo()
+    assert unavailable(raised.value)
+    assert engine.sync_engine.pool.checkedout() == 0
+    async with sessions() as s:
+        assert await s.get(HandledUpdate, ("t", "full")) is None
+    await engine.dispose()
+
+
+async def test_a_session_kept_past_its_unit_cannot_write_into_another(tmp_path):
+    """A session used after its unit ended must not write on the connection, which is back in
+    the pool (a later unit would commit that write as its own): it is refused."""
+    from sqlalchemy.exc import InvalidRequestError
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/stale.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    async with db.unit(sessions) as stale:
+        await updates.claim(stale, "t", "a", NOW)
+    with pytest.raises(InvalidRequestError):
+        await updates.claim(stale, "t", "stale", NOW)
+    with pytest.raises(InvalidRequestError):
+        await stale.scalars(select(User))
+    async with db.unit(sessions) as s:
+        await updates.claim(s, "t", "b", NOW)
+    async with sessions() as s:
+        assert await s.get(HandledUpdate, ("t", "stale")) is None
+        assert await s.get(HandledUpdate, ("t", "b")) is not None
+    assert engine.sync_engine.pool.checkedout() == 0
+    await engine.dispose()
+
+
+@pytest.mark.parametrize("call", ["commit", "rollback", "begin_nested"])
+async def test_a_unit_is_one_transaction_its_session_cannot_commit_or_roll_back_part(
+    tmp_path, call
+):
+    """On SQLite the prepared statements' writes are the unit's, not the ORM session's: a
+    session.commit() or rollback() inside the unit would miss them, so it is refused; the unit
+    fails and writes nothing. (On PostgreSQL a unit is the ORM session's own transaction.)"""
+    from sqlalchemy.exc import InvalidRequestError
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/part.db")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    with pytest.raises(InvalidRequestError):
+        async with db.unit(sessions) as s:
+            await updates.claim(s, "t", call, NOW)
+            await getattr(s, call)()
+    async with sessions() as s:
+        assert await s.get(HandledUpdate, ("t", call)) is None
+    assert engine.sync_engine.pool.checkedout() == 0
+    await engine.dispose()
+
+
+async def test_a_unit_of_sessions_not_made_by_the_factory_still_works(tmp_path):
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/plain.db")
+    await upgrade(engine)
+    engine.sync_engine.pool._timeout = 2  # a deadlock would wait this long, then fail
+    plain = async_sessionmaker(engine, expire_on_commit=False)
+    async with db.unit(plain) as s:
+        await updates.claim(s, "t", "plain", NOW)
+        assert (await s.scalars(select(User))).all() == []
+    async with plain() as s:
+        assert await s.get(HandledUpdate, ("t", "plain")) is not None
+    await engine.dispose()
