@@ -39,7 +39,8 @@ def report(what: str, exc: BaseException) -> None:
     log.error("%s (%s)", what, type(exc).__name__, exc_info=exc)
 
 
-def apology(text: str | None, language_hint: str | None) -> Reply:
-    """The apology in the language the message is written in, else the client's, else
-    Spanish. (The person's stored language is not read: the database may be what failed.)"""
-    return Reply(texts(choose(None, text, language_hint))._(APOLOGY))
+def apology(text: str | None, language_hint: str | None, speaks: str | None = None) -> Reply:
+    """The apology in the conversation's language (`speaks`: Engine.language_of, which reads
+    the person's stored language when the database answers), else the language the message
+    is written in, else the client's, else Spanish."""
+    return Reply(texts(speaks or choose(None, text, language_hint))._(APOLOGY))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -30,7 +31,7 @@ from intents.flows import (
     subscription,
 )
 from intents.i18n import supported, texts
-from intents.language import confident
+from intents.language import choose, confident, conversation, switches
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
@@ -136,7 +137,11 @@ class Engine:
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
         # This process's flood limit, before anything else costs.
-        refused = self._refused(incoming, self.flood.check(_sender(incoming)))
+        verdict = self.flood.check(_sender(incoming))
+        if verdict is Verdict.WARN:  # once a burst: the user's language costs one read
+            async with unit(self.sessions) as session:
+                return self._refused(incoming, verdict, await self._speaks(session, incoming))
+        refused = self._refused(incoming, verdict)
         if refused is not None:
             return refused
         now = self.clock()
@@ -186,7 +191,10 @@ class Engine:
         """Several workers (PostgreSQL): one unit of work per sender at a time, in the order
         they ask (the database's lock queue), and one flood limit for all."""
         verdict = await self.flood.take(session, _sender(incoming))
-        return self._refused(incoming, verdict) if verdict is not None else None
+        if verdict is None:
+            return None
+        speaks = await self._speaks(session, incoming) if verdict is Verdict.WARN else None
+        return self._refused(incoming, verdict, speaks)
 
     async def _skip_duplicate(
         self, session: Session, incoming: Incoming, now: datetime
@@ -229,7 +237,11 @@ class Engine:
         hint = supported(incoming.language_hint)
         if hint and user.client_language != hint:
             user.client_language = hint
-        if detected and user.detected_language != detected:
+        if (
+            detected
+            and user.detected_language != detected
+            and (user.detected_language is None or switches(incoming.text, detected))
+        ):
             user.detected_language = detected  # people change language: follow them
         return Context(
             session=session,
@@ -264,12 +276,43 @@ class Engine:
         return replies
 
     @staticmethod
-    def _refused(incoming: Incoming, verdict: Verdict) -> list[Reply] | None:
+    async def _speaks(session: Session, incoming: Incoming) -> str:
+        """The conversation's language for a reply made before the user is loaded (the flood
+        warning, the apology): the stored user's as this message would leave it (product.md),
+        else this message's own or its client's."""
+        user = await users_repo.get(session, incoming.channel, incoming.user_id)
+        if user is None:
+            return choose(None, incoming.text, incoming.language_hint)
+        detected = confident(incoming.text)
+        if detected and user.detected_language and not switches(incoming.text, detected):
+            detected = None
+        return conversation(
+            user.language,
+            detected or user.detected_language,
+            supported(incoming.language_hint) or user.client_language,
+        )
+
+    async def language_of(self, incoming: Incoming) -> str:
+        """`_speaks` in its own unit of work, for a channel's apology after a failure
+        (bot/failure.py); the message's own language when the user cannot be read (the
+        database may be what failed)."""
+        try:
+            async with asyncio.timeout(2):
+                async with unit(self.sessions) as session:
+                    return await self._speaks(session, incoming)
+        except Exception:  # noqa: BLE001 - whatever failed, the apology still goes out
+            log.debug("the user's language could not be read", exc_info=True)
+            return choose(None, incoming.text, incoming.language_hint)
+
+    @staticmethod
+    def _refused(
+        incoming: Incoming, verdict: Verdict, speaks: str | None = None
+    ) -> list[Reply] | None:
         """The answer to a message over the flood limit, or None when it may pass."""
         if verdict is Verdict.DROP:
             return []
         if verdict is Verdict.WARN:
-            t = texts(incoming.language_hint)
+            t = texts(speaks or incoming.language_hint)
             return [
                 Reply(
                     t._(

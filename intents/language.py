@@ -121,6 +121,24 @@ def confident(text: str | None, matched_lang: str | None = None) -> str | None:
     return None
 
 
+# A message of fewer words than this switches a conversation's detected language only when
+# py3langid is confident of it: on the knowledge base's words alone, "merci", "hola", "no sé"
+# or "ok gracias" (the everyday words of every language spoken in Chile) set the language of a
+# conversation that has none, never switch one (product.md: a short message never does).
+SWITCH_WORDS = 3
+
+
+def switches(text: str | None, detected: str) -> bool:
+    """Whether `detected`, the confident language of `text`, may replace the language a
+    conversation already has: py3langid's own verdict always may; the knowledge base's words
+    (`confident`'s second way) only in a message of SWITCH_WORDS words or more."""
+    if not text:
+        return False
+    if detect(text)[0] == detected:
+        return True
+    return sum(1 for word in fold(text).split() if any(map(str.isalpha, word))) >= SWITCH_WORDS
+
+
 def conversation(chosen: str | None, detected: str | None, client_hint: str | None) -> str:
     """The conversation's language (product.md): the user's /idioma choice; else the
     language of their last confidently detected message (kept with the user); else the

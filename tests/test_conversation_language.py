@@ -166,3 +166,108 @@ async def test_a_notification_reaches_a_kreyol_speaker_in_kreyol(telegram, run_b
     expected = _in("ht", "SERMIG está revisando tu caso {number}.").format(number=case.number)
     assert sent[-1].text == expected
     assert [b["text"] for b in sent[-1].buttons] == [_in("ht", "Ver el caso")]
+
+
+# The review of 2026-12-07 (issue 12): replies made outside the usual pipeline, and short
+# words, in the conversation's language.
+
+SLOW_DOWN = "Estás enviando muchos mensajes seguidos. Espera unos segundos y vuelve a escribir."
+APOLOGY = "Algo salió mal de mi lado. Intenta de nuevo en un momento."
+
+
+@pytest.mark.parametrize("hint", [None, "es"])
+async def test_telegram_flood_warning_is_in_the_conversations_language(
+    telegram, run_bot, database_url, hint
+):
+    """The warning is made before the user is loaded: it read only the client's hint, so a
+    Kreyòl speaker (client without a language, or set to Spanish) was told in Spanish."""
+    user = 5551001
+    await run_bot(bot_settings(database_url, telegram))
+    telegram.message(user, KREYOL, lang=hint)
+    await telegram.wait_sent(user, 1)
+    for _ in range(30):
+        telegram.message(user, "ok", lang=hint)
+    await telegram.settle()
+    warnings = [s.text for s in telegram.to(user) if s.text in (SLOW_DOWN, _in("ht", SLOW_DOWN))]
+    assert warnings == [_in("ht", SLOW_DOWN)]
+
+
+async def test_whatsapp_flood_warning_is_in_the_conversations_language(wa, graph):  # noqa: F811
+    """WhatsApp sends no client language at all: only the stored language can be right."""
+    import asyncio
+
+    phone = "56900001001"
+    await wa.say(phone, KREYOL)
+    await graph.wait(phone, 1)
+    await asyncio.gather(*(wa.say(phone, "ok") for _ in range(30)))
+    for _ in range(100):
+        sent = [text_of(p) for p in graph.to(phone)]
+        if any(t in (SLOW_DOWN, _in("ht", SLOW_DOWN)) for t in sent):
+            break
+        await asyncio.sleep(0.05)
+    warnings = [t for t in sent if t in (SLOW_DOWN, _in("ht", SLOW_DOWN))]
+    assert warnings == [_in("ht", SLOW_DOWN)]
+
+
+async def test_whatsapp_apology_after_a_failing_press_is_in_the_conversations_language(
+    wa,  # noqa: F811
+    graph,  # noqa: F811
+    monkeypatch,
+):
+    """A bug while handling a press: the apology took its language from the message's text
+    (a press has none) or the client's hint (WhatsApp has none): always Spanish."""
+    import intents.flows.faq as faq
+
+    phone = "56900001002"
+    await wa.say(phone, KREYOL)
+    await graph.wait(phone, 1)
+
+    def broken(ctx):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(faq, "fallback", broken)
+    await wa.press(phone, "kb:none")
+    sent = await graph.wait(phone, 2)
+    assert text_of(sent[-1]) == _in("ht", APOLOGY)
+
+
+async def test_terminal_apology_is_in_the_conversations_language(app, monkeypatch):
+    import intents.flows.faq as faq
+
+    chat = Chat(app, user="apology", lang=None)
+    await chat.say(FRENCH)
+
+    def broken(ctx):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(faq, "fallback", broken)
+    chat.console._buttons = [type("B", (), {"payload": "kb:none"})()]
+    assert (await chat.console.answer("1")).strip() == _in("fr", APOLOGY)
+
+
+@pytest.mark.parametrize(
+    ("opener", "lang", "short"),
+    [
+        (KREYOL, "ht", "merci"),  # Haitians write "merci" as often as "mèsi"
+        (KREYOL, "ht", "hola"),  # the everyday greeting in Chile, whatever one's language
+        (KREYOL, "ht", "no sé"),  # typed during the orientation, as its buttons say
+        (ENGLISH, "en", "gracias"),
+        (ENGLISH, "en", "chao"),
+        (FRENCH, "fr", "ok gracias"),
+    ],
+)
+async def test_a_short_message_does_not_switch_the_conversation(app, opener, lang, short):
+    """product.md: a short or ambiguous message never switches the conversation; a single
+    word of 4 letters or more did, through the knowledge base's words."""
+    chat = Chat(app, user=f"short-{lang}-{short}", lang=None)
+    await chat.say(opener)
+    await chat.say(short)
+    assert (await chat.press("kb:none")).startswith(_in(lang, FALLBACK)[:40])
+
+
+@pytest.mark.parametrize(("short", "lang"), [("bonjour", "fr"), ("merci", "fr"), ("hello", "en")])
+async def test_a_short_first_message_still_sets_the_language(app, short, lang):
+    """With no language yet, the knowledge base's words still set it (nothing is switched)."""
+    chat = Chat(app, user=f"first-{short}", lang=None)
+    await chat.say(short)
+    assert (await chat.press("kb:none")).startswith(_in(lang, FALLBACK)[:40])

@@ -104,4 +104,5 @@ class Console:
         except Exception as exc:
             failure.report("error while handling a terminal message", exc)
             self._buttons = []
-            return failure.apology(line, self.lang).text + "\n"
+            speaks = await self.engine.language_of(self.incoming(line))
+            return failure.apology(line, self.lang, speaks).text + "\n"

@@ -329,8 +329,12 @@ class TelegramChannel:
             return
         text = message.text if message is not None else None
         hint = user.language_code if user is not None else None
+        incoming = to_incoming(update, self.application.bot.username)
+        speaks = await self.engine.language_of(incoming) if incoming is not None else None
         try:
-            await self.application.bot.send_message(chat.id, failure.apology(text, hint).text)
+            await self.application.bot.send_message(
+                chat.id, failure.apology(text, hint, speaks).text
+            )
         except TelegramError:
             log.debug("could not report the error to the user", exc_info=True)
 

@@ -478,7 +478,8 @@ class WhatsAppChannel:
                 if failure.passing(exc):
                     raise
                 failure.report("error while handling a WhatsApp message", exc)
-                apology = failure.apology(incoming.text, incoming.language_hint)
+                speaks = await self.engine.language_of(incoming)
+                apology = failure.apology(incoming.text, incoming.language_hint, speaks)
                 await self._reply(incoming.chat_id, apology, None)
 
     async def _answer(self, incoming: Incoming) -> None:
