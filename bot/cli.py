@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.app import App, build_app, load_matcher
 from bot.settings import IncompleteSettings, Settings
 from intents.engine import utcnow
-from intents.i18n import LANGUAGES
+from intents.i18n import LANGUAGES, N_, texts
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -215,14 +215,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Said before the engine is built: the first start trains the matcher (about 40 s on a small
 # machine; later starts load it from the cache in about a second). Silence looks like a hang.
-PREPARING_CHAT = "Preparando el buscador de respuestas (la primera vez tarda unos 40 segundos)…"
+PREPARING_CHAT = N_("Preparando el buscador de respuestas (la primera vez tarda unos 40 segundos)…")
 PREPARING_RUN = "Preparing the matcher (the first start takes about 40 seconds; then it is cached)…"
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.console import Console
 
-    print(PREPARING_CHAT, flush=True)
+    print(texts(args.lang)._(PREPARING_CHAT), flush=True)
     app = await build_app(settings)
     try:
         await Console(app.engine, user=args.user, lang=args.lang).run(lambda: input("> "))
@@ -234,6 +234,8 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.questions import ask
 
+    # On stderr: stdout carries only the answer (`--json` is read by programs).
+    print(texts(args.lang)._(PREPARING_CHAT), file=sys.stderr, flush=True)
     app = await build_app(settings)
     try:
         result = await ask(app, args.text, args.lang)

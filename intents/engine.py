@@ -32,6 +32,7 @@ from intents.flows import (
 )
 from intents.i18n import supported, texts
 from intents.language import choose, confident, conversation, switches
+from intents.masking import MASK, shown
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
 from intents.router import Flow, Router, parse_command
@@ -259,6 +260,9 @@ class Engine:
         private, and a durable update's journal (its replies until they are sent)."""
         incoming = ctx.incoming
         replies = [r if r.lang else replace(r, lang=ctx.lang) for r in replies]
+        replies = [
+            replace(r, text=shown(texts(r.lang), r.text)) if MASK in r.text else r for r in replies
+        ]
         if replies and not incoming.private and not users_repo.reachable(ctx.user):
             # Notifications for them wait until they open a private chat: say so.
             replies.append(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from intents.i18n import N_, Texts
+
 _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 # RUN/RUT: 7-8 digits (optionally grouped with dots or spaces) + a dash + verifier digit or K,
 # also when glued to letters ("rut12.345.678-9").
@@ -21,7 +23,13 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # keeping a phone.
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d(?:[\s.()\-]{0,2}\d){7,14}(?!\d)")
 
-MASK = "[dato oculto]"
+# Stored as written here (the case, the relay's journal); shown in the reader's language.
+MASK = N_("[dato oculto]")
+
+
+def shown(t: Texts, text: str) -> str:
+    """A text as its reader sees it: its masks in their language (`t`)."""
+    return text.replace(MASK, t._(MASK)) if MASK in text else text
 
 
 def mask_identifiers(text: str) -> tuple[str, int]:

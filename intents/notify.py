@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from intents.context import Context
 from intents.i18n import Texts, texts
+from intents.masking import shown
 from intents.messages import Button
 from storage import outbox
 from storage.models import User
@@ -21,7 +22,9 @@ def notify(
     for user in recipients:
         if user.id == ctx.user.id:
             continue
-        text, buttons = render(texts(user.speaks))
+        t = texts(user.speaks)
+        text, buttons = render(t)
+        text = shown(t, text)
         outbox.enqueue(
             ctx.session,
             user,

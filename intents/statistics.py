@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from babel import Locale
+
 from intents.charts import MAX_BARS, ChartCache, ChartData, render
-from intents.i18n import Texts
+from intents.i18n import FORMAT_LOCALES, Texts
 from intents.messages import Attachment
 from knowledge.normalize import fold
 from knowledge.places import Gazetteer, Place
@@ -125,8 +128,65 @@ def _series(t: Texts, f: Figures) -> str:
     return " · ".join(f"{e.year}: {t.number(e.total)}" for e in f.trend)
 
 
+# The countries of the official tables (named in Spanish there), by ISO 3166 code: shown in
+# the reader's language, by CLDR's names (babel); Kreyòl, which CLDR does not name countries
+# in, by the table below (marked for native review like the rest of the Kreyòl).
+COUNTRY_CODES = {
+    "Alemania": "DE",
+    "Argentina": "AR",
+    "Bolivia": "BO",
+    "Brasil": "BR",
+    "China": "CN",
+    "Colombia": "CO",
+    "Cuba": "CU",
+    "Ecuador": "EC",
+    "España": "ES",
+    "Estados Unidos": "US",
+    "Francia": "FR",
+    "Haití": "HT",
+    "Italia": "IT",
+    "México": "MX",
+    "Paraguay": "PY",
+    "Perú": "PE",
+    "R. Dominicana": "DO",
+    "Uruguay": "UY",
+    "Venezuela": "VE",
+}
+KREYOL_COUNTRIES = {
+    "DE": "Almay",
+    "AR": "Ajantin",
+    "BO": "Bolivi",
+    "BR": "Brezil",
+    "CN": "Lachin",
+    "CO": "Kolonbi",
+    "CU": "Kiba",
+    "EC": "Ekwatè",
+    "ES": "Espay",
+    "US": "Etazini",
+    "FR": "Lafrans",
+    "HT": "Ayiti",
+    "IT": "Itali",
+    "MX": "Meksik",
+    "PY": "Paragwe",
+    "PE": "Pewou",
+    "DO": "Repiblik Dominikèn",
+    "UY": "Irigwe",
+    "VE": "Venezyela",
+}
+
+
+def country_name(t: Texts, name: str) -> str:
+    """A country of the official tables in the reader's language (as published when unknown)."""
+    code = COUNTRY_CODES.get(name)
+    if code is None or t.lang == "es":
+        return name
+    if t.lang == "ht":
+        return KREYOL_COUNTRIES.get(code, name)
+    return str(Locale.parse(FORMAT_LOCALES.get(t.lang, t.lang)).territories.get(code, name))
+
+
 def _countries(t: Texts, f: Figures) -> str:
-    parts = [f"{country} {t.number(n)}" for country, n in f.nationalities]
+    parts = [f"{country_name(t, country)} {t.number(n)}" for country, n in f.nationalities]
     if f.others:
         parts.append(t._("otros países {n}").format(n=t.number(f.others)))
     return ", ".join(parts)
@@ -152,8 +212,8 @@ def text(t: Texts, f: Figures) -> str:
             ).format(comuna=f.place.name)
         )
     lines.append(
-        t._("{place}: {n} personas extranjeras residentes estimadas al 31-12-{year}.").format(
-            place=area, n=t.number(latest.total), year=latest.year
+        t._("{place}: {n} personas extranjeras residentes estimadas al {date}.").format(
+            place=area, n=t.number(latest.total), date=t.date(date(latest.year, 12, 31))
         )
     )
     lines.append(t._("Evolución: {series}.").format(series=_series(t, f)))
@@ -218,8 +278,8 @@ def permits_text(t: Texts, f: Figures) -> str:
 
 def top_text(t: Texts, year: int, rows: list[tuple[str, str, int]]) -> str:
     lines = [
-        t._("Las {n} comunas con más personas extranjeras estimadas al 31-12-{year}:").format(
-            n=len(rows), year=year
+        t._("Las {n} comunas con más personas extranjeras estimadas al {date}:").format(
+            n=len(rows), date=t.date(date(year, 12, 31))
         )
     ]
     lines += [f"{i}. {name}: {t.number(n)}" for i, (_, name, n) in enumerate(rows, 1)]
@@ -242,7 +302,7 @@ def caption(t: Texts, f: Figures) -> str:
 
 
 def chart_data(t: Texts, f: Figures) -> ChartData:
-    bars = list(f.nationalities)
+    bars = [(country_name(t, country), n) for country, n in f.nationalities]
     if f.others:
         bars.append((t._("Otros países"), f.others))
     first, last = f.trend[0].year, f.latest.year

@@ -255,3 +255,36 @@ def test_bulletin_progress_without_a_terminal_prints_plain_lines(capsys, tmp_pat
     assert code == 0
     assert "\r" not in out and "\\r" not in out
     assert any(line.startswith("█") and "0/0" in line for line in out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("lang", "preparing", "banner"),
+    [
+        ("fr", "Préparation de la recherche", "écrivez votre question"),
+        ("en", "Preparing the answer search", "type your question"),
+        ("ht", "N ap prepare rechèch repons yo", "ekri kesyon w lan"),
+    ],
+)
+def test_chat_speaks_the_asked_language_from_its_first_line(
+    capsys, monkeypatch, lang, preparing, banner
+):
+    """`chat --lang fr|en|ht` said its first two lines in Spanish."""
+
+    def no_input(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_input)
+    assert main(["chat", "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(preparing)
+    assert banner in out and "escribe tu pregunta" not in out
+
+
+def test_ask_says_it_is_preparing_the_matcher_on_stderr(capsys):
+    """The first start trains the matcher for tens of seconds: `ask` said nothing meanwhile.
+    The line goes to stderr: stdout is the answer (`--json` is read by programs)."""
+    code = main(["ask", "como saco el carnet chileno", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err.startswith("Preparando el buscador de respuestas")
+    assert json.loads(captured.out)["topic"]

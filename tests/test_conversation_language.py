@@ -271,3 +271,42 @@ async def test_a_short_first_message_still_sets_the_language(app, short, lang):
     chat = Chat(app, user=f"first-{short}", lang=None)
     await chat.say(short)
     assert (await chat.press("kb:none")).startswith(_in(lang, FALLBACK)[:40])
+
+
+@pytest.mark.parametrize(
+    ("lang", "opener", "description", "mask"),
+    [
+        (
+            "fr",
+            FRENCH,
+            "Ma voisine avec le RUT 12.345.678-5 n'a pas de rendez-vous",
+            "[donnée masquée]",
+        ),
+        ("en", ENGLISH, "My neighbour with RUT 12.345.678-5 cannot get an appointment", "[hidden]"),
+        (
+            "ht",
+            KREYOL,
+            "Vwazen m nan ki gen RUT 12.345.678-5 pa jwenn randevou",
+            "[enfòmasyon kache]",
+        ),
+    ],
+)
+async def test_a_masked_number_is_shown_in_the_readers_language(
+    app, lang, opener, description, mask
+):
+    """The mask is stored as written ("[dato oculto]"); the case's preview showed it in
+    Spanish to every reader."""
+    from datetime import UTC, datetime
+
+    from storage import codes
+
+    async with app.sessions() as s, s.begin():
+        code = (await codes.issue(s, "13110", datetime.now(UTC))).code
+    chat = Chat(app, user=f"mask-{lang}", lang=None)
+    await chat.say(opener)
+    await chat.say(f"/registro {code}")
+    await chat.say("/caso")
+    await chat.press("case:cat:salud")
+    await chat.say(description)
+    out = await chat.press("case:urg:normal")  # step 4/4: the description as it will be stored
+    assert mask in out and "[dato oculto]" not in out and "12.345.678" not in out

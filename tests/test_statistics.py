@@ -72,7 +72,10 @@ async def test_santiago_figures_are_the_official_ones(chat: Chat):
     out = await chat.say("/estadisticas Santiago")
     trend = comuna_estimate("13101")
     assert trend[2022] == 222649
-    assert "Santiago: 222.649 personas extranjeras residentes estimadas al 31-12-2022" in out
+    assert (
+        "Santiago: 222.649 personas extranjeras residentes estimadas al 31 de diciembre de 2022"
+        in out
+    )
     assert " · ".join(f"{y}: {es(n)}" for y, n in sorted(trend.items())) in out
     assert "Venezuela 110.128, Perú 44.118, Colombia 28.715" in out
     share = women("13101", 2022) / trend[2022]
@@ -120,7 +123,7 @@ async def test_a_small_comuna_gets_its_region_and_its_own_permits(chat: Chat):
 
 async def test_the_country_with_its_top_ten_comunas(chat: Chat):
     out = await chat.say("/estadisticas Chile")
-    assert "1.625.074 personas extranjeras residentes estimadas al 31-12-2022" in out
+    assert "1.625.074 personas extranjeras residentes estimadas al 31 de diciembre de 2022" in out
     top = sorted(
         (
             r
@@ -183,6 +186,28 @@ async def test_each_language_with_its_number_format(app: App, lang: str, number:
     chat = Chat(app, user=f"lang-{lang}", lang=lang)
     out = await chat.say("/estadisticas Santiago")
     assert number in out and phrase in out
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("es", ["Perú 44.118", "Haití", "al 31 de diciembre de 2022"]),
+        ("fr", ["Pérou 44\u202f118", "Haïti", "au 31 décembre 2022"]),
+        ("en", ["Peru 44,118", "Haiti", "as of December 31, 2022"]),
+        ("ht", ["Pewou 44\xa0118", "Ayiti", "nan dat 31 desanm 2022"]),
+    ],
+)
+async def test_countries_and_the_date_in_the_readers_language(app: App, lang: str, said: list):
+    """The nationalities were named as the official tables name them (in Spanish) and the date
+    was written "31-12-2022" in every language."""
+    chat = Chat(app, user=f"countries-{lang}", lang=lang)
+    out = await chat.say("/estadisticas Santiago")
+    for words in said:
+        assert words in out
+    if lang != "es":
+        assert "Perú" not in out and "Haití" not in out
+        # (the source line keeps the official edition's own name)
+        assert "31-12" not in out.replace("INE–SERMIG, estimación al 31-12-2022", "")
 
 
 async def test_the_chart_is_cached_per_place_and_edition(app: App):
@@ -283,7 +308,10 @@ async def test_a_new_edition_is_shown_as_the_latest(app: App, chat: Chat, capsys
     assert await import_edition(app, directory) == 0
     assert "imported" in capsys.readouterr().out
     out = await chat.say("/estadisticas Santiago")
-    assert "Santiago: 223.649 personas extranjeras residentes estimadas al 31-12-2023" in out
+    assert (
+        "Santiago: 223.649 personas extranjeras residentes estimadas al 31 de diciembre de 2023"
+        in out
+    )
     assert "Edición de prueba 2023" in out and "2019: 186.230" in out
     assert await count(app, StatEdition) == 2  # the earlier edition keeps its figures
 

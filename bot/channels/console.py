@@ -13,10 +13,12 @@ from typing import TextIO
 from bot import failure
 from bot.channels.base import Capabilities
 from intents.engine import Engine
+from intents.i18n import N_, texts
 from intents.messages import Button, Incoming, Reply
 
 CHANNEL = "console"
 CAPABILITIES = Capabilities(buttons=True, attachments=True)  # buttons as numbered options
+BANNER = N_("Sello Migrante — escribe tu pregunta; un número elige una opción; Ctrl-D para salir.")
 
 
 def render(replies: list[Reply]) -> tuple[str, list[Button]]:
@@ -80,10 +82,7 @@ class Console:
         return text
 
     async def run(self, read: Callable[[], str] = input) -> None:
-        self.out.write(
-            "Sello Migrante — escribe tu pregunta; un número elige una opción; "
-            "Ctrl-D para salir.\n\n"
-        )
+        self.out.write(texts(self.lang)._(BANNER) + "\n\n")
         self.out.write(await self.answer("/start") + "\n")
         while True:
             try:
