@@ -170,6 +170,27 @@ async def test_entry_points(chat: Chat):
     assert "ori:start" not in _payloads(chat)
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "como me regularizo",
+        "quiero regularizar mi situación",
+        "kijan pou m regilarize m",
+        "comment régulariser ma situation au Chili",
+        "how do I regularize my situation",
+        "mwen vle rete Chili",  # product.md's "I want to stay in Chile", in Kreyòl
+        "I want to stay in Chile",
+    ],
+)
+async def test_a_broad_papers_question_offers_the_orientation(app, said):
+    """These got the municipalities' Sello line 4 ("the municipality promotes regularization"),
+    or the fallback, with no orientation (the review of 2026-12-07)."""
+    chat = Chat(app, user=said[:20], lang=None)
+    await chat.say(said)
+    assert _payloads(chat)[0] == "ori:start"
+    assert MATCHER.match(said).topic in ENTRY_TOPICS
+
+
 async def test_an_unclear_question_about_papers_offers_the_orientation_first(chat: Chat):
     text = "cómo saco papeles"
     match = MATCHER.match(text)
