@@ -32,6 +32,9 @@ from knowledge.normalize import Normalizer, fold
 OUT_OF_SCOPE = "__out_of_scope__"
 # Greetings and thanks: never offered as "the other question" of a message.
 SOCIAL_TOPICS = frozenset({"bot.saludo", "bot.gracias"})
+# Read through the lexicon, which folds every language's greetings and thanks into these.
+_SOCIAL_WORDS = "hola gracias chao"
+BOT_TOPICS = "bot."  # about the assistant itself: never offered as a second question
 # Clause boundaries of a message that may hold two questions ("¿cuánto cuesta? y mi hijo…").
 _CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
 
@@ -94,6 +97,8 @@ class Matcher:
 
     CANDIDATES = 40  # scored in full after the pre-selection
     BLEND = 0.6  # weight of the classifier's probability against the retrieval score
+    CLAUSE_OFFER = 0.4  # an unclear clause's first suggestion is offered from this score on
+    GREETING_CONTENDERS = 5  # labels under a greeting that its question may be about
     COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
 
     def __init__(
@@ -188,6 +193,12 @@ class Matcher:
             self._word_langs[word] = {
                 lang: specificity * rate / total for lang, rate in rates.items()
             }
+        # Words that only greet or thank: the lexicon's greeting and thanks ("wena", "bonjou",
+        # "hi" -> hola; "merci", "mèsi" -> gracia) and words no other topic's phrasing uses.
+        social = {t for d in self._docs if d.label in SOCIAL_TOPICS for t in d.tokens}
+        others = {t for d in self._docs if d.label not in SOCIAL_TOPICS for t in d.tokens}
+        self._social_tokens = (social - others) | set(self.normalizer.tokens(_SOCIAL_WORDS))
+        self._social_vocab = social  # also what people add to a greeting ("buenas tardes")
         self._vocab = sorted(self._idf)
         # Typos are corrected towards the vocabulary and towards the lexicon's own variants.
         self._variants = {
@@ -336,26 +347,81 @@ class Matcher:
         (Re-matching a message without its greeting words, tried for "wena, soy haitiana, …",
         changed nothing on the realistic sets: bench/ablation.py; not kept.)"""
         found = self._match(text)
+        if found.best in SOCIAL_TOPICS:
+            found = self._past_the_greeting(text, found)
         return self._second_question(text, found)
 
+    def _past_the_greeting(self, text: str, found: Match) -> Match:
+        """A greeting or thanks around a question ("hola, cuánto demora el carnet?", "thanks!
+        and how long does the ID card take?"): the greeting words can outweigh the question's,
+        so the message is matched again without them: a question found there is answered (or,
+        unclear, offered as suggestions). A greeting with nothing else to answer stays one."""
+        words = text.split()
+        # The longest opening that only greets or thanks (read as a whole: the lexicon knows
+        # "buenas tardes" and "thank you" as greetings, not their words one by one).
+        cut = 0
+        for end in range(1, len(words) + 1):
+            if all(t in self._social_tokens for t in self.normalizer.tokens(" ".join(words[:end]))):
+                cut = end
+        kept = words[cut:]
+        rest = self.normalizer.tokens(" ".join(kept))
+        # Only a question says something no greeting or thanks says ("a lot" does not).
+        if not cut or all(t in self._social_vocab for t in rest):
+            return found
+        # ... and only about what the whole message was already about (a contender under the
+        # greeting), not what its leftover words happen to evoke ("hello?? anyone").
+        ranked = self.rank(text)[: self.GREETING_CONTENDERS]
+        contenders = {
+            label for label, score, _ in ranked if score >= self.thresholds.partial
+        } - SOCIAL_TOPICS
+        other = self._match(" ".join(kept))
+        if other.kind is MatchKind.FULL and other.topic in contenders:
+            return other
+        if other.kind is MatchKind.PARTIAL:
+            asked = [t for t in other.suggestions if t in contenders]
+            if asked and found.kind is MatchKind.FULL:  # greeted, the question one press away
+                return replace(found, also=asked[0])
+            if asked:  # an unclear question is still a question: "did you mean…?"
+                return replace(other, suggestions=tuple(asked))
+        return found
+
     def _second_question(self, text: str, found: Match) -> Match:
-        """Two questions in one message: the whole message's full answer stays the main one
-        and a clause that fully matches another topic is offered beside it. (Answering the
-        first clear clause of an unclear message cost top-1 on the tuning sets: not done.)"""
-        if found.kind is not MatchKind.FULL:
+        """Two questions in one message. A full answer stays the main one, and another clause's
+        topic is offered beside it: the clause's full match, or the first suggestion of an
+        unclear clause (an offer, not an answer). An unclear message whose clauses each fully
+        match two of its own suggestions ("¿mi hijo puede ir al colegio? ¿y cómo pido
+        refugio?") is two clear questions: the first is answered and the second offered; one
+        whose only clear sentence is its own first guess is answered.
+        (Answering the first clear clause of any unclear message cost top-1 on the tuning
+        sets: not done.)"""
+        if found.kind is MatchKind.NONE:
             return found
         # Sentences only: splitting at "y"/"and" too found more second questions but tripled
         # p99 latency (bench/retrieval.py: 1.7 -> 7 ms), as most phrasings have an "y".
         clauses = [c for c in _CLAUSES.split(text) if len(self.normalizer.tokens(c)) >= 2]
         if len(clauses) < 2:
             return found
-        clear = []
+        full: list[Match] = []
+        offered: list[str] = []
         for clause in clauses:
             other = self._match(clause)
             if other.kind is MatchKind.FULL and other.topic not in SOCIAL_TOPICS:
-                if other.topic not in (c.topic for c in clear):
-                    clear.append(other)
-        others = [c.topic for c in clear if c.topic != found.topic]
+                if other.topic not in (c.topic for c in full):
+                    full.append(other)
+                offered.append(other.topic)
+            elif other.kind is MatchKind.PARTIAL and other.score >= self.CLAUSE_OFFER:
+                if not other.suggestions[0].startswith(BOT_TOPICS):
+                    offered.append(other.suggestions[0])
+        if found.kind is MatchKind.PARTIAL:
+            if len(full) >= 2 and all(c.topic in found.suggestions for c in full[:2]):
+                return replace(full[0], also=full[1].topic)
+            if len(full) == 1 and full[0].topic == found.suggestions[0]:
+                # One clear sentence, and the whole message's own first guess ("Bonjour, je
+                # suis haïtien. Mon fils peut aller à l'école sans papiers ?"): answered.
+                others = [t for t in offered if t != full[0].topic]
+                return replace(full[0], also=others[0] if others else None)
+            return found
+        others = [t for t in offered if t != found.topic]
         return replace(found, also=others[0]) if others else found
 
     def _match(self, text: str) -> Match:

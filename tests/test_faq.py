@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Chat
+from tests.shipped import MATCHER
 
 TWO = (
     "hola, se me vencio el carnet, como lo renuevo. y tambien quiero saber si puedo "
@@ -28,3 +31,84 @@ async def test_one_question_offers_no_other(chat: Chat):
     payloads = _payloads(chat)
     assert "fb:up:reg.cedula_vencida" in payloads
     assert "kb:reg.trabajo_en_tramite" not in payloads
+
+
+# The review of 2026-12-07 (issue 12, item 5): messages as people write them.
+
+
+def _answered(chat: Chat) -> set[str]:
+    return {p.split(":")[2] for p in _payloads(chat) if p.startswith("fb:up:")}
+
+
+def _offered(chat: Chat) -> set[str]:
+    return {p.removeprefix("kb:") for p in _payloads(chat) if p.startswith("kb:")}
+
+
+@pytest.mark.parametrize(
+    ("said", "topic"),
+    [
+        ("Bonjou, kijan pou m fè kanè a?", "reg.cedula"),
+        ("ok gracias, y cuanto demora la cedula?", "reg.cedula"),
+        ("buenas tardes, como saco el carnet", "reg.cedula"),
+        ("hola, cuánto demora el carnet?", "reg.cedula"),  # unclear: offered, not answered
+        ("thanks! and how long does the ID card take?", "reg.cedula"),
+    ],
+)
+async def test_a_greeting_or_thanks_before_a_question_does_not_hide_it(app, said, topic):
+    """The greeting's words outweighed the question's: only the greeting (or "you're
+    welcome") came back. Now the question is answered, or (unclear) one press away."""
+    chat = Chat(app, user=said[:20], lang=None)
+    await chat.say(said)
+    assert topic in _answered(chat) | _offered(chat)
+
+
+@pytest.mark.parametrize("said", ["hola", "buenas tardes", "muchas gracias por la información"])
+async def test_a_greeting_alone_is_still_a_greeting(said):
+    assert MATCHER.match(said).topic in ("bot.saludo", "bot.gracias")
+
+
+@pytest.mark.parametrize(
+    ("said", "main", "other"),
+    [
+        (
+            "Can I see a doctor without papers? Also how do I apply for refuge?",
+            "derechos.salud",
+            "reg.refugio",
+        ),
+        (
+            "Eske pitit mwen ka ale lekòl? Epi konbyen kanè a koute?",
+            "derechos.educacion",
+            "reg.aranceles",
+        ),
+        ("mi hijo puede ir al colegio? y como pido refugio?", "derechos.educacion", "reg.refugio"),
+    ],
+)
+async def test_two_questions_in_sentences_answer_one_and_offer_the_other(app, said, main, other):
+    """The second sentence was dropped when it was a little unclear on its own, and a
+    message of two clear sentences that was unclear as a whole got only suggestions."""
+    chat = Chat(app, user=said[:20], lang=None)
+    await chat.say(said)
+    assert _answered(chat) == {main}
+    assert other in _offered(chat)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Hola, me llamo Jean, soy haitiano y llegué hace 2 años",
+        "Bonjou, mwen rele Pierre, mwen soti Ayiti",
+        "Buenas, soy Carlos, venezolano, vivo en Santiago hace un año",
+    ],
+)
+async def test_a_self_introduction_is_greeted_and_not_logged_as_a_question(app, said):
+    """It got "I'm not sure I understood… [Greeting] [None of these]" and went, name and all,
+    into the unanswered questions."""
+    from sqlalchemy import func, select
+
+    from storage.models import UnansweredQuestion
+
+    chat = Chat(app, user=said[:20], lang=None)
+    await chat.say(said)
+    assert "kb:none" not in _payloads(chat)
+    async with app.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
