@@ -51,6 +51,12 @@ SETS = [
     "written4_heldout",
     "messy4_tuning",
     "messy4_heldout",
+    "real5_tuning",
+    "real5_heldout",
+    "written5_tuning",
+    "written5_heldout",
+    "messy5_tuning",
+    "messy5_heldout",
 ]
 
 

@@ -54,6 +54,9 @@ TUNING = [
     "messy3_tuning",
     "written4_tuning",
     "messy4_tuning",
+    "real5_tuning",
+    "written5_tuning",
+    "messy5_tuning",
 ]
 
 
