@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import lru_cache
 from typing import Any
@@ -131,12 +132,15 @@ SWITCH_WORDS = 3
 def switches(text: str | None, detected: str) -> bool:
     """Whether `detected`, the confident language of `text`, may replace the language a
     conversation already has: py3langid's own verdict always may; the knowledge base's words
-    (`confident`'s second way) only in a message of SWITCH_WORDS words or more."""
+    (`confident`'s second way) only in a message of SWITCH_WORDS different words or more."""
     if not text:
         return False
     if detect(text)[0] == detected:
         return True
-    return sum(1 for word in fold(text).split() if any(map(str.isalpha, word))) >= SWITCH_WORDS
+    # Distinct words of three letters or more: "ok ok ok", "si si gracias" say no more than
+    # "ok" or "gracias".
+    words = {w for w in (re.sub(r"[^a-z]", "", word) for word in fold(text).split()) if len(w) >= 3}
+    return len(words) >= SWITCH_WORDS
 
 
 def conversation(chosen: str | None, detected: str | None, client_hint: str | None) -> str:

@@ -98,6 +98,7 @@ class Matcher:
     CANDIDATES = 40  # scored in full after the pre-selection
     BLEND = 0.6  # weight of the classifier's probability against the retrieval score
     CLAUSE_OFFER = 0.4  # an unclear clause's first suggestion is offered from this score on
+    GREETING_WORDS = 6  # words read for an opening greeting ("hola buenas tardes a todos")
     GREETING_CONTENDERS = 5  # labels under a greeting that its question may be about
     COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
 
@@ -359,8 +360,10 @@ class Matcher:
         words = text.split()
         # The longest opening that only greets or thanks (read as a whole: the lexicon knows
         # "buenas tardes" and "thank you" as greetings, not their words one by one).
+        # Greetings are short: only the first GREETING_WORDS words are read (a long message of
+        # "ok ok ok…" would otherwise be tokenized once per word, quadratic).
         cut = 0
-        for end in range(1, len(words) + 1):
+        for end in range(1, min(len(words), self.GREETING_WORDS) + 1):
             if all(t in self._social_tokens for t in self.normalizer.tokens(" ".join(words[:end]))):
                 cut = end
         kept = words[cut:]
@@ -374,11 +377,15 @@ class Matcher:
         contenders = {
             label for label, score, _ in ranked if score >= self.thresholds.partial
         } - SOCIAL_TOPICS
-        other = self._match(" ".join(kept))
+        # The language is the whole message's: "Bonjour, fonasa?" is French, "fonasa?" is not.
+        other = replace(self._match(" ".join(kept)), lang=found.lang)
         if other.kind is MatchKind.FULL and other.topic in contenders:
             return other
         if other.kind is MatchKind.PARTIAL:
-            asked = [t for t in other.suggestions if t in contenders]
+            # Only questions are offered: never "what I can help with" ("necesito ayuda con…").
+            asked = [
+                t for t in other.suggestions if t in contenders and not t.startswith(BOT_TOPICS)
+            ]
             if asked and found.kind is MatchKind.FULL:  # greeted, the question one press away
                 return replace(found, also=asked[0])
             if asked:  # an unclear question is still a question: "did you mean…?"
@@ -398,28 +405,35 @@ class Matcher:
             return found
         # Sentences only: splitting at "y"/"and" too found more second questions but tripled
         # p99 latency (bench/retrieval.py: 1.7 -> 7 ms), as most phrasings have an "y".
-        clauses = [c for c in _CLAUSES.split(text) if len(self.normalizer.tokens(c)) >= 2]
+        sized = [(c, len(self.normalizer.tokens(c))) for c in _CLAUSES.split(text)]
+        clauses = [(c, n) for c, n in sized if n >= 2]
         if len(clauses) < 2:
             return found
         full: list[Match] = []
         offered: list[str] = []
-        for clause in clauses:
+        for clause, size in clauses:
             other = self._match(clause)
             if other.kind is MatchKind.FULL and other.topic not in SOCIAL_TOPICS:
                 if other.topic not in (c.topic for c in full):
                     full.append(other)
                 offered.append(other.topic)
-            elif other.kind is MatchKind.PARTIAL and other.score >= self.CLAUSE_OFFER:
-                if not other.suggestions[0].startswith(BOT_TOPICS):
-                    offered.append(other.suggestions[0])
+            elif (
+                other.kind is MatchKind.PARTIAL
+                and other.score >= self.CLAUSE_OFFER
+                and size >= 3  # "quiero saber.", "necesito información.": filler, not a question
+                and not other.suggestions[0].startswith(BOT_TOPICS)
+            ):
+                offered.append(other.suggestions[0])
         if found.kind is MatchKind.PARTIAL:
             if len(full) >= 2 and all(c.topic in found.suggestions for c in full[:2]):
-                return replace(full[0], also=full[1].topic)
+                return replace(full[0], also=full[1].topic, lang=found.lang or full[0].lang)
             if len(full) == 1 and full[0].topic == found.suggestions[0]:
                 # One clear sentence, and the whole message's own first guess ("Bonjour, je
                 # suis haïtien. Mon fils peut aller à l'école sans papiers ?"): answered.
                 others = [t for t in offered if t != full[0].topic]
-                return replace(full[0], also=others[0] if others else None)
+                return replace(
+                    full[0], also=others[0] if others else None, lang=found.lang or full[0].lang
+                )
             return found
         others = [t for t in offered if t != found.topic]
         return replace(found, also=others[0]) if others else found

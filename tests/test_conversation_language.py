@@ -310,3 +310,27 @@ async def test_a_masked_number_is_shown_in_the_readers_language(
     await chat.say(description)
     out = await chat.press("case:urg:normal")  # step 4/4: the description as it will be stored
     assert mask in out and "[dato oculto]" not in out and "12.345.678" not in out
+
+
+@pytest.mark.parametrize(
+    ("opener", "lang", "short"),
+    [
+        (KREYOL, "ht", "ok ok ok"),
+        (FRENCH, "fr", "ok ok ok"),
+        (KREYOL, "ht", "ok muchas gracias"),
+        (KREYOL, "ht", "si si gracias"),
+    ],
+)
+async def test_repeated_or_everyday_words_do_not_switch_either(app, opener, lang, short):
+    """Counting words let "ok ok ok" switch to English and "ok muchas gracias" to Spanish:
+    now distinct words of three letters or more."""
+    chat = Chat(app, user=f"rep-{lang}-{short}", lang=None)
+    await chat.say(opener)
+    await chat.say(short)
+    assert (await chat.press("kb:none")).startswith(_in(lang, FALLBACK)[:40])
+
+
+async def test_a_new_french_speaker_greeting_before_a_keyword_gets_french(app):
+    chat = Chat(app, user="fr-new", lang=None)  # WhatsApp: no client language
+    reply = await chat.say("Bonjour, fonasa?")
+    assert _footer_word("fr") in reply and "Fuente" not in reply, reply[:200]

@@ -112,3 +112,48 @@ async def test_a_self_introduction_is_greeted_and_not_logged_as_a_question(app, 
     assert "kb:none" not in _payloads(chat)
     async with app.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
+
+
+# The code review of the changes above (2026-12-07).
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Bonjour, fonasa?", "fr"),
+        ("bonsoir, le fonasa?", "fr"),
+        ("bonjou rut", "ht"),
+        ("bonjou, fonasa?", "ht"),
+        ("hello, fonasa?", "en"),
+        ("hi, carnet?", "en"),
+    ],
+)
+def test_the_greeting_still_tells_the_language(text, lang):
+    """Matched again without its greeting, "Bonjour, fonasa?" lost its only French word: the
+    answer went out in Spanish to a new WhatsApp user."""
+    assert MATCHER.match(text).lang == lang
+
+
+def test_a_long_greeting_only_message_reads_a_bounded_opening(monkeypatch):
+    """The opening greeting was looked for in every prefix of the message (quadratic: 350 ms
+    for 1,000 characters of "hola y y y…", on the event loop). Counted, not timed."""
+    calls = []
+    tokens = MATCHER.normalizer.tokens
+    monkeypatch.setattr(MATCHER.normalizer, "tokens", lambda t: calls.append(t) or tokens(t))
+    for text in ("hola " + "y " * 497, "ok " * 333, "hi " * 333):
+        calls.clear()
+        MATCHER.match(text[:1000])
+        assert len(calls) < 40, len(calls)
+
+
+@pytest.mark.parametrize(
+    "said", ["quiero saber. como saco la cedula", "hola. quiero saber. como saco la cedula"]
+)
+def test_a_filler_sentence_is_not_offered_as_a_second_question(said):
+    found = MATCHER.match(said)
+    assert found.topic == "reg.cedula" and found.also is None, found
+
+
+def test_a_greeting_never_offers_what_the_bot_can_do_as_the_question():
+    found = MATCHER.match("hola! como estas? necesito ayuda con mi visa")
+    assert not (found.also or "").startswith("bot."), found
