@@ -31,7 +31,7 @@ from intents.flows import (
     subscription,
 )
 from intents.i18n import supported, texts
-from intents.language import choose, confident, conversation, switches
+from intents.language import choose, confident, conversation, followed
 from intents.masking import MASK, shown
 from intents.messages import Incoming, Reply, dump_replies, load_replies
 from intents.observer import Observer
@@ -238,12 +238,9 @@ class Engine:
         hint = supported(incoming.language_hint)
         if hint and user.client_language != hint:
             user.client_language = hint
-        if (
-            detected
-            and user.detected_language != detected
-            and (user.detected_language is None or switches(incoming.text, detected))
-        ):
-            user.detected_language = detected  # people change language: follow them
+        kept = followed(user.detected_language, incoming.text, detected)
+        if kept != user.detected_language:
+            user.detected_language = kept  # people change language: follow them
         return Context(
             session=session,
             user=user,
@@ -287,12 +284,9 @@ class Engine:
         user = await users_repo.get(session, incoming.channel, incoming.user_id)
         if user is None:
             return choose(None, incoming.text, incoming.language_hint)
-        detected = confident(incoming.text)
-        if detected and user.detected_language and not switches(incoming.text, detected):
-            detected = None
         return conversation(
             user.language,
-            detected or user.detected_language,
+            followed(user.detected_language, incoming.text, confident(incoming.text)),
             supported(incoming.language_hint) or user.client_language,
         )
 

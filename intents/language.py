@@ -143,6 +143,15 @@ def switches(text: str | None, detected: str) -> bool:
     return len(words) >= SWITCH_WORDS
 
 
+def followed(kept: str | None, text: str | None, detected: str | None) -> str | None:
+    """The detected language a conversation keeps after `text` (whose confident language is
+    `detected`): people change language, and it follows them, unless the message is too short
+    to switch one it already has (`switches`)."""
+    if detected and detected != kept and (kept is None or switches(text, detected)):
+        return detected
+    return kept
+
+
 def conversation(chosen: str | None, detected: str | None, client_hint: str | None) -> str:
     """The conversation's language (product.md): the user's /idioma choice; else the
     language of their last confidently detected message (kept with the user); else the

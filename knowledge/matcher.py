@@ -345,8 +345,10 @@ class Matcher:
 
     def match(self, text: str) -> Match:
         """The three-way answer, with `also`: a second question in the same message.
-        (Re-matching a message without its greeting words, tried for "wena, soy haitiana, …",
-        changed nothing on the realistic sets: bench/ablation.py; not kept.)"""
+        A message whose best match is a greeting or thanks is matched again without its
+        opening greeting (`_past_the_greeting`): tried earlier for every message ("wena, soy
+        haitiana, …") it changed nothing on the realistic sets; kept for greetings that hid a
+        question (the review of 2026-12-07)."""
         found = self._match(text)
         if found.best in SOCIAL_TOPICS:
             found = self._past_the_greeting(text, found)
