@@ -37,6 +37,22 @@ _SOCIAL_WORDS = "hola gracias chao"
 BOT_TOPICS = "bot."  # about the assistant itself: never offered as a second question
 # Clause boundaries of a message that may hold two questions ("¿cuánto cuesta? y mi hijo…").
 _CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
+# Two questions joined in one sentence: "y"/"and"/"et"/"epi" followed by a question word
+# ("¿cuánto demora el carnet y dónde me atiendo?"). Only there: a bare "y" joins the parts of
+# most single questions (and splitting at every one tripled the matching time). Unaccented
+# "como"/"donde"/"que" also start a reason or a relative clause in Spanish chat ("y como no
+# tengo papeles…"), so without their accent only a verb after them makes them a question; "ou"
+# without its accent is French "or".
+_JOINED = re.compile(
+    r"[\s,]+(?:y|e|and|et|epi|ak)\s+(?=(?:"
+    r"cómo|cuánt[oa]s?|cuant[oa]s?|dónde|cuándo|cuál(?:es)?|qué|también|tambien|además|ademas"
+    r"|(?:como|donde) (?:puedo|hago|saco|se|lo|la|pago|pido|obtengo|voy|tengo|queda)"
+    r"|comment|combien|où|quand|quel(?:le)?s?|est-ce|est ce|pourquoi|puis-je|peut-on|aussi"
+    r"|kijan|kouman|koman|konbyen|kote|kilè|kile|kisa|kiyès|kiles|èske|eske|poukisa"
+    r"|how|where|what|when|which|who|can|could|do|does|is|are|should|also"
+    r")\b)",
+    re.IGNORECASE,
+)
 
 
 class MatchKind(Enum):
@@ -405,16 +421,32 @@ class Matcher:
         sets: not done.)"""
         if found.kind is MatchKind.NONE:
             return found
-        # Sentences only: splitting at "y"/"and" too found more second questions but tripled
-        # p99 latency (bench/retrieval.py: 1.7 -> 7 ms), as most phrasings have an "y".
-        sized = [(c, len(self.normalizer.tokens(c))) for c in _CLAUSES.split(text)]
-        clauses = [(c, n) for c, n in sized if n >= 2]
+        # Sentences, and within a sentence a conjunction before a question word (_JOINED).
+        parts = [
+            (c, joined > 0)
+            for sentence in _CLAUSES.split(text)
+            for joined, c in enumerate(_JOINED.split(sentence))
+        ]
+        sized = [(c, len(self.normalizer.tokens(c)), joined) for c, joined in parts]
+        clauses = [(c, n, joined) for c, n, joined in sized if n >= 2]
         if len(clauses) < 2:
             return found
+        contenders: set[str] | None = None
         full: list[Match] = []
         offered: list[str] = []
-        for clause, size in clauses:
+        for clause, size, joined in clauses:
             other = self._match(clause)
+            if joined and other.best is not None:
+                # Half a sentence says less than a sentence: its topic must be one the whole
+                # message was already about ("…and how much does the duplicate cost?").
+                if contenders is None:
+                    contenders = {
+                        label
+                        for label, score, _ in self.rank(text)[: self.GREETING_CONTENDERS]
+                        if score >= self.thresholds.partial
+                    }
+                if other.best not in contenders:
+                    continue
             if other.kind is MatchKind.FULL and other.topic not in SOCIAL_TOPICS:
                 if other.topic not in (c.topic for c in full):
                     full.append(other)
@@ -426,8 +458,11 @@ class Matcher:
                 and not other.suggestions[0].startswith(BOT_TOPICS)
             ):
                 offered.append(other.suggestions[0])
+        # What the assistant can do, or its privacy, is never offered as "the other question".
+        offered = [t for t in offered if not t.startswith(BOT_TOPICS)]
         if found.kind is MatchKind.PARTIAL:
             if len(full) >= 2 and all(c.topic in found.suggestions for c in full[:2]):
+                # Two clear questions: the first asked is answered, the other offered.
                 return replace(full[0], also=full[1].topic, lang=found.lang or full[0].lang)
             if len(full) == 1 and full[0].topic == found.suggestions[0]:
                 # One clear sentence, and the whole message's own first guess ("Bonjour, je

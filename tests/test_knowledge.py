@@ -217,6 +217,52 @@ def test_two_questions_in_one_message_answer_the_main_one_and_offer_the_other():
     assert MATCHER.match("me atienden en el consultorio si no tengo papeles?").also is None
 
 
+@pytest.mark.parametrize(
+    ("message", "topic", "also"),
+    [
+        ("se me vencio la visa de turista y como pago la multa?", "reg.turista_vencido", "reg.multas"),
+        (
+            "how do I renew my expired cedula and can my kids go to school without papers",
+            "reg.cedula_vencida",
+            "derechos.educacion",
+        ),
+        (
+            "comment renouveler ma carte d'identité et est-ce que mes enfants peuvent aller à "
+            "l'école",
+            "reg.cedula_vencida",
+            "derechos.educacion",
+        ),
+        (
+            "kijan pou m renouvle kat idantite m epi eske pitit mwen ka ale lekol",
+            "derechos.educacion",
+            "reg.cedula_vencida",
+        ),
+    ],
+)
+def test_two_questions_joined_in_one_sentence(message, topic, also):
+    """"y"/"and"/"et"/"epi" before a question word joins two questions: the first is
+    answered (or the clearer one), the other offered."""
+    found = MATCHER.match(message)
+    assert (found.kind, {found.topic, found.also}) == (MatchKind.FULL, {topic, also}), found
+
+
+def test_a_joining_word_that_starts_no_question_splits_nothing():
+    # "y como no tengo plata" is a reason, not a second question.
+    found = MATCHER.match(
+        "se me vencio la visa de turista y como no tengo plata no he pagado la multa"
+    )
+    assert (found.topic, found.also) == ("reg.turista_vencido", None), found
+
+
+def test_what_the_assistant_can_do_is_never_offered_as_the_other_question():
+    # "¿A dónde puedo pedir ayuda?" is also a clear sentence of bot.ayuda on its own.
+    found = MATCHER.match(
+        "Mi pareja me golpea y me tiene retenido el pasaporte, no tengo papeles y me da miedo "
+        "denunciar porque me pueden deportar. ¿A dónde puedo pedir ayuda?"
+    )
+    assert found.topic == "derechos.mujer" and found.also is None, found
+
+
 def test_matching_is_pure_and_three_way():
     full = MATCHER.match("como saco el carnet chileno")
     assert full.kind is MatchKind.FULL and full.topic == "reg.cedula"
