@@ -220,7 +220,11 @@ def test_two_questions_in_one_message_answer_the_main_one_and_offer_the_other():
 @pytest.mark.parametrize(
     ("message", "topic", "also"),
     [
-        ("se me vencio la visa de turista y como pago la multa?", "reg.turista_vencido", "reg.multas"),
+        (
+            "se me vencio la visa de turista y como pago la multa?",
+            "reg.turista_vencido",
+            "reg.multas",
+        ),
         (
             "how do I renew my expired cedula and can my kids go to school without papers",
             "reg.cedula_vencida",
@@ -240,7 +244,7 @@ def test_two_questions_in_one_message_answer_the_main_one_and_offer_the_other():
     ],
 )
 def test_two_questions_joined_in_one_sentence(message, topic, also):
-    """"y"/"and"/"et"/"epi" before a question word joins two questions: the first is
+    """ "y"/"and"/"et"/"epi" before a question word joins two questions: the first is
     answered (or the clearer one), the other offered."""
     found = MATCHER.match(message)
     assert (found.kind, {found.topic, found.also}) == (MatchKind.FULL, {topic, also}), found
