@@ -57,6 +57,12 @@ SETS = [
     "written5_heldout",
     "messy5_tuning",
     "messy5_heldout",
+    "real6_tuning",
+    "real6_heldout",
+    "written6_tuning",
+    "written6_heldout",
+    "messy6_tuning",
+    "messy6_heldout",
 ]
 
 

@@ -57,6 +57,9 @@ TUNING = [
     "real5_tuning",
     "written5_tuning",
     "messy5_tuning",
+    "real6_tuning",
+    "written6_tuning",
+    "messy6_tuning",
 ]
 
 
