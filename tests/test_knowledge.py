@@ -267,6 +267,27 @@ def test_what_the_assistant_can_do_is_never_offered_as_the_other_question():
     assert found.topic == "derechos.mujer" and found.also is None, found
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "what can you do for me?",
+        "qu'est-ce que tu peux faire pour moi",
+        "que peux-tu faire pour moi ?",
+        "sa w ka fè pou mwen?",
+        "ki sa ou kapab fè pou mwen",
+    ],
+)
+def test_what_can_you_do_for_me_in_function_words_only(message):
+    """Asked with no content word at all (every word a stop word), it was the fallback."""
+    found = MATCHER.match(message)
+    assert (found.kind, found.topic) == (MatchKind.FULL, "bot.ayuda"), found
+
+
+def test_what_can_i_do_to_get_papers_is_not_a_question_about_the_assistant():
+    found = MATCHER.match("kisa mwen ka fè pou mwen jwenn papye isit la")
+    assert found.best is not None and not found.best.startswith("bot."), found
+
+
 def test_matching_is_pure_and_three_way():
     full = MATCHER.match("como saco el carnet chileno")
     assert full.kind is MatchKind.FULL and full.topic == "reg.cedula"
