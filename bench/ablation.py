@@ -63,6 +63,8 @@ SETS = [
     "written6_heldout",
     "messy6_tuning",
     "messy6_heldout",
+    "messy7_tuning",
+    "messy7_heldout",
 ]
 
 

@@ -60,6 +60,7 @@ TUNING = [
     "real6_tuning",
     "written6_tuning",
     "messy6_tuning",
+    "messy7_tuning",
 ]
 
 

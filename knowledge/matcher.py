@@ -366,7 +366,10 @@ class Matcher:
         haitiana, …") it changed nothing on the realistic sets; kept for greetings that hid a
         question (the review of 2026-12-07)."""
         found = self._match(text)
-        if found.best in SOCIAL_TOPICS:
+        # Also a message that fell under the floor: its greeting may have pulled its question
+        # down ("Bonjour, je suis sénégalais… faire venir ma femme…": 0.17 for the greeting,
+        # 0.15 for the family permit, then 0.31 for the family permit without "Bonjour").
+        if found.best in SOCIAL_TOPICS or found.kind is MatchKind.NONE:
             found = self._past_the_greeting(text, found)
         return self._second_question(text, found)
 
@@ -382,7 +385,8 @@ class Matcher:
         # "ok ok ok…" would otherwise be tokenized once per word, quadratic).
         cut = 0
         for end in range(1, min(len(words), self.GREETING_WORDS) + 1):
-            if all(t in self._social_tokens for t in self.normalizer.tokens(" ".join(words[:end]))):
+            opening = self.normalizer.tokens(" ".join(words[:end]))
+            if opening and all(t in self._social_tokens for t in opening):  # "My": no greeting
                 cut = end
         kept = words[cut:]
         rest = self.normalizer.tokens(" ".join(kept))
@@ -392,9 +396,15 @@ class Matcher:
         # ... and only about what the whole message was already about (a contender under the
         # greeting), not what its leftover words happen to evoke ("hello?? anyone").
         ranked = self.rank(text)[: self.GREETING_CONTENDERS]
-        contenders = {
-            label for label, score, _ in ranked if score >= self.thresholds.partial
-        } - SOCIAL_TOPICS
+        if found.kind is MatchKind.NONE:
+            # Out of scope is a judgement, not a lack of evidence: it stands.
+            if not ranked or ranked[0][0] == OUT_OF_SCOPE:
+                return found
+            floor = 0.0  # under the floor as a whole (the greeting took the weight)
+        else:
+            floor = self.thresholds.partial
+        contenders = {label for label, score, _ in ranked if score >= floor} - SOCIAL_TOPICS
+        contenders.discard(OUT_OF_SCOPE)
         # The language is the whole message's: "Bonjour, fonasa?" is French, "fonasa?" is not.
         other = replace(self._match(" ".join(kept)), lang=found.lang)
         if other.kind is MatchKind.FULL and other.topic in contenders:
@@ -405,6 +415,10 @@ class Matcher:
                 t for t in other.suggestions if t in contenders and not t.startswith(BOT_TOPICS)
             ]
             if asked and found.kind is MatchKind.FULL:  # greeted, the question one press away
+                # ... when it is more than a word
+                # ("hello?? anyone" offered how to apply, through "anyone").
+                if len(rest) < 2:
+                    return found
                 return replace(found, also=asked[0])
             if asked:  # an unclear question is still a question: "did you mean…?"
                 return replace(other, suggestions=tuple(asked))
