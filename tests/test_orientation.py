@@ -145,6 +145,32 @@ async def test_typed_answers_and_a_typed_question_leave_the_steps(chat: Chat):
     assert "ya no está activa" in out
 
 
+@pytest.mark.parametrize(
+    ("lang", "typed", "topic"),
+    [
+        # A button's label typed: "con control" was read as a question and answered with the
+        # page for those who entered WITHOUT control.
+        ("es", ["ninguna", "con control", "si"], "reg.rt_familia"),
+        ("es", ["ninguna", "sin control"], "reg.ingreso_irregular"),
+        ("es", ["Ninguna", "por el aeropuerto", "no", "sí"], "reg.rt_trabajo"),
+        ("es", ["ningna", "con contrl", "no", "no"], "reg.residencia_temporal"),  # typos
+        ("ht", ["okenn", "ak kontwòl", "wi"], "reg.rt_familia"),
+        ("fr", ["aucune", "sans contrôle"], "reg.ingreso_irregular"),
+        ("en", ["none of these", "through a check", "yes"], "reg.rt_familia"),
+        ("en", ["under 18"], "reg.nna"),
+    ],
+)
+async def test_a_typed_button_label_answers_the_step(app, lang, typed, topic):
+    chat = Chat(app, user=f"typed-{lang}-{len(typed)}-{topic}", lang=lang)
+    t = texts(lang)
+    await chat.say("/papeles")
+    for said in typed[:-1]:
+        out = await chat.say(said)  # the next question, still in the orientation
+        assert t._("No sé") in out and t._("Salir") in out, (said, out)
+    out = await chat.say(typed[-1])
+    assert _start(lang, topic) in out, (typed, out)
+
+
 async def test_replayed_unknown_and_out_of_order_presses_are_refused(chat: Chat):
     await chat.say("/papeles")
     for payload in ("ori:job:yes", "ori:situation:maybe", "ori:zzz", "ori:", "ori:entry"):

@@ -15,18 +15,26 @@ question is unclear but about regularization; and first in the menu's regulariza
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Annotated, Any
+
+from rapidfuzz import fuzz, process
 
 from intents.answers import topic_button, topic_reply
 from intents.commands import EVERYONE, CommandSpec, Line
 from intents.context import Context
 from intents.flows import feedback
-from intents.i18n import N_, Texts
+from intents.i18n import N_, Texts, texts
 from intents.messages import Button, Reply, rows
 from intents.payloads import OneOf, Payload
 from intents.router import CommandButton, Flow
 from intents.steps import FlowStep
+from knowledge.languages import LANGUAGES
 from knowledge.normalize import fold
+
+# A typed answer this close to a label (rapidfuzz ratio of the folded texts) is that label:
+# one wrong letter in "con control" (90.9), not "sin control" against "con control" (81.8).
+TYPO_SIMILARITY = 88.0
 
 
 class Step(FlowStep, flow="orientation"):
@@ -245,10 +253,38 @@ def leave(ctx: Context) -> list[Reply]:
     ]
 
 
-# What people type instead of pressing, folded; anything else is a new question.
+# What people type instead of pressing, folded, besides the buttons' own labels in the four
+# languages (`_labels`); anything else is a new question.
 TYPED = {
     "yes": ("si", "yes", "wi", "oui"),
     "no": ("no", "non"),
+    "none": ("ninguna", "ninguno", "none", "aucune", "aucun", "okenn", "pa gen"),
+    "minor": ("menor", "menor de edad", "minor", "mineur", "mineure", "timoun", "minè"),
+    "fear": ("miedo", "tengo miedo", "afraid", "peur", "j'ai peur", "m pe", "mwen pe"),
+    "border": (
+        "aeropuerto",
+        "por el aeropuerto",
+        "en avion",
+        "por la frontera con control",
+        "airport",
+        "by plane",
+        "aeroport",
+        "par l'aeroport",
+        "en avion",
+        "ayewopo",
+        "nan ayewopo",
+        "avyon",
+    ),
+    "irregular": (
+        "paso no habilitado",
+        "por paso no habilitado",
+        "por trocha",
+        "trocha",
+        "sin papeles por la frontera",
+        "without a check",
+        "sans passer par le controle",
+        "san pase nan kontwol",
+    ),
     UNSURE: (
         "no se",
         "nose",
@@ -263,9 +299,26 @@ TYPED = {
 }
 
 
+@cache
+def _labels(step: Step) -> dict[str, str]:
+    """Each answer of a step by what may be typed for it, folded: its button's label in every
+    language ("con control", "ak kontwol", "through a check") and the TYPED words."""
+    question = QUESTIONS[step]
+    said: dict[str, str] = {}
+    for key, label in [*question.answers, (UNSURE, N_("No sé"))]:
+        for lang in LANGUAGES:
+            said.setdefault(fold(texts(lang)._(label)), key)
+        for word in TYPED.get(key, ()):
+            said.setdefault(fold(word), key)
+    return said
+
+
 async def typed(ctx: Context) -> list[Reply]:
-    """A step's answer typed: a number picks that option, "sí"/"no"/"no sé" in any of the
-    four languages answer; anything else leaves the orientation and is read as a question."""
+    """A step's answer typed: a number picks that option; a button's label in any of the four
+    languages, a close misspelling of one ("con contro"), or a usual way to say it ("sí", "no
+    sé", "por el aeropuerto") answers; anything else leaves the orientation and is read as a
+    question. (Before, a typed label was read as a question: "con control" was answered with
+    the page for those who entered without control.)"""
     step = Step(ctx.user.flow_step or "")  # the router calls this for the flow's steps only
     question = QUESTIONS[step]
     keys = [key for key, _ in question.answers] + [UNSURE]
@@ -273,10 +326,14 @@ async def typed(ctx: Context) -> list[Reply]:
     answer = None
     if text.isdigit() and 1 <= int(text) <= len(keys):
         answer = keys[int(text) - 1]
-    else:
-        for key, words in TYPED.items():
-            if key in keys and text in {fold(w) for w in words}:
-                answer = key
+    elif text:
+        said = _labels(step)
+        answer = said.get(text)
+        if answer is None and len(text) >= 5:
+            close = process.extractOne(
+                text, list(said), scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY
+            )
+            answer = said[close[0]] if close is not None else None
     if answer is not None:
         return await _answer(ctx, step, answer)
     ctx.end_flow()
