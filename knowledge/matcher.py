@@ -226,6 +226,11 @@ class Matcher:
         self._spellings = self._vocab + sorted(self._variants)
         self._correct = lru_cache(maxsize=50_000)(self._correct_uncached)
 
+    @property
+    def greeting_tokens(self) -> frozenset[str]:
+        """Tokens that only greet or thank ("hola", "bonjou" -> hola; "merci" -> gracia)."""
+        return frozenset(self._social_tokens)
+
     # -- query side -------------------------------------------------------------------------
     def _correct_uncached(self, token: str) -> tuple[str, float] | None:
         """The closest vocabulary word to an unknown token, with its similarity."""

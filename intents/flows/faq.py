@@ -37,6 +37,8 @@ async def question(ctx: Context) -> list[Reply]:
                 ).format(n=ctx.t.number(len(text)), max=ctx.t.number(ctx.services.max_text))
             )
         ]
+    if orientation.broad(ctx.services.matcher, text):
+        return await orientation.start(ctx)  # "kouman pou m jwenn papye?": the guided questions
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     ctx.services.observer.matched(match.kind.value)
     lang = ctx.lang  # the conversation's language, this message's included (the engine)

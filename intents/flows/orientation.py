@@ -30,7 +30,8 @@ from intents.payloads import OneOf, Payload
 from intents.router import CommandButton, Flow
 from intents.steps import FlowStep
 from knowledge.languages import LANGUAGES
-from knowledge.normalize import fold
+from knowledge.matcher import Matcher
+from knowledge.normalize import Normalizer, fold
 
 # A typed answer this close to a label (rapidfuzz ratio of the folded texts) is that label:
 # one wrong letter in "con control" (90.9), not "sin control" against "con control" (81.8).
@@ -160,6 +161,46 @@ def start_button(t: Texts) -> Button:
 def with_start_button(ctx: Context, reply: Reply) -> Reply:
     """The reply with the orientation offered as its first button."""
     return replace(reply, buttons=((start_button(ctx.t),), *reply.buttons))
+
+
+# Broad "how do I get my papers?" questions start the orientation at once (product.md,
+# "Orientation"): a message that names papers or regularizing and otherwise only greets, says
+# who is asking ("mwen se ayisyen", "soy venezolana") or asks in general words (get, need,
+# how, help, here). "Qué papeles necesito para la definitiva" names something else: answered.
+_BROAD_WORDS = "papeles regularizar quedarme quedarnos rete rester stay"
+_GENERIC_WORDS = """
+    sacar saco saca obtener obtengo conseguir consigo tener tengo arreglar arreglo tramitar
+    jwenn gen fe fè ranje avoir obtenir get got obtain sort
+    need necesito necesita bezwen besoin quiero queria want vle veux voudrais
+    ayuda ayudar ayudame help aide aider ede hacer hago faire do
+    chile chili aca aqui here isit ici legal legales legalmente mis my mes mwen todo todos all
+    pasos paso steps etapes etap empezar start commencer komanse situacion situation sitiyasyon
+    """
+_WHO_WORDS = """
+    haitiano haitiana haitianos ayisyen haitien haitienne haitian venezolano venezolana
+    venezuelan venezuelien venezyelyen colombiano colombiana colombian colombien peruano
+    peruana peruvian peruvien boliviano boliviana bolivian dominicano dominicana dominican
+    dominicain cubano cubana cuban cubain ecuatoriano ecuatoriana ecuadorian senegalais
+    senegalaise congolais congolaise camerounais camerounaise africano africana migrante
+    migrantes migrant migrants migran extranjero extranjera foreigner etranger etrangere
+    etranje llegue llegué recien rive arrived arrive
+    """
+
+
+@cache
+def _broad_vocabulary(normalizer: Normalizer) -> tuple[frozenset[str], frozenset[str]]:
+    """The tokens that make a question broad, and those it may have besides."""
+    broad = frozenset(normalizer.tokens(_BROAD_WORDS))
+    besides = frozenset(normalizer.tokens(_GENERIC_WORDS + _WHO_WORDS))
+    return broad, besides - broad
+
+
+def broad(matcher: Matcher, text: str) -> bool:
+    """A broad "how do I get my papers?" question ("mwen se ayisyen, kijan pou m jwenn papye?",
+    "how do I get my papers", "hola, necesito ayuda con mis papeles")."""
+    tokens = set(matcher.normalizer.tokens(text))
+    about, besides = _broad_vocabulary(matcher.normalizer)
+    return bool(tokens & about) and tokens <= about | besides | matcher.greeting_tokens
 
 
 async def start(ctx: Context) -> list[Reply]:
