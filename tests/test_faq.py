@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from intents.answers import MAX_MESSAGE, SMALL_TALK, _footer
+from intents.i18n import texts
 from tests.conftest import Chat
-from tests.shipped import MATCHER
+from tests.shipped import KB, MATCHER
 
 TWO = (
     "hola, se me vencio el carnet, como lo renuevo. y tambien quiero saber si puedo "
@@ -157,3 +159,16 @@ def test_a_filler_sentence_is_not_offered_as_a_second_question(said):
 def test_a_greeting_never_offers_what_the_bot_can_do_as_the_question():
     found = MATCHER.match("hola! como estas? necesito ayuda con mi visa")
     assert not (found.also or "").startswith("bot."), found
+
+
+def test_every_answer_fits_a_message_with_its_source_line():
+    """An answer longer than a message once its source line is added was cut mid-word ("dès
+    que vous avez votr…", the French ID-card answer: a new-user trial of 2026-12-07)."""
+    too_long = []
+    for topic in KB.topics.values():
+        for lang, entry in topic.entries.items():
+            t = texts(lang)
+            tail = "" if topic.id in SMALL_TALK else _footer(t, topic.source, topic.reviewed)
+            if len(entry.answer) + len(tail) + 4 > MAX_MESSAGE:
+                too_long.append((topic.id, lang, len(entry.answer) + len(tail) + 4))
+    assert too_long == []
