@@ -308,6 +308,23 @@ def test_the_united_states_written_us_is_another_country():
     assert MATCHER.match("do US citizens need a visa for Chile").topic == "reg.ingreso_visa"
 
 
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("me pegan en la casa, a quien llamo", "derechos.mujer"),
+        ("my husband beats me who do I call", "derechos.mujer"),
+        ("me quieren matar en mi pais", "reg.refugio"),
+        ("on veut me tuer dans mon pays", "reg.refugio"),
+        ("they want to kill me in my country", "reg.refugio"),
+    ],
+)
+def test_someone_in_danger_gets_the_answer_that_helps(message, topic):
+    """These got the fallback (a new-user trial of 2026-12-07): being hit at home, or a threat
+    to one's life back home, in everyday words."""
+    found = MATCHER.match(message)
+    assert (found.kind, found.topic) == (MatchKind.FULL, topic), found
+
+
 def test_matching_is_pure_and_three_way():
     full = MATCHER.match("como saco el carnet chileno")
     assert full.kind is MatchKind.FULL and full.topic == "reg.cedula"
