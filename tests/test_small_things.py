@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from intents.i18n import texts
 from storage.models import UnansweredQuestion
 from tests.conftest import Chat
 
@@ -46,3 +48,46 @@ async def test_zero_question_mark_or_an_emoji_are_not_logged_as_questions(chat: 
     await chat.say("receta de pan amasado con chicharrones")
     async with chat.app.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 1
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "ok",
+        "jajaja",
+        "amigo",
+        "dale po",
+        "kkkkk",
+        "soy venezolana",
+        "mwen se ayisyen",
+        "I'm from Haiti",
+    ],
+)
+async def test_chatter_and_a_bare_self_introduction_are_no_questions(app, said):
+    """A new-user trial of 2026-12-07: these got the fallback (or "did you mean: thanks and
+    goodbye?") and went into the unanswered questions."""
+    chat = Chat(app, user=f"chatter-{said}", lang=None)
+    out = await chat.say(said)
+    for lang in ("es", "ht", "fr", "en"):  # no "I don't know", no "did you mean…"
+        t = texts(lang)
+        assert t._("Ninguna de estas") not in out and t._("Tu pregunta quedó") not in out, out
+    async with chat.app.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
+
+
+@pytest.mark.parametrize(
+    ("said", "lang"),
+    [
+        ("in English please", "en"),
+        ("pero en español porfa", "es"),
+        ("habla español?", "es"),
+        ("an kreyòl souple", "ht"),
+        ("en français svp", "fr"),
+    ],
+)
+async def test_asking_for_a_language_in_words_switches_to_it(app, said, lang):
+    chat = Chat(app, user=f"asks-{lang}-{len(said)}", lang="es" if lang != "es" else "en")
+    out = await chat.say(said)
+    assert texts(lang)._("Listo, te escribiré en español.") in out, out
+    async with chat.app.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from intents import chatter
 from intents.answers import SMALL_TALK, TopicButton, topic_button, topic_reply
 from intents.context import Context
-from intents.flows import feedback, orientation
+from intents.flows import feedback, language, orientation
 from intents.flows.menu import main_menu
 from intents.masking import mask_personal
 from intents.messages import Reply, rows
@@ -37,8 +38,15 @@ async def question(ctx: Context) -> list[Reply]:
                 ).format(n=ctx.t.number(len(text)), max=ctx.t.number(ctx.services.max_text))
             )
         ]
+    asked_for = language.requested(text)
+    if asked_for is not None:  # "in English please", "habla español?"
+        return await language.set_language(ctx, asked_for)
     if orientation.broad(ctx.services.matcher, text):
         return await orientation.start(ctx)  # "kouman pou m jwenn papye?": the guided questions
+    if chatter.chatter_only(text):  # "ok", "jajaja": nothing to answer, nothing to log
+        return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
+    if chatter.introduces_only(ctx.services.matcher, text):  # "soy venezolana": hello
+        return [*await answer(ctx, "bot.saludo"), main_menu(ctx)]
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     ctx.services.observer.matched(match.kind.value)
     lang = ctx.lang  # the conversation's language, this message's included (the engine)

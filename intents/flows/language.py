@@ -49,6 +49,25 @@ def _named_language(text: str) -> str | None:
     return None
 
 
+# Asking for a language in words ("in English please", "pero en español porfa", "habla
+# español?", "an kreyòl souple"): what is left once these words are set aside is one
+# language's name. (Before, these got the fallback and were logged as questions.)
+_ASKING = frozenset(
+    """
+    in en an please plz pls porfa por favor pero but mais men svp stp souple tanpri habla
+    hablas hablame hablen hable escribe escribeme escribir speak talk write do you can could
+    parle parlez parles ecris ecrivez vous tu ou pale ekri ka puedes puede me to a the la el
+    idioma language langue lang only solo seulement selman mejor better plus mwen m i
+    """.split()
+)
+
+
+def requested(text: str) -> str | None:
+    """The language a message asks to be spoken, if that is all it says."""
+    words = [w for w in fold(text).split() if w not in _ASKING]
+    return _named_language(" ".join(words)) if words else None
+
+
 async def typed(ctx: Context) -> list[Reply]:
     """Step `choose`: the user typed a language instead of pressing a button."""
     lang = _named_language(ctx.text)
@@ -64,6 +83,11 @@ async def typed(ctx: Context) -> list[Reply]:
 def _picker(ctx: Context, prompt: str) -> Reply:
     buttons = [LanguageChoice(code).button(name) for code, name in LANGUAGE_NAMES.items()]
     return Reply(prompt, rows(buttons, per_row=2))
+
+
+async def set_language(ctx: Context, lang: str) -> list[Reply]:
+    """Speak `lang` to this user from now on (their choice, as with /idioma)."""
+    return await _set(ctx, lang)
 
 
 async def _set(ctx: Context, lang: str) -> list[Reply]:

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from rapidfuzz import fuzz, process
 
+from intents import chatter
 from intents.answers import topic_button, topic_reply
 from intents.commands import EVERYONE, CommandSpec, Line
 from intents.context import Context
@@ -176,22 +177,13 @@ _GENERIC_WORDS = """
     chile chili aca aqui here isit ici legal legales legalmente mis my mes mwen todo todos all
     pasos paso steps etapes etap empezar start commencer komanse situacion situation sitiyasyon
     """
-_WHO_WORDS = """
-    haitiano haitiana haitianos ayisyen haitien haitienne haitian venezolano venezolana
-    venezuelan venezuelien venezyelyen colombiano colombiana colombian colombien peruano
-    peruana peruvian peruvien boliviano boliviana bolivian dominicano dominicana dominican
-    dominicain cubano cubana cuban cubain ecuatoriano ecuatoriana ecuadorian senegalais
-    senegalaise congolais congolaise camerounais camerounaise africano africana migrante
-    migrantes migrant migrants migran extranjero extranjera foreigner etranger etrangere
-    etranje llegue llegué recien rive arrived arrive
-    """
 
 
 @cache
 def _broad_vocabulary(normalizer: Normalizer) -> tuple[frozenset[str], frozenset[str]]:
     """The tokens that make a question broad, and those it may have besides."""
     broad = frozenset(normalizer.tokens(_BROAD_WORDS))
-    besides = frozenset(normalizer.tokens(_GENERIC_WORDS + _WHO_WORDS))
+    besides = frozenset(normalizer.tokens(_GENERIC_WORDS)) | chatter.who_tokens_of(normalizer)
     return broad, besides - broad
 
 

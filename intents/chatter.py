@@ -1,0 +1,59 @@
+"""Messages that are conversation, not questions: a bare self-introduction ("soy venezolana",
+"mwen se ayisyen", "I'm from Haiti"), an acknowledgement or a laugh ("ok", "dale", "jajaja",
+"amigo"). Before, the first got the "I don't know" fallback (a nationality reads like the
+out-of-scope examples about other countries), the others the fallback or a "did you mean:
+thanks and goodbye?", and all were logged as unanswered questions (a new-user trial of
+2026-12-07). Read with the matcher's own tokens (folding, lexicon, stemming), so the word
+lists hold each word once.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from knowledge.matcher import Matcher
+from knowledge.normalize import Normalizer, fold
+
+# Who is asking: nationalities and origins of the people the assistant serves, and "I just
+# arrived". With a greeting and nothing else, a message introduces its writer.
+WHO_WORDS = """
+    haitiano haitiana haitianos ayisyen ayisyèn haitien haitienne haitian venezolano venezolana
+    venezuelan venezuelien venezyelyen colombiano colombiana colombian colombien peruano
+    peruana peruvian peruvien boliviano boliviana bolivian dominicano dominicana dominican
+    dominicain dominiken cubano cubana cuban cubain ecuatoriano ecuatoriana ecuadorian
+    senegalais senegalaise congolais congolaise camerounais camerounaise africano africana
+    migrante migrantes migrant migrants migran extranjero extranjera foreigner etranger
+    etrangere etranje haiti ayiti venezuela colombia colombie peru perou bolivia bolivie
+    cuba ecuador senegal cameroun congo nuevo nueva nouveau nouvelle new llegue recien rive
+    arrived arrive fek fenk fèk fèk
+    """
+
+# Acknowledgements and fillers that ask nothing.
+CHATTER_WORDS = frozenset(
+    """
+    ok oki okey okay oke okk vale dale ya listo bueno bien perfecto entendido genial ah oh aja
+    mmm hmm amigo amiga pana hermano hermana bro dako d accord daccord super cool nice alright
+    lol mdr xd po pues pos
+    """.split()
+)
+_LAUGH = re.compile(r"(?:[jh][aeiu]){2,}[jh]?|(?:ha|he|hi|ja|je|ji|js|jsj)+|k{2,}|x+d+")
+
+
+@cache
+def who_tokens_of(normalizer: Normalizer) -> frozenset[str]:
+    """The tokens for who is asking (shared with the orientation's broad questions)."""
+    return frozenset(normalizer.tokens(WHO_WORDS))
+
+
+def introduces_only(matcher: Matcher, text: str) -> bool:
+    """Says who is writing and nothing else ("soy venezolana", "bonjou, mwen se ayisyèn")."""
+    tokens = set(matcher.normalizer.tokens(text))
+    who = who_tokens_of(matcher.normalizer)
+    return bool(tokens & who) and tokens <= who | matcher.greeting_tokens
+
+
+def chatter_only(text: str) -> bool:
+    """An acknowledgement, a filler or a laugh, and nothing else ("ok", "jajaja", "amigo")."""
+    words = fold(text).split()
+    return bool(words) and all(w in CHATTER_WORDS or _LAUGH.fullmatch(w) for w in words)
