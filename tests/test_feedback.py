@@ -78,6 +78,17 @@ async def test_thumbs_down_keeps_the_masked_question_and_what_was_looked_for(cha
     assert "FONASA" in await chat.say(HEALTH)
 
 
+async def test_a_question_written_after_a_thumbs_down_is_noted_and_answered(chat: Chat):
+    """It was stored as the note and never answered (a new-user trial of 2026-12-07)."""
+    await chat.say(HEALTH)
+    await chat.press(f"fb:down:{_topic(HEALTH)}")
+    question = "y mi hijo puede ir al colegio sin rut?"
+    out = await chat.say(question)
+    assert "lo anoté" in out and "IPE" in out, out  # noted, and the school answer
+    [row] = await _rows(chat.app)
+    assert row.looking_for == question
+
+
 @pytest.mark.parametrize("leave", ["fb:skip", "/cancelar"])
 async def test_the_what_were_you_looking_for_prompt_can_be_left(chat: Chat, leave: str):
     await chat.say(HEALTH)

@@ -1,5 +1,6 @@
 """👍 / 👎 under full answers: one tap, stored for the content team; on 👎 an optional "what
-were you looking for?" that the next message answers (or "Omitir", /cancelar, a command)."""
+were you looking for?" that the next message answers (or "Omitir", /cancelar, a command);
+that note, when it is a question the knowledge base can answer, is also answered."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from intents.messages import Button, Reply, rows
 from intents.payloads import Payload
 from intents.router import CommandButton, Flow
 from intents.steps import FlowStep
+from knowledge.matcher import MatchKind
 from storage import feedback
 
 MAX_NOTE = 500
@@ -107,6 +109,10 @@ async def looking_for(ctx: Context) -> list[Reply]:
     feedback_id = data.get("feedback_id")
     if isinstance(feedback_id, int):
         await feedback.note(ctx.session, feedback_id, ctx.user.id, masked)
+    if ctx.ask is not None and ctx.services.matcher.match(text).kind is not MatchKind.NONE:
+        # What they were looking for, asked as a question ("¿y cuánto demora la definitiva?"):
+        # noted, and answered (before, it was only noted: a new-user trial of 2026-12-07).
+        return [Reply(ctx.t._("Gracias, lo anoté.")), *await ctx.ask(ctx)]
     return [
         Reply(
             ctx.t._(
