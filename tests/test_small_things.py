@@ -91,3 +91,10 @@ async def test_asking_for_a_language_in_words_switches_to_it(app, said, lang):
     assert texts(lang)._("Listo, te escribiré en español.") in out, out
     async with chat.app.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
+
+
+async def test_a_kreyol_date_in_an_answer_is_all_kreyol(app):
+    """"(le 13 desanm 2015)": the French article in a Kreyòl sentence (a new-user trial)."""
+    chat = Chat(app, user="ht-date", lang="ht")
+    out = await chat.say("eske Quilicura gen Sello Migrante a?")
+    assert "(nan dat " in out and "(le " not in out, out
