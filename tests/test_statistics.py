@@ -95,6 +95,12 @@ async def test_santiago_figures_are_the_official_ones(chat: Chat):
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+async def test_the_permits_line_agrees_in_french(app: App):
+    """"2 101 accordés": "demandes" is feminine (a new-user trial of 2026-12-07)."""
+    out = await Chat(app, user="fr-permits", lang="fr").say("/estadisticas Santiago")
+    assert " accordées ; définitif " in out and "accordés" not in out, out
+
+
 async def test_antofagasta_by_question_and_its_region(chat: Chat):
     out = await chat.say("/estadisticas antofagasta")
     assert f"Antofagasta: {es(comuna_estimate('02101')[2022])} personas" in out
