@@ -24,6 +24,10 @@ MAX_MESSAGE = 1000
 # rated), it only opens or closes the exchange.
 SMALL_TALK = frozenset({"bot.saludo", "bot.gracias"})
 
+# The topic whose answer adds a named comuna's Sello status; its answer ends, in every
+# language, with one sentence asking for the comuna (dropped when one was named).
+ADHESION_TOPIC = "sello.municipios_adheridos"
+
 # The topic whose answer is the figures of the place the question names (intents/statistics).
 STATISTICS_TOPIC = "datos.migrantes_comuna"
 
@@ -69,7 +73,14 @@ async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> 
         if found is not None:
             return found
     body = topic.entry(ctx.lang).answer
-    extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
+    if topic.id == ADHESION_TOPIC:
+        extra, named = await _adhesion_status(ctx, asked or ctx.text)
+        if named:
+            # The comuna was named (or is the user's own) and its status follows: the closing
+            # "tell me your comuna and I'll check" would ask for what was just said.
+            body = body.rsplit(". ", 1)[0] + "."
+    else:
+        extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
     tail = "" if topic_id in SMALL_TALK else footer(ctx, topic)
     room = MAX_MESSAGE - len(tail) - len(extra) - 4
     if len(body) > room:
@@ -93,8 +104,6 @@ def action_buttons(ctx: Context, actions: tuple[str, ...]) -> list[Button]:
 
 
 async def _dynamic_part(ctx: Context, topic: Topic, question: str) -> str:
-    if topic.id == "sello.municipios_adheridos":
-        return await _adhesion_status(ctx, question)
     if topic.id == "sello.encargado_regional":
         return await _regional_officers(ctx, question)
     if topic.id == "bot.ayuda":
@@ -114,7 +123,7 @@ SELLO_STATUS = {
 }
 
 
-async def _adhesion_status(ctx: Context, question: str) -> str:
+async def _adhesion_status(ctx: Context, question: str) -> tuple[str, bool]:
     """What the directory knows: how many comunas (of about 141), the named or own comuna's
     status with its source, and that the official list is SERMIG's. A comuna the directory
     does not list is "not known", never "no"."""
@@ -146,7 +155,7 @@ async def _adhesion_status(ctx: Context, question: str) -> str:
                 "tenga el Sello: confírmalo con la Dirección Regional de SERMIG."
             ).format(comuna=comuna.name)
         )
-    return "\n".join(lines)
+    return "\n".join(lines), comuna is not None
 
 
 async def _regional_officers(ctx: Context, question: str) -> str:

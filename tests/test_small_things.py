@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from intents.i18n import texts
 from storage.models import UnansweredQuestion
 from tests.conftest import Chat
+from tests.shipped import KB
 
 
 async def test_caso_for_someone_not_enrolled_explains_who_and_how(chat: Chat):
@@ -94,7 +95,24 @@ async def test_asking_for_a_language_in_words_switches_to_it(app, said, lang):
 
 
 async def test_a_kreyol_date_in_an_answer_is_all_kreyol(app):
-    """"(le 13 desanm 2015)": the French article in a Kreyòl sentence (a new-user trial)."""
+    """ "(le 13 desanm 2015)": the French article in a Kreyòl sentence (a new-user trial)."""
     chat = Chat(app, user="ht-date", lang="ht")
     out = await chat.say("eske Quilicura gen Sello Migrante a?")
     assert "(nan dat " in out and "(le " not in out, out
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [
+        ("es", "¿Quilicura tiene el Sello Migrante?"),
+        ("ht", "eske Quilicura gen Sello Migrante a?"),
+        ("fr", "Est-ce que Quilicura a le Sello Migrante ?"),
+        ("en", "Does Quilicura have the Sello Migrante?"),
+    ],
+)
+async def test_a_named_comuna_is_not_asked_for_again(app, lang, question):
+    """ "¿Temuco tiene el Sello?" was answered "… tell me your comuna and I'll check"."""
+    answer = KB.topic("sello.municipios_adheridos").entry(lang).answer
+    opening, asks = answer.split(". ", 1)[0], answer.rsplit(". ", 1)[1]
+    out = await Chat(app, user=f"named-{lang}", lang=lang).say(question)
+    assert opening in out and "Quilicura" in out and asks not in out, out

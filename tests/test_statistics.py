@@ -96,7 +96,7 @@ async def test_santiago_figures_are_the_official_ones(chat: Chat):
 
 
 async def test_the_permits_line_agrees_in_french(app: App):
-    """"2 101 accordés": "demandes" is feminine (a new-user trial of 2026-12-07)."""
+    """ "2 101 accordés": "demandes" is feminine (a new-user trial of 2026-12-07)."""
     out = await Chat(app, user="fr-permits", lang="fr").say("/estadisticas Santiago")
     assert " accordées ; définitif " in out and "accordés" not in out, out
 
