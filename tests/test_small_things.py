@@ -116,3 +116,11 @@ async def test_a_named_comuna_is_not_asked_for_again(app, lang, question):
     opening, asks = answer.split(". ", 1)[0], answer.rsplit(". ", 1)[1]
     out = await Chat(app, user=f"named-{lang}", lang=lang).say(question)
     assert opening in out and "Quilicura" in out and asks not in out, out
+
+
+async def test_a_greeting_is_one_message_with_the_menu(chat: Chat):
+    """It was the greeting with three related buttons, then the menu asking "¿En qué te puedo
+    ayudar?" again (eight buttons, the question twice: a new-user trial of 2026-12-07)."""
+    out = await chat.say("hola")
+    assert out.count("¿En qué te puedo ayudar?") == 1, out
+    assert "Regularización y permisos" in out and "Tipos de permiso" not in out, out

@@ -46,10 +46,12 @@ async def question(ctx: Context) -> list[Reply]:
     if chatter.chatter_only(text):  # "ok", "jajaja": nothing to answer, nothing to log
         return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
     if chatter.introduces_only(ctx.services.matcher, text):  # "soy venezolana": hello
-        return [*await answer(ctx, "bot.saludo"), main_menu(ctx)]
+        return await greet(ctx)
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     ctx.services.observer.matched(match.kind.value)
     lang = ctx.lang  # the conversation's language, this message's included (the engine)
+    if match.kind is MatchKind.FULL and match.topic == "bot.saludo" and not match.also:
+        return await greet(ctx)
     if match.kind is MatchKind.FULL and match.topic:
         replies = await answer(ctx, match.topic)
         if match.also in ctx.services.kb:
@@ -87,6 +89,14 @@ async def question(ctx: Context) -> list[Reply]:
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
     return [fallback(ctx)]
+
+
+async def greet(ctx: Context) -> list[Reply]:
+    """A greeting: the greeting with the main menu's buttons, one message (it was the
+    greeting with its related buttons, then the menu asking "how can I help?" again: eight
+    buttons and the same question twice, a new-user trial of 2026-12-07)."""
+    [hello] = await answer(ctx, "bot.saludo")
+    return [Reply(hello.text, main_menu(ctx).buttons)]
 
 
 def worth_logging(text: str) -> bool:

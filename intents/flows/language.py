@@ -63,9 +63,14 @@ _ASKING = frozenset(
 
 
 def requested(text: str) -> str | None:
-    """The language a message asks to be spoken, if that is all it says."""
-    words = [w for w in fold(text).split() if w not in _ASKING]
-    return _named_language(" ".join(words)) if words else None
+    """The language a message asks to be spoken, if that is all it says. A language's name
+    alone ("english") asks nothing: it may answer an expired /idioma prompt, which chooses
+    nothing (tests/test_engine.py)."""
+    folded = fold(text).split()
+    words = [w for w in folded if w not in _ASKING]
+    if not words or len(words) == len(folded):
+        return None
+    return _named_language(" ".join(words))
 
 
 async def typed(ctx: Context) -> list[Reply]:
