@@ -52,7 +52,10 @@ class Services:
     kb: KnowledgeBase
     matcher: Matcher
     flow_timeout: timedelta = timedelta(minutes=30)
-    max_text: int = 1000
+    # Long stories are common (a 1,076-character one was refused: a new-user trial of
+    # 2026-12-07); a Sello case description has 2,000, so does a question. Matching 2,000
+    # characters takes about 17 ms.
+    max_text: int = 2000
     comuna_names: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (cut, name)
     observer: Observer = field(default_factory=Observer)
     log_retention_days: int = 180

@@ -124,3 +124,15 @@ async def test_a_greeting_is_one_message_with_the_menu(chat: Chat):
     out = await chat.say("hola")
     assert out.count("¿En qué te puedo ayudar?") == 1, out
     assert "Regularización y permisos" in out and "Tipos de permiso" not in out, out
+
+
+async def test_a_long_story_is_read(chat: Chat):
+    """A real 1,076-character story was refused as too long (a new-user trial)."""
+    story = (
+        "hola buenas tardes, disculpe la molestia, les escribo porque llegue a chile hace dos "
+        "años con mi esposo y mis dos hijos, en ese tiempo no sabiamos nada. mi esposo "
+        "consiguio trabajo en una constructora sin contrato y yo vendo comida en la feria. "
+    ) * 5 + "mi hijo de 8 años puede ir al colegio aunque no tenga rut?"
+    assert 1000 < len(story) < 2000
+    out = await chat.say(story)
+    assert "muy largo" not in out and ("IPE" in out or "Derecho a la educación" in out), out
