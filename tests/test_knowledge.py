@@ -720,3 +720,18 @@ def test_evidence_is_read_from_the_yaml(tmp_path):
     assert topic.evidence[1].read is None
     assert topic.unconfirmed == (content.Unconfirmed("no está confirmado", "PDI"),)
     assert kb.facts_vocabulary == (("PDI",), ("ClaveÚnica", "Clave Única"))
+
+
+def test_no_answer_writes_a_date_in_digits():
+    """"before 12-02-2022" reads as 2 December to an English reader (a new-user trial of
+    2026-12-07): answers write dates in words, in their language."""
+    import re
+
+    digits = re.compile(r"\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b")
+    found = [
+        (topic.id, lang, m.group(0))
+        for topic in KB.topics.values()
+        for lang, entry in topic.entries.items()
+        for m in digits.finditer(entry.answer)
+    ]
+    assert found == []
