@@ -723,7 +723,7 @@ def test_evidence_is_read_from_the_yaml(tmp_path):
 
 
 def test_no_answer_writes_a_date_in_digits():
-    """"before 12-02-2022" reads as 2 December to an English reader (a new-user trial of
+    """ "before 12-02-2022" reads as 2 December to an English reader (a new-user trial of
     2026-12-07): answers write dates in words, in their language."""
     import re
 
