@@ -101,10 +101,28 @@ async def test_the_what_were_you_looking_for_prompt_can_be_left(chat: Chat, leav
     assert len(await _rows(chat.app)) == 1
 
 
+async def test_an_answer_above_the_latest_can_be_rated_once(chat: Chat):
+    """A 👍 on the answer above the last one was refused (a new-user trial of 2026-12-07)."""
+    await chat.say(HEALTH)
+    topic = _topic(HEALTH)
+    await chat.press("kb:derechos.educacion")  # a newer answer
+    out = await chat.press(f"fb:up:{topic}")
+    assert "Gracias" in out
+    out = await chat.press(f"fb:up:{topic}")  # once
+    assert "ya no está disponible" in out
+    await chat.press("fb:up:derechos.educacion")
+    assert [(r.topic, r.helpful) for r in await _rows(chat.app)] == [
+        (topic, True),
+        ("derechos.educacion", True),
+    ]
+
+
 async def test_unknown_old_and_forged_feedback_buttons_store_nothing(chat: Chat):
     await chat.say(HEALTH)
     topic = _topic(HEALTH)
-    await chat.press("kb:derechos.educacion")  # a newer answer: the older one is closed
+    for other in ("kb:derechos.educacion", "kb:reg.cedula", "kb:reg.refugio", "kb:reg.nna"):
+        await chat.press(other)
+    await chat.press("kb:reg.multas")  # five newer answers: the first one is closed
     for payload in (
         f"fb:up:{topic}",
         "fb:up:no.such.topic",
@@ -116,9 +134,9 @@ async def test_unknown_old_and_forged_feedback_buttons_store_nothing(chat: Chat)
         out = await chat.press(payload)
         assert "ya no está disponible" in out, payload
     assert await _rows(chat.app) == []
-    await chat.press("fb:down:derechos.educacion")  # the latest still works
+    await chat.press("fb:down:reg.multas")  # the latest still works
     [row] = await _rows(chat.app)
-    assert row.topic == "derechos.educacion" and row.question is None  # pressed, not asked
+    assert row.topic == "reg.multas" and row.question is None  # pressed, not asked
 
 
 async def test_the_orientation_answer_can_be_rated(chat: Chat):

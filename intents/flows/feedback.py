@@ -35,10 +35,25 @@ class SkipNote(Payload, prefix="fb:skip"):
     """No note after a 👎."""
 
 
+RECENT = 5  # answers that can still be rated: the latest few, each once
+
+
+def _recent(ctx: Context) -> list[dict[str, str | None]]:
+    """The user's answers that can still be rated, newest first (a row from before 2026-12-07
+    holds one answer as {"topic", "question"})."""
+    stored = ctx.user.last_answer or {}
+    if "recent" in stored:
+        return [dict(a) for a in stored["recent"] if isinstance(a, dict)]
+    return [dict(stored)] if stored.get("topic") else []
+
+
 def remember(ctx: Context, topic_id: str, question: str | None) -> None:
-    """The answer a 👍 / 👎 will rate: its topic and (masked) question."""
+    """The answer a 👍 / 👎 will rate: its topic and (masked) question. The latest RECENT
+    answers can be rated (only the latest could, before: a 👍 on the answer above the last
+    one was refused, a new-user trial of 2026-12-07)."""
     masked = mask_personal(question[:MAX_NOTE])[0] if question else None
-    ctx.user.last_answer = {"topic": topic_id, "question": masked}
+    recent = [a for a in _recent(ctx) if a.get("topic") != topic_id]
+    ctx.user.last_answer = {"recent": [{"topic": topic_id, "question": masked}, *recent][:RECENT]}
 
 
 @lru_cache(maxsize=4096)
@@ -62,12 +77,12 @@ async def skipped(ctx: Context, press: SkipNote) -> list[Reply]:
 
 
 async def rated(ctx: Context, press: Rating) -> list[Reply]:
-    """Only the latest answer can be rated, once: an old, replayed or forged button stores
-    nothing."""
-    last = ctx.user.last_answer or {}
-    if last.get("topic") != press.topic:
+    """One of the latest answers, once: an older, replayed or forged button stores nothing."""
+    recent = _recent(ctx)
+    last = next((a for a in recent if a.get("topic") == press.topic), None)
+    if last is None:
         return [_gone(ctx)]
-    ctx.user.last_answer = None
+    ctx.user.last_answer = {"recent": [a for a in recent if a is not last]}
     helpful = press.vote == "up"
     row = feedback.record(
         ctx.session,
