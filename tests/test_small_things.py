@@ -136,3 +136,10 @@ async def test_a_long_story_is_read(chat: Chat):
     assert 1000 < len(story) < 2000
     out = await chat.say(story)
     assert "muy largo" not in out and ("IPE" in out or "Derecho a la educación" in out), out
+
+
+async def test_a_goodbye_first_is_not_thanked_for_help(chat: Chat):
+    """"chao" as the first message got "¡De nada! Me alegra haberte ayudado." (a new-user
+    trial): the closing now fits a goodbye as well as a thanks."""
+    out = await chat.say("chao")
+    assert "haberte ayudado" not in out and "De nada" not in out, out
