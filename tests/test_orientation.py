@@ -272,3 +272,16 @@ async def test_orientation_on_whatsapp_in_kreyol(wa, graph):  # noqa: F811
     sent = await graph.wait(phone, 5)
     assert _start("ht", "reg.ingreso_irregular") in text_of(sent[4])
     assert graph.problems == []
+
+
+async def test_changing_the_language_in_the_middle_asks_the_question_again_in_it(chat: Chat):
+    """/idioma during the orientation ended it without a word (a new-user trial of
+    2026-12-07): the current question comes back, in the new language."""
+    await chat.say("/papeles")
+    await chat.press("ori:situation:none")
+    await chat.say("/idioma")
+    out = await chat.press("lang:ht")
+    assert out.startswith(texts("ht")._("Listo, te escribiré en español.")), out
+    assert "Oryantasyon, kesyon 2" in out, out
+    out = await chat.press("ori:entry:irregular")
+    assert _start("ht", "reg.ingreso_irregular") in out, out

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
+from intents.flows import orientation
 from intents.flows.menu import LanguagePicker, main_menu
 from intents.i18n import LANGUAGE_NAMES, LANGUAGES, N_, texts
 from intents.messages import Reply, rows
@@ -33,7 +34,12 @@ async def choose(ctx: Context) -> list[Reply]:
         if lang is not None:
             return await _set(ctx, lang)
         return [_picker(ctx, ctx.t._("No conozco ese idioma. Elige uno:"))]
-    ctx.start_flow(Step.CHOOSE)
+    # Chosen in the middle of the orientation: its question comes back in the new language
+    # (it ended silently before: a new-user trial of 2026-12-07).
+    back = None
+    if ctx.in_flow(orientation.Step) and ctx.user.flow_step:
+        back = {"step": ctx.user.flow_step, "data": ctx.user.flow_data or {}}
+    ctx.start_flow(Step.CHOOSE, {"orientation": back} if back else None)
     return [_picker(ctx, ctx.t._("Elige tu idioma:"))]
 
 
@@ -96,11 +102,16 @@ async def set_language(ctx: Context, lang: str) -> list[Reply]:
 
 
 async def _set(ctx: Context, lang: str) -> list[Reply]:
+    back = (ctx.user.flow_data or {}).get("orientation") if ctx.in_flow(Step) else None
     ctx.end_flow()
     ctx.user.language = lang
     ctx.t = texts(lang)
-    confirmation = ctx.t._("Listo, te escribiré en español.")
-    return [Reply(confirmation), main_menu(ctx)]
+    confirmation = Reply(ctx.t._("Listo, te escribiré en español."))
+    if isinstance(back, dict):
+        resumed = orientation.resume(ctx, str(back.get("step")), back.get("data") or {})
+        if resumed is not None:
+            return [confirmation, resumed]
+    return [confirmation, main_menu(ctx)]
 
 
 async def chosen(ctx: Context, press: LanguageChoice) -> list[Reply]:

@@ -205,6 +205,17 @@ async def start(ctx: Context) -> list[Reply]:
     return [Reply(intro), _ask(ctx, FIRST_STEP)]
 
 
+def resume(ctx: Context, step: str, data: dict[str, Any]) -> Reply | None:
+    """Back at `step` with its answers so far (after /idioma in the middle): its question
+    again, in the conversation's language now; None for a step this version lacks."""
+    try:
+        at = Step(step)
+    except ValueError:
+        return None
+    ctx.start_flow(at, data)
+    return _ask(ctx, at)
+
+
 def _ask(ctx: Context, step: Step) -> Reply:
     t = ctx.t
     question = QUESTIONS[step]
