@@ -37,7 +37,15 @@ CHATTER_WORDS = frozenset(
     lol mdr xd po pues pos
     """.split()
 )
-_LAUGH = re.compile(r"(?:[jh][aeiu]){2,}[jh]?|(?:ha|he|hi|ja|je|ji|js|jsj)+|k{2,}|x+d+")
+# A laugh repeats one syllable ("jaja", "jsjs", "hehe"): "hi" or "hija" is no laugh.
+_LAUGH = re.compile(r"([jh][aeiu]|js)\1+[jh]?|k{2,}|x+d+")
+# The words of an introduction besides who: "soy", "I'm from", "je suis", "mwen se".
+_INTRO_WORDS = frozenset(
+    """
+    soy somos yo i m am im je suis moi mwen se nou nos from de del desde vengo venimos soti
+    un una a an nouvo nueva nuevo aqui aca here ici isit chile chili en in au nan
+    """.split()
+)
 
 
 @cache
@@ -47,10 +55,22 @@ def who_tokens_of(normalizer: Normalizer) -> frozenset[str]:
 
 
 def introduces_only(matcher: Matcher, text: str) -> bool:
-    """Says who is writing and nothing else ("soy venezolana", "bonjou, mwen se ayisyèn")."""
-    tokens = set(matcher.normalizer.tokens(text))
+    """Says who is writing and nothing else ("soy venezolana", "bonjou, mwen se ayisyèn").
+    Read word by word, stop words included: "¿qué es un migrante?" or "I'm new, what should I
+    do?" ask something (the review of 2026-12-07)."""
+    if "?" in text:
+        return False
     who = who_tokens_of(matcher.normalizer)
-    return bool(tokens & who) and tokens <= who | matcher.greeting_tokens
+    allowed = who | matcher.greeting_tokens
+    saw_who = False
+    for word in fold(text).split():
+        if word in _INTRO_WORDS:
+            continue
+        tokens = matcher.normalizer.tokens(word)
+        if not tokens or not set(tokens) <= allowed:
+            return False
+        saw_who = saw_who or bool(who.intersection(tokens))
+    return saw_who
 
 
 def chatter_only(text: str) -> bool:

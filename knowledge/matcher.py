@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ SOCIAL_TOPICS = frozenset({"bot.saludo", "bot.gracias"})
 # Read through the lexicon, which folds every language's greetings and thanks into these.
 _SOCIAL_WORDS = "hola gracias chao"
 BOT_TOPICS = "bot."  # about the assistant itself: never offered as a second question
+WHAT_I_DO = "bot.ayuda"  # "what can you do for me?": a real question beside it comes first
 # Clause boundaries of a message that may hold two questions ("¿cuánto cuesta? y mi hijo…").
 _CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
 # Two questions joined in one sentence: "y"/"and"/"et"/"epi" followed by a question word
@@ -46,7 +48,7 @@ _CLAUSES = re.compile(r"[?¿!\n]+|(?<=[.;])\s+")
 _JOINED = re.compile(
     r"[\s,]+(?:y|e|and|et|epi|ak)\s+(?=(?:"
     r"cómo|cuánt[oa]s?|cuant[oa]s?|dónde|cuándo|cuál(?:es)?|qué|también|tambien|además|ademas"
-    r"|(?:como|donde) (?:puedo|hago|saco|se|lo|la|pago|pido|obtengo|voy|tengo|queda)"
+    r"|(?:como|donde) (?:puedo|hago|saco|se|lo|la|pago|pido|obtengo|voy|queda)"
     r"|comment|combien|où|quand|quel(?:le)?s?|est-ce|est ce|pourquoi|puis-je|peut-on|aussi"
     r"|kijan|kouman|koman|konbyen|kote|kilè|kile|kisa|kiyès|kiles|èske|eske|poukisa"
     r"|how|where|what|when|which|who|can|could|do|does|is|are|should|also"
@@ -441,14 +443,16 @@ class Matcher:
         if found.kind is MatchKind.NONE:
             return found
         # Sentences, and within a sentence a conjunction before a question word (_JOINED).
+        composed = unicodedata.normalize("NFC", text)  # "co\u0301mo" is "cómo"
         parts = [
             (c, joined > 0)
-            for sentence in _CLAUSES.split(text)
+            for sentence in _CLAUSES.split(composed)
             for joined, c in enumerate(_JOINED.split(sentence))
         ]
         sized = [(c, len(self.normalizer.tokens(c)), joined) for c, joined in parts]
         clauses = [(c, n, joined) for c, n, joined in sized if n >= 2]
-        if len(clauses) < 2:
+        about_the_bot = found.topic == WHAT_I_DO and len(sized) >= 2
+        if len(clauses) < 2 and not (about_the_bot and clauses):
             return found
         contenders: set[str] | None = None
         full: list[Match] = []
@@ -491,6 +495,12 @@ class Matcher:
                     full[0], also=others[0] if others else None, lang=found.lang or full[0].lang
                 )
             return found
+        if found.topic == WHAT_I_DO:
+            # "How do I ask for refuge? What can you do for me?": the question is answered,
+            # not the question about the assistant (the review of 2026-12-07).
+            asked = [c for c in full if c.topic and not c.topic.startswith(BOT_TOPICS)]
+            if asked:
+                return replace(asked[0], lang=found.lang or asked[0].lang)
         others = [t for t in offered if t != found.topic]
         return replace(found, also=others[0]) if others else found
 

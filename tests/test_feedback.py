@@ -238,3 +238,17 @@ async def test_rating_buttons_on_whatsapp_within_its_limits(wa, graph):  # noqa:
     await wa.press(phone, "fb:skip")
     await graph.wait(phone, 3)
     assert graph.problems == []
+
+
+async def test_a_thumbs_down_on_an_earlier_answer_keeps_the_flow_the_user_is_in(chat: Chat):
+    """It started "what were you looking for?" and so ended the orientation (the review of
+    2026-12-07)."""
+    await chat.say(HEALTH)
+    topic = _topic(HEALTH)
+    await chat.say("/papeles")
+    out = await chat.press(f"fb:down:{topic}")
+    assert "¿Qué estabas buscando?" not in out
+    out = await chat.say("ninguna")
+    assert "pregunta 2" in out, out
+    [row] = await _rows(chat.app)
+    assert row.helpful is False and row.looking_for is None

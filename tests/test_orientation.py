@@ -285,3 +285,25 @@ async def test_changing_the_language_in_the_middle_asks_the_question_again_in_it
     assert "Oryantasyon, kesyon 2" in out, out
     out = await chat.press("ori:entry:irregular")
     assert _start("ht", "reg.ingreso_irregular") in out, out
+
+
+@pytest.mark.parametrize(
+    ("at", "said", "not_this"),
+    [
+        ([], "no tengo miedo", "reg.refugio"),
+        ([], "no temo volver", "reg.refugio"),
+        (["ori:situation:none"], "por la frontera sin control", None),
+        (["ori:situation:none"], "with a check", "reg.ingreso_irregular"),
+    ],
+)
+async def test_a_negated_answer_is_not_read_backwards(app, at, said, not_this):
+    """A close ratio read "no tengo miedo" as "afraid to go back" and "with a check" as "no
+    check" (the review of 2026-12-07)."""
+    chat = Chat(app, user=f"neg-{said[:12]}", lang="es")
+    await chat.say("/papeles")
+    for press in at:
+        await chat.press(press)
+    out = await chat.say(said)
+    if not_this:
+        assert _start("es", not_this) not in out, out
+    assert "Orientación, pregunta 3" not in out, out  # never on to the family question

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from intents.i18n import texts
-from storage.models import UnansweredQuestion
+from storage.models import UnansweredQuestion, User
 from tests.conftest import Chat
 from tests.shipped import KB
 
@@ -139,7 +139,45 @@ async def test_a_long_story_is_read(chat: Chat):
 
 
 async def test_a_goodbye_first_is_not_thanked_for_help(chat: Chat):
-    """"chao" as the first message got "¡De nada! Me alegra haberte ayudado." (a new-user
+    """ "chao" as the first message got "¡De nada! Me alegra haberte ayudado." (a new-user
     trial): the closing now fits a goodbye as well as a thanks."""
     out = await chat.say("chao")
     assert "haberte ayudado" not in out and "De nada" not in out, out
+
+
+# The code review of the ninth session's changes (2026-12-07).
+
+
+async def test_a_nationality_is_not_a_language_request(app):
+    chat = Chat(app, user="haitian-en", lang=None)
+    out = await chat.say("I'm Haitian")
+    assert texts("ht")._("Listo, te escribiré en español.") not in out, out
+    async with app.sessions() as s:
+        user = (await s.execute(select(User).where(User.external_id == "haitian-en"))).scalar_one()
+        assert user.language != "ht"
+
+
+@pytest.mark.parametrize("said", ["hi", "hija"])
+async def test_a_word_like_a_laugh_is_not_chatter(app, said):
+    out = await Chat(app, user=f"hi-{said}", lang="en").say(said)
+    assert not out.startswith(texts("en")._("Escribe tu pregunta o usa /menu.")), out
+
+
+@pytest.mark.parametrize(
+    "said", ["¿Qué es un migrante?", "I'm new, what should I do?", "¿Y para los venezolanos?"]
+)
+async def test_a_question_with_a_who_word_is_no_introduction(app, said):
+    from intents.chatter import introduces_only
+    from tests.shipped import MATCHER
+
+    assert not introduces_only(MATCHER, said)
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["necesito mis antecedentes", "¡Gracias! ya tengo mis papeles", "Where can I stay?"],
+)
+async def test_a_precise_question_or_a_thanks_does_not_start_the_orientation(app, said):
+    chat = Chat(app, user=f"notbroad-{said[:10]}", lang=None)
+    await chat.say(said)
+    assert "ori:situation:minor" not in [b.payload for b in chat.console._buttons]

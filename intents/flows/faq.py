@@ -50,8 +50,8 @@ async def question(ctx: Context) -> list[Reply]:
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
     ctx.services.observer.matched(match.kind.value)
     lang = ctx.lang  # the conversation's language, this message's included (the engine)
-    if match.kind is MatchKind.FULL and match.topic == "bot.saludo" and not match.also:
-        return await greet(ctx)
+    if match.kind is MatchKind.FULL and match.topic == "bot.saludo":
+        return await greet(ctx, match.also)
     if match.kind is MatchKind.FULL and match.topic:
         replies = await answer(ctx, match.topic)
         if match.also in ctx.services.kb:
@@ -59,8 +59,6 @@ async def question(ctx: Context) -> list[Reply]:
             first = replies[0]
             other = (topic_button(ctx, match.also),)
             replies[0] = replace(first, buttons=(other, *first.buttons))
-        if match.topic == "bot.saludo":
-            replies.append(main_menu(ctx))
         return replies
     if not worth_logging(text):
         # "0", "?", "👍": nothing the content team could learn from; no "I don't know".
@@ -91,12 +89,16 @@ async def question(ctx: Context) -> list[Reply]:
     return [fallback(ctx)]
 
 
-async def greet(ctx: Context) -> list[Reply]:
+async def greet(ctx: Context, also: str | None = None) -> list[Reply]:
     """A greeting: the greeting with the main menu's buttons, one message (it was the
     greeting with its related buttons, then the menu asking "how can I help?" again: eight
-    buttons and the same question twice, a new-user trial of 2026-12-07)."""
+    buttons and the same question twice, a new-user trial of 2026-12-07); a question asked
+    with it ("hola, me pueden ayudar con la visa?") is its first button."""
     [hello] = await answer(ctx, "bot.saludo")
-    return [Reply(hello.text, main_menu(ctx).buttons)]
+    menu = main_menu(ctx).buttons
+    if also in ctx.services.kb:
+        menu = ((topic_button(ctx, also),), *menu)
+    return [Reply(hello.text, menu)]
 
 
 def worth_logging(text: str) -> bool:

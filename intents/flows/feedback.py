@@ -94,8 +94,14 @@ async def rated(ctx: Context, press: Rating) -> list[Reply]:
         question=last.get("question"),
         now=ctx.now,
     )
-    if helpful:
-        return [Reply(ctx.t._("¡Gracias! Me alegra que te sirviera."))]
+    if helpful or (ctx.user.flow is not None and not ctx.in_flow(Step)):
+        # A 👎 on an earlier answer while in another flow (the orientation…) keeps that flow:
+        # no "what were you looking for?" that would replace it (the review of 2026-12-07).
+        return (
+            [Reply(ctx.t._("¡Gracias! Me alegra que te sirviera."))]
+            if helpful
+            else [Reply(ctx.t._("Gracias por decírmelo."))]
+        )
     await ctx.session.flush()  # the row's id, for the note that may follow
     ctx.start_flow(Step.LOOKING_FOR, {"feedback_id": row.id})
     return [
@@ -124,7 +130,8 @@ async def looking_for(ctx: Context) -> list[Reply]:
     feedback_id = data.get("feedback_id")
     if isinstance(feedback_id, int):
         await feedback.note(ctx.session, feedback_id, ctx.user.id, masked)
-    if ctx.ask is not None and ctx.services.matcher.match(text).kind is not MatchKind.NONE:
+    match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
+    if ctx.ask is not None and match.kind is MatchKind.FULL:
         # What they were looking for, asked as a question ("¿y cuánto demora la definitiva?"):
         # noted, and answered (before, it was only noted: a new-user trial of 2026-12-07).
         return [Reply(ctx.t._("Gracias, lo anoté.")), *await ctx.ask(ctx)]

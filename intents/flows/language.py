@@ -32,7 +32,7 @@ async def choose(ctx: Context) -> list[Reply]:
     if wanted:
         lang = _named_language(wanted)
         if lang is not None:
-            return await _set(ctx, lang)
+            return await set_language(ctx, lang)
         return [_picker(ctx, ctx.t._("No conozco ese idioma. Elige uno:"))]
     # Chosen in the middle of the orientation: its question comes back in the new language
     # (it ended silently before: a new-user trial of 2026-12-07).
@@ -57,13 +57,15 @@ def _named_language(text: str) -> str | None:
 
 # Asking for a language in words ("in English please", "pero en español porfa", "habla
 # español?", "an kreyòl souple"): what is left once these words are set aside is one
-# language's name. (Before, these got the fallback and were logged as questions.)
+# language's name. (Before, these got the fallback and were logged as questions.) No pronoun
+# or article is one of them: "I'm Haitian" says who, not which language ("haitian" names
+# Kreyòl for /idioma).
 _ASKING = frozenset(
     """
     in en an please plz pls porfa por favor pero but mais men svp stp souple tanpri habla
     hablas hablame hablen hable escribe escribeme escribir speak talk write do you can could
-    parle parlez parles ecris ecrivez vous tu ou pale ekri ka puedes puede me to a the la el
-    idioma language langue lang only solo seulement selman mejor better plus mwen m i
+    parle parlez parles ecris ecrivez vous tu ou pale ekri ka puedes puede me to
+    idioma language langue lang only solo seulement selman mejor better plus je hablar parler
     """.split()
 )
 
@@ -88,7 +90,7 @@ async def typed(ctx: Context) -> list[Reply]:
                 ctx, ctx.t._("No conozco ese idioma. Elige uno de los botones o escribe /cancelar:")
             )
         ]
-    return await _set(ctx, lang)
+    return await set_language(ctx, lang)
 
 
 def _picker(ctx: Context, prompt: str) -> Reply:
@@ -98,10 +100,6 @@ def _picker(ctx: Context, prompt: str) -> Reply:
 
 async def set_language(ctx: Context, lang: str) -> list[Reply]:
     """Speak `lang` to this user from now on (their choice, as with /idioma)."""
-    return await _set(ctx, lang)
-
-
-async def _set(ctx: Context, lang: str) -> list[Reply]:
     back = (ctx.user.flow_data or {}).get("orientation") if ctx.in_flow(Step) else None
     ctx.end_flow()
     ctx.user.language = lang
@@ -115,7 +113,7 @@ async def _set(ctx: Context, lang: str) -> list[Reply]:
 
 
 async def chosen(ctx: Context, press: LanguageChoice) -> list[Reply]:
-    return await _set(ctx, press.lang)
+    return await set_language(ctx, press.lang)
 
 
 async def picker(ctx: Context, press: LanguagePicker | None = None) -> list[Reply]:

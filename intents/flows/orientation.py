@@ -14,6 +14,7 @@ question is unclear but about regularization; and first in the menu's regulariza
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Annotated, Any
@@ -168,7 +169,13 @@ def with_start_button(ctx: Context, reply: Reply) -> Reply:
 # "Orientation"): a message that names papers or regularizing and otherwise only greets, says
 # who is asking ("mwen se ayisyen", "soy venezolana") or asks in general words (get, need,
 # how, help, here). "Qué papeles necesito para la definitiva" names something else: answered.
-_BROAD_WORDS = "papeles regularizar quedarme quedarnos rete rester stay"
+# The words that make a question broad, as written (folded): papers, regularizing, staying in
+# Chile. Not their lexicon token: "papeles" shares it with "antecedentes" and "requisitos",
+# which ask for something precise.
+_PAPERS = re.compile(
+    r"\b(?:papeles|papel|papers|paper|papiers|papier|papye|regulariz\w*|regularis\w*|"
+    r"regilariz\w*|legaliz\w*|(?:quedarme|quedarnos|quedar|stay|rete|rester)\b.*\b(?:chile|chili))\b"
+)
 _GENERIC_WORDS = """
     sacar saco saca obtener obtengo conseguir consigo tener tengo arreglar arreglo tramitar
     jwenn gen fe fè ranje avoir obtenir get got obtain sort
@@ -181,18 +188,22 @@ _GENERIC_WORDS = """
 
 @cache
 def _broad_vocabulary(normalizer: Normalizer) -> tuple[frozenset[str], frozenset[str]]:
-    """The tokens that make a question broad, and those it may have besides."""
-    broad = frozenset(normalizer.tokens(_BROAD_WORDS))
+    """The tokens a broad question may have besides what makes it broad, and the tokens of
+    thanks (a thanks after it is no question: "¡gracias! ya tengo mis papeles")."""
+    broad = frozenset(normalizer.tokens("papeles regularizar quedarme rete rester stay"))
     besides = frozenset(normalizer.tokens(_GENERIC_WORDS)) | chatter.who_tokens_of(normalizer)
-    return broad, besides - broad
+    thanks = frozenset(normalizer.tokens("gracias thanks merci mesi"))
+    return besides | broad, thanks
 
 
 def broad(matcher: Matcher, text: str) -> bool:
     """A broad "how do I get my papers?" question ("mwen se ayisyen, kijan pou m jwenn papye?",
     "how do I get my papers", "hola, necesito ayuda con mis papeles")."""
+    if not _PAPERS.search(fold(text)):
+        return False
     tokens = set(matcher.normalizer.tokens(text))
-    about, besides = _broad_vocabulary(matcher.normalizer)
-    return bool(tokens & about) and tokens <= about | besides | matcher.greeting_tokens
+    allowed, thanks = _broad_vocabulary(matcher.normalizer)
+    return not tokens & thanks and tokens <= allowed | matcher.greeting_tokens
 
 
 async def start(ctx: Context) -> list[Reply]:
@@ -314,7 +325,6 @@ TYPED = {
         "by plane",
         "aeroport",
         "par l'aeroport",
-        "en avion",
         "ayewopo",
         "nan ayewopo",
         "avyon",
@@ -344,17 +354,39 @@ TYPED = {
 
 
 @cache
-def _labels(step: Step) -> dict[str, str]:
+def _labels(step: Step) -> tuple[dict[str, str], dict[str, str]]:
     """Each answer of a step by what may be typed for it, folded: its button's label in every
-    language ("con control", "ak kontwol", "through a check") and the TYPED words."""
+    language ("con control", "ak kontwol", "through a check"), and those with the TYPED
+    words (matched exactly only)."""
     question = QUESTIONS[step]
-    said: dict[str, str] = {}
+    labels: dict[str, str] = {}
     for key, label in [*question.answers, (UNSURE, N_("No sé"))]:
         for lang in LANGUAGES:
-            said.setdefault(fold(texts(lang)._(label)), key)
-        for word in TYPED.get(key, ()):
-            said.setdefault(fold(word), key)
-    return said
+            labels.setdefault(fold(texts(lang)._(label)), key)
+    said = dict(labels)
+    for key, words in TYPED.items():
+        if key in said.values():
+            for word in words:
+                said.setdefault(fold(word), key)
+    return labels, said
+
+
+# A misspelt label is that label only with the same words and the same negation: "no temo
+# volver" is not "temo volver", "with a check" not "without a check" (the review of
+# 2026-12-07: a close ratio read them backwards).
+_NEGATIONS = frozenset("no not sin san pa without sans non ni nunca never".split())
+
+
+def _misspelt(text: str, labels: dict[str, str]) -> str | None:
+    words = text.split()
+    negated = _NEGATIONS.intersection(words)
+    alike = [
+        label
+        for label in labels
+        if len(label.split()) == len(words) and _NEGATIONS.intersection(label.split()) == negated
+    ]
+    close = process.extractOne(text, alike, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
+    return labels[close[0]] if close is not None else None
 
 
 async def typed(ctx: Context) -> list[Reply]:
@@ -371,13 +403,10 @@ async def typed(ctx: Context) -> list[Reply]:
     if text.isdigit() and 1 <= int(text) <= len(keys):
         answer = keys[int(text) - 1]
     elif text:
-        said = _labels(step)
+        labels, said = _labels(step)
         answer = said.get(text)
         if answer is None and len(text) >= 5:
-            close = process.extractOne(
-                text, list(said), scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY
-            )
-            answer = said[close[0]] if close is not None else None
+            answer = _misspelt(text, labels)
     if answer is not None:
         return await _answer(ctx, step, answer)
     ctx.end_flow()
