@@ -26,7 +26,7 @@ WHO_WORDS = """
     migrante migrantes migrant migrants migran extranjero extranjera foreigner etranger
     etrangere etranje haiti ayiti venezuela colombia colombie peru perou bolivia bolivie
     cuba ecuador senegal cameroun congo nuevo nueva nouveau nouvelle new llegue recien rive
-    arrived arrive fek fenk fèk fèk
+    arrived arrive fek fenk
     """
 
 # Acknowledgements and fillers that ask nothing.
@@ -43,7 +43,7 @@ _LAUGH = re.compile(r"([jh][aeiu]|js)\1+[jh]?|k{2,}|x+d+")
 _INTRO_WORDS = frozenset(
     """
     soy somos yo i m am im je suis moi mwen se nou nos from de del desde vengo venimos soti
-    un una a an nouvo nueva nuevo aqui aca here ici isit chile chili en in au nan
+    un una a an aqui aca here ici isit chile chili en in au nan
     """.split()
 )
 

@@ -372,15 +372,18 @@ class Matcher:
         opening greeting (`_past_the_greeting`): tried earlier for every message ("wena, soy
         haitiana, …") it changed nothing on the realistic sets; kept for greetings that hid a
         question (the review of 2026-12-07)."""
-        found = self._match(text)
+        ranked = self.rank(text)  # the whole message's, read once by all three steps
+        found = self._match(text, ranked)
         # Also a message that fell under the floor: its greeting may have pulled its question
         # down ("Bonjour, je suis sénégalais… faire venir ma femme…": 0.17 for the greeting,
         # 0.15 for the family permit, then 0.31 for the family permit without "Bonjour").
         if found.best in SOCIAL_TOPICS or found.kind is MatchKind.NONE:
-            found = self._past_the_greeting(text, found)
-        return self._second_question(text, found)
+            found = self._past_the_greeting(text, found, ranked)
+        return self._second_question(text, found, ranked)
 
-    def _past_the_greeting(self, text: str, found: Match) -> Match:
+    def _past_the_greeting(
+        self, text: str, found: Match, whole: list[tuple[str, float, str | None]]
+    ) -> Match:
         """A greeting or thanks around a question ("hola, cuánto demora el carnet?", "thanks!
         and how long does the ID card take?"): the greeting words can outweigh the question's,
         so the message is matched again without them: a question found there is answered (or,
@@ -402,7 +405,7 @@ class Matcher:
             return found
         # ... and only about what the whole message was already about (a contender under the
         # greeting), not what its leftover words happen to evoke ("hello?? anyone").
-        ranked = self.rank(text)[: self.GREETING_CONTENDERS]
+        ranked = whole[: self.GREETING_CONTENDERS]
         if found.kind is MatchKind.NONE:
             # Out of scope is a judgement, not a lack of evidence: it stands.
             if not ranked or ranked[0][0] == OUT_OF_SCOPE:
@@ -431,7 +434,9 @@ class Matcher:
                 return replace(other, suggestions=tuple(asked))
         return found
 
-    def _second_question(self, text: str, found: Match) -> Match:
+    def _second_question(
+        self, text: str, found: Match, whole: list[tuple[str, float, str | None]]
+    ) -> Match:
         """Two questions in one message. A full answer stays the main one, and another clause's
         topic is offered beside it: the clause's full match, or the first suggestion of an
         unclear clause (an offer, not an answer). An unclear message whose clauses each fully
@@ -465,7 +470,7 @@ class Matcher:
                 if contenders is None:
                     contenders = {
                         label
-                        for label, score, _ in self.rank(text)[: self.GREETING_CONTENDERS]
+                        for label, score, _ in whole[: self.GREETING_CONTENDERS]
                         if score >= self.thresholds.partial
                     }
                 if other.best not in contenders:
@@ -504,8 +509,8 @@ class Matcher:
         others = [t for t in offered if t != found.topic]
         return replace(found, also=others[0]) if others else found
 
-    def _match(self, text: str) -> Match:
-        ranked = self.rank(text)
+    def _match(self, text: str, ranked: list[tuple[str, float, str | None]] | None = None) -> Match:
+        ranked = self.rank(text) if ranked is None else ranked
         topics = [r for r in ranked if r[0] != OUT_OF_SCOPE]
         if not topics:
             return Match(MatchKind.NONE, None, 0.0)

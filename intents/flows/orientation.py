@@ -190,10 +190,10 @@ _GENERIC_WORDS = """
 def _broad_vocabulary(normalizer: Normalizer) -> tuple[frozenset[str], frozenset[str]]:
     """The tokens a broad question may have besides what makes it broad, and the tokens of
     thanks (a thanks after it is no question: "¡gracias! ya tengo mis papeles")."""
-    broad = frozenset(normalizer.tokens("papeles regularizar quedarme rete rester stay"))
+    about = frozenset(normalizer.tokens("papeles regularizar quedarme rete rester stay"))
     besides = frozenset(normalizer.tokens(_GENERIC_WORDS)) | chatter.who_tokens_of(normalizer)
     thanks = frozenset(normalizer.tokens("gracias thanks merci mesi"))
-    return besides | broad, thanks
+    return besides | about, thanks
 
 
 def broad(matcher: Matcher, text: str) -> bool:
