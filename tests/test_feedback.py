@@ -61,6 +61,19 @@ async def test_thumbs_up_is_stored_once_with_topic_language_and_time(app):
     assert row.question is None and row.looking_for is None and row.at is not None
 
 
+async def test_a_rating_stores_the_language_the_answer_was_given_in(app):
+    """The language of the conversation at the press was stored: a French answer rated after
+    /idioma en was reported as an English one (left over on 2026-12-07)."""
+    chat = Chat(app, user="u1", lang="es")
+    await chat.say(HEALTH_FR)
+    topic = _topic(HEALTH_FR)
+    await chat.say("/idioma en")
+    out = await chat.press(f"fb:up:{topic}")
+    assert texts("en")._("¡Gracias! Me alegra que te sirviera.") in out
+    [row] = await _rows(app)
+    assert (row.topic, row.lang) == (topic, "fr")
+
+
 async def test_thumbs_down_keeps_the_masked_question_and_what_was_looked_for(chat: Chat):
     question = HEALTH + " mi rut es 12.345.678-5"
     await chat.say(question)

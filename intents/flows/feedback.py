@@ -48,12 +48,13 @@ def _recent(ctx: Context) -> list[dict[str, str | None]]:
 
 
 def remember(ctx: Context, topic_id: str, question: str | None) -> None:
-    """The answer a 👍 / 👎 will rate: its topic and (masked) question. The latest RECENT
-    answers can be rated (only the latest could, before: a 👍 on the answer above the last
-    one was refused, a new-user trial of 2026-12-07)."""
+    """The answer a 👍 / 👎 will rate: its topic, (masked) question and language. The latest
+    RECENT answers can be rated (only the latest could, before: a 👍 on the answer above the
+    last one was refused, a new-user trial of 2026-12-07)."""
     masked = mask_personal(question[:MAX_NOTE])[0] if question else None
     recent = [a for a in _recent(ctx) if a.get("topic") != topic_id]
-    ctx.user.last_answer = {"recent": [{"topic": topic_id, "question": masked}, *recent][:RECENT]}
+    answer = {"topic": topic_id, "question": masked, "lang": ctx.lang}
+    ctx.user.last_answer = {"recent": [answer, *recent][:RECENT]}
 
 
 @lru_cache(maxsize=4096)
@@ -88,7 +89,9 @@ async def rated(ctx: Context, press: Rating) -> list[Reply]:
         ctx.session,
         user_id=ctx.user.id,
         topic=press.topic,
-        lang=ctx.lang,
+        # The answer's language: the conversation's may have changed since (/idioma), and a
+        # row from before 2026-12-07 has none.
+        lang=last.get("lang") or ctx.lang,
         channel=ctx.incoming.channel,
         helpful=helpful,
         question=last.get("question"),
