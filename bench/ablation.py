@@ -65,6 +65,10 @@ SETS = [
     "messy6_heldout",
     "messy7_tuning",
     "messy7_heldout",
+    "written8_tuning",
+    "written8_heldout",
+    "messy8_tuning",
+    "messy8_heldout",
 ]
 
 

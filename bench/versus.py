@@ -61,6 +61,8 @@ TUNING = [
     "written6_tuning",
     "messy6_tuning",
     "messy7_tuning",
+    "written8_tuning",
+    "messy8_tuning",
 ]
 
 

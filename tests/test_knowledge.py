@@ -534,6 +534,11 @@ OWN_FLOORS = {
     # The seventh round (chat only, Kreyòl and French weighted; README there).
     "messy7_tuning.jsonl": ({"es": 0.9, "ht": 0.96, "fr": 0.94, "en": 0.5}, 0.92),
     "messy7_heldout.jsonl": ({"es": 0.81, "ht": 0.95, "fr": 0.95, "en": 0.8}, 0.5),
+    # The eighth round (formal written and chat, French and Kreyòl weighted; README there).
+    "written8_tuning.jsonl": ({"es": 0.92, "ht": 0.95, "fr": 0.96, "en": 0.88}, 0.8),
+    "written8_heldout.jsonl": ({"es": 0.95, "ht": 0.85, "fr": 0.88, "en": 0.6}, 0.85),
+    "messy8_tuning.jsonl": ({"es": 0.94, "ht": 0.9, "fr": 0.95, "en": 0.88}, 0.85),
+    "messy8_heldout.jsonl": ({"es": 0.96, "ht": 0.95, "fr": 0.94, "en": 0.92}, 0.9),
 }
 
 
