@@ -32,7 +32,8 @@ from knowledge.normalize import Normalizer, fold
 
 OUT_OF_SCOPE = "__out_of_scope__"
 # Greetings and thanks: never offered as "the other question" of a message.
-SOCIAL_TOPICS = frozenset({"bot.saludo", "bot.gracias"})
+GREETING = "bot.saludo"
+SOCIAL_TOPICS = frozenset({GREETING, "bot.gracias"})
 # Read through the lexicon, which folds every language's greetings and thanks into these.
 _SOCIAL_WORDS = "hola gracias chao"
 BOT_TOPICS = "bot."  # about the assistant itself: never offered as a second question
@@ -356,15 +357,23 @@ class Matcher:
         each uses it); None on a tie or no evidence.
         Works on the short messages a general detector cannot judge ("fonasa sans rut?")."""
         scores: dict[str, float] = defaultdict(float)
+        witnesses: dict[str, list[str]] = defaultdict(list)
         for word in set(fold(text).split()):
             for lang, weight in self._word_langs.get(word, {}).items():
                 scores[lang] += weight
+                witnesses[lang].append(word)
         if not scores:
             return None
         ranked = sorted(scores.values(), reverse=True)
         if len(ranked) > 1 and ranked[0] - ranked[1] < 1e-9:
             return None
-        return max(scores, key=scores.__getitem__)
+        best = max(scores, key=scores.__getitem__)
+        # Short words shared with another language are no evidence alone: "ok ta bien" is
+        # Chilean Spanish, not Kreyòl's (and French's) "ta" (a new-user trial of the tenth
+        # session: a first "ta bien" set Kreyòl); "hi" or "ka" are only English or Kreyòl.
+        if all(len(word) < 3 and len(self._word_langs[word]) > 1 for word in witnesses[best]):
+            return None
+        return best
 
     def match(self, text: str) -> Match:
         """The three-way answer, with `also`: a second question in the same message.
@@ -417,6 +426,15 @@ class Matcher:
         contenders.discard(OUT_OF_SCOPE)
         # The language is the whole message's: "Bonjour, fonasa?" is French, "fonasa?" is not.
         other = replace(self._match(" ".join(kept)), lang=found.lang)
+        # "Did you mean: Greeting?" is no question to put to someone who greeted and asked
+        # ("Bonjour, j'ai perdu mon passeport, que faire ?", a new-user trial of the tenth
+        # session): unless the question is found below, it is out of scope.
+        # A one-word leftover ("hola juan") is no question: still greeted. (A thanks offered
+        # stays: "thx a lot mate that helped" is one.)
+        if found.kind is MatchKind.PARTIAL and found.suggestions == (GREETING,):
+            if len(rest) < 2:
+                return found
+            found = Match(MatchKind.NONE, None, other.score, lang=found.lang)
         if other.kind is MatchKind.FULL and other.topic in contenders:
             return other
         if other.kind is MatchKind.PARTIAL:

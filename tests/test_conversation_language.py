@@ -273,6 +273,15 @@ async def test_a_short_first_message_still_sets_the_language(app, short, lang):
     assert (await chat.press("kb:none")).startswith(_in(lang, FALLBACK)[:40])
 
 
+@pytest.mark.parametrize("short", ["ta bien", "ok ta bien", "ta malo"])
+async def test_short_words_alone_do_not_set_a_language(app, short):
+    """A first "ta bien" (Chilean: "OK") set Kreyòl through Kreyòl's "ta" (a new-user trial,
+    tenth session): words of one or two letters alone say nothing; Spanish, the default."""
+    chat = Chat(app, user=f"first-{short}", lang=None)
+    await chat.say(short)
+    assert (await chat.press("kb:none")).startswith(_in("es", FALLBACK)[:40])
+
+
 @pytest.mark.parametrize(
     ("lang", "opener", "description", "mask"),
     [

@@ -28,6 +28,18 @@ async def test_two_questions_answer_the_main_one_and_offer_the_other_as_a_button
     assert "fb:up:reg.trabajo_en_tramite" in _payloads(chat) and out
 
 
+async def test_the_other_question_is_offered_once_when_it_is_also_a_related_topic(chat: Chat):
+    """The French fines button came twice: offered as the other question and as a related
+    topic of the overstay answer (a new-user trial, tenth session)."""
+    said = "je suis entré comme touriste il y a 1 an et mon visa a expiré. jai une amende?"
+    found = MATCHER.match(said)
+    if found.also is None or found.also not in KB.topic(found.topic).related:
+        pytest.fail(f"the matcher changed: pick another pair ({found})")
+    await chat.say(said)
+    payloads = _payloads(chat)
+    assert payloads[0] == f"kb:{found.also}" and payloads.count(f"kb:{found.also}") == 1
+
+
 async def test_one_question_offers_no_other(chat: Chat):
     await chat.say("se me vencio el carnet, como lo renuevo?")
     payloads = _payloads(chat)
@@ -159,6 +171,20 @@ def test_a_filler_sentence_is_not_offered_as_a_second_question(said):
 def test_a_greeting_never_offers_what_the_bot_can_do_as_the_question():
     found = MATCHER.match("hola! como estas? necesito ayuda con mi visa")
     assert not (found.also or "").startswith("bot."), found
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Bonjour, j'ai perdu mon passeport, que faire?",
+        "buenas tardes, necesito ayuda con mi visa que se me vence la proxima semana",
+    ],
+)
+def test_a_greeting_is_never_the_only_offer_beside_a_question(said):
+    """ "Did you mean: Greeting?" came back (a new-user trial, tenth session): the question
+    alone is what the message is, out of scope here; a thanks offered stays one."""
+    assert MATCHER.match(said).suggestions != ("bot.saludo",)
+    assert MATCHER.match("hola juan").topic == "bot.saludo"
 
 
 def test_every_answer_fits_a_message_with_its_source_line():

@@ -214,6 +214,15 @@ async def test_entry_points(chat: Chat):
         "Bonjour, je suis haïtien, comment je peux avoir mes papiers au Chili?",
         "how do i get my papers",
         "hola, necesito ayuda con mis papeles",
+        # "I would like to know", "I have been here 3 years", Kreyòl "ed": a greeting, the
+        # fallback or "did you mean: Greeting?" before (a new-user trial, tenth session).
+        "hola buenas, como saco mis papeles?? llevo 3 años aca",
+        "bonjou, m bezwen ed pou papye m",
+        "I would like to know how to get my papers",
+        "Bonjour, je voudrais savoir comment avoir mes papiers",
+        "quisiera saber como regularizarme",
+        "how can I get my papers, I have been here 6 months",
+        "kijan pou m fè papye m, m gen 2 lane isit",
     ],
 )
 async def test_a_broad_papers_question_starts_the_orientation(app, said):

@@ -56,9 +56,18 @@ async def question(ctx: Context) -> list[Reply]:
         replies = await answer(ctx, match.topic)
         if match.also in ctx.services.kb:
             # Two questions in one message: the main one answered, the other one button away.
+            # First, and only once: it may also be one of the answer's related topics (a
+            # French fines button twice, a new-user trial of the tenth session).
             first = replies[0]
-            other = (topic_button(ctx, match.also),)
-            replies[0] = replace(first, buttons=(other, *first.buttons))
+            other = topic_button(ctx, match.also)
+            kept = tuple(
+                row
+                for row in (
+                    tuple(b for b in row if b.payload != other.payload) for row in first.buttons
+                )
+                if row
+            )
+            replies[0] = replace(first, buttons=((other,), *kept))
         return replies
     if not worth_logging(text):
         # "0", "?", "👍": nothing the content team could learn from; no "I don't know".

@@ -183,6 +183,10 @@ _GENERIC_WORDS = """
     ayuda ayudar ayudame help aide aider ede hacer hago faire do
     chile chili aca aqui here isit ici legal legales legalmente mis my mes mwen todo todos all
     pasos paso steps etapes etap empezar start commencer komanse situacion situation sitiyasyon
+    saber know savoir konnen konn quisiera gustaria like would voudrais ed
+    llevo llevamos hace desde been depuis since ete gen
+    anos ano years year ans an lane ane meses mes months month mois mwa semanas semana weeks
+    week semaines semaine dias dia days day jours jour jou
     """
 
 
@@ -201,7 +205,8 @@ def broad(matcher: Matcher, text: str) -> bool:
     "how do I get my papers", "hola, necesito ayuda con mis papeles")."""
     if not _PAPERS.search(fold(text)):
         return False
-    tokens = set(matcher.normalizer.tokens(text))
+    # A number says how long they have been here ("llevo 3 años acá"), nothing more.
+    tokens = {t for t in matcher.normalizer.tokens(text) if not t.isdigit()}
     allowed, thanks = _broad_vocabulary(matcher.normalizer)
     return not tokens & thanks and tokens <= allowed | matcher.greeting_tokens
 
