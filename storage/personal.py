@@ -79,7 +79,7 @@ class Holder:
 
 # table -> Personal, or the reason it holds no personal data.
 TABLES: dict[str, Personal | str] = {
-    "users": Personal(exported="profile", erased=("user",)),
+    "users": Personal(exported="profile", erased=("user",), purged="recent_answers"),
     "subscriptions": Personal(exported="subscription", erased=("subscription",)),
     "cases": Personal(exported="cases_opened", erased=("cases_pseudonymized",)),
     "case_events": Personal(exported="case_events", erased=("case_events_pseudonymized",)),
@@ -134,4 +134,4 @@ HOLDERS: tuple[Holder, ...] = (
 )
 
 # The repositories of logs purged after the retention period, in the order of the counts.
-PURGED: tuple[Purged, ...] = (questions, updates, attempts, outbox, feedback)
+PURGED: tuple[Purged, ...] = (questions, updates, attempts, outbox, feedback, users)

@@ -237,3 +237,16 @@ async def erase_for(session: AsyncSession, user: User, now: datetime) -> dict[st
     await session.delete(user)
     await session.flush()
     return {"user": 1}
+
+
+async def purge_before(session: AsyncSession, older_than: datetime) -> dict[str, int]:
+    """The answers a person can still rate keep their (masked) questions on the user row
+    (intents/flows/feedback.py); those of someone not seen for the retention period are
+    conversation logs like any other: they go."""
+    result = await session.execute(
+        update(User)
+        .where(User.last_seen_at < older_than, User.last_answer.is_not(None))
+        .values(last_answer=None)
+        .execution_options(synchronize_session=False)
+    )
+    return {"recent_answers": int(result.rowcount or 0)}  # type: ignore[attr-defined]

@@ -162,6 +162,24 @@ async def test_privacidad_says_what_why_how_long_who_and_the_rights(chat: Chat):
     assert await chat.say("privacy") == out  # the English alias, without a slash
 
 
+@pytest.mark.parametrize(
+    ("lang", "kept"),
+    [
+        ("es", "salvo las de tus últimas respuestas"),
+        ("en", "except those of your latest answers"),
+        ("fr", "sauf celles de vos dernières réponses"),
+        ("ht", "eksepte kesyon dènye repons ou yo"),
+    ],
+)
+async def test_privacidad_tells_the_truth_about_the_questions_kept_for_ratings(app, lang, kept):
+    """It said "I don't keep your questions with your name" while the answers one may rate
+    (👍 / 👎) keep their masked questions on the user row, as /misdatos shows (a new-user
+    trial, tenth session)."""
+    chat = Chat(app, user=f"p-{lang}", lang=lang)
+    out = await chat.say("/privacidad")
+    assert kept in out and "👎" in out
+
+
 # -- /misdatos -------------------------------------------------------------------------------
 
 
@@ -388,6 +406,10 @@ async def test_purge_logs_deletes_only_old_rows(app):
                 now=when,
             )
             row.looking_for = f"buscaba {text}"
+        # The answers someone may still rate keep their masked questions on the user row: a
+        # person not seen for the retention period loses them (they were kept forever).
+        me.last_answer = {"recent": [{"topic": "reg.cedula", "question": "pregunta reciente"}]}
+        me.last_seen_at = old
     async with app.sessions() as s, s.begin():
         counts = await privacy.purge_logs(s, cutoff)
     assert counts == {
@@ -396,6 +418,7 @@ async def test_purge_logs_deletes_only_old_rows(app):
         "attempts": 1,
         "outbox": 4,
         "answer_feedback_texts": 1,
+        "recent_answers": 1,
     }
     async with app.sessions() as s:
         questions = (await s.execute(select(UnansweredQuestion.text))).scalars().all()
@@ -417,6 +440,8 @@ async def test_purge_logs_deletes_only_old_rows(app):
         ).all()
     by_time = {at: (q, lf) for at, q, lf in ratings if at in (old, new)}
     assert by_time == {old: (None, None), new: ("rating nuevo", "buscaba rating nuevo")}
+    async with app.sessions() as s:
+        assert (await s.get(User, seeded["me"])).last_answer is None
 
 
 # -- on Telegram -------------------------------------------------------------------------------

@@ -53,7 +53,10 @@ async def explain(ctx: Context) -> list[Reply]:
             "elegiste, y si estás suscrita/o al boletín. Si eres contacto municipal, también los "
             "casos que abres, sus mensajes y los mensajes con tu encargada/o regional; si eres "
             "de SERMIG, lo que registras en los casos y los boletines que envías. No guardo tus "
-            "preguntas con tu nombre."
+            "preguntas con tu nombre, salvo las de tus últimas respuestas, para que puedas "
+            "calificarlas con 👍 / 👎, y lo que me escribas tras un 👎 (con números de "
+            "identidad, teléfonos y correos ocultos); se borran como el registro de la "
+            "conversación."
         ),
         t._(
             "Para qué: para responderte en tu idioma, enviarte el boletín si lo pediste y dar "
