@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
+from sqlalchemy import func, select
 
 from intents.answers import MAX_MESSAGE, SMALL_TALK, _footer
 from intents.i18n import texts
+from storage.models import UnansweredQuestion, User
 from tests.conftest import Chat
 from tests.shipped import KB, MATCHER
 
@@ -38,6 +42,42 @@ async def test_the_other_question_is_offered_once_when_it_is_also_a_related_topi
     await chat.say(said)
     payloads = _payloads(chat)
     assert payloads[0] == f"kb:{found.also}" and payloads.count(f"kb:{found.also}") == 1
+
+
+LOST = "perdi mi carnet, como saco otro?"
+
+
+async def test_a_short_follow_up_is_read_with_the_question_it_follows(chat: Chat):
+    """ "y cuánto me sale sacarla de nuevo", "y Temuco?" right after an answer got the fallback
+    and were logged as unanswered (a new-user trial, tenth session)."""
+    topic = MATCHER.match(LOST).topic
+    follow = "y cuanto me sale sacarla de nuevo"
+    if topic is None or MATCHER.match(follow).best is not None:
+        pytest.fail("the matcher changed: pick another pair")
+    await chat.say(LOST)
+    await chat.say(follow)
+    assert f"fb:up:{topic}" in _payloads(chat)
+    await chat.say("Quilicura tiene el sello?")
+    out = await chat.say("y Temuco?")
+    assert "Temuco no figura en nuestro directorio" in out
+    out = await chat.say("y Recoleta?")  # the follow-up of a follow-up
+    assert "Recoleta no figura" in out
+    async with chat.app.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(UnansweredQuestion))).scalar() == 0
+
+
+async def test_a_follow_up_is_not_another_question_nor_late(chat: Chat):
+    await chat.say(LOST)
+    out = await chat.say("y para viajar a peru?")  # another question: not the ID card again
+    assert "No tengo información confiable" in out
+    await chat.say(LOST)
+    async with chat.app.sessions() as s, s.begin():
+        user = (await s.execute(select(User).where(User.external_id == "1"))).scalar_one()
+        recent = user.last_answer["recent"]
+        old = datetime.fromisoformat(recent[0]["at"]) - timedelta(minutes=31)
+        user.last_answer = {"recent": [{**recent[0], "at": old.isoformat()}, *recent[1:]]}
+    out = await chat.say("y cuanto me sale sacarla de nuevo")  # half an hour later
+    assert "No tengo información confiable" in out
 
 
 async def test_one_question_offers_no_other(chat: Chat):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from intents import chatter
 from intents.answers import SMALL_TALK, TopicButton, topic_button, topic_reply
@@ -14,7 +15,7 @@ from intents.messages import Reply, rows
 from intents.payloads import Payload
 from intents.router import Flow
 from intents.steps import FlowStep
-from knowledge.matcher import MatchKind
+from knowledge.matcher import Match, MatchKind
 from storage import questions
 
 
@@ -48,12 +49,20 @@ async def question(ctx: Context) -> list[Reply]:
     if chatter.introduces_only(ctx.services.matcher, text):  # "soy venezolana": hello
         return await greet(ctx)
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(text)
+    follow_up = _follow_up(ctx, text, match)
+    if follow_up is not None:
+        # "y cuánto me sale?", "y Temuco?" right after an answer: read with the question that
+        # answer was for (a new-user trial of the tenth session: they got the fallback).
+        match, text = follow_up
     ctx.services.observer.matched(match.kind.value)
     lang = ctx.lang  # the conversation's language, this message's included (the engine)
     if match.kind is MatchKind.FULL and match.topic == "bot.saludo":
         return await greet(ctx, match.also)
     if match.kind is MatchKind.FULL and match.topic:
-        replies = await answer(ctx, match.topic)
+        if follow_up is None:
+            replies = await answer(ctx, match.topic)
+        else:  # the new message names the comuna asked about; the pair is what was asked
+            replies = await answer(ctx, match.topic, ctx.text, remembered=text)
         if match.also in ctx.services.kb:
             # Two questions in one message: the main one answered, the other one button away.
             # First, and only once: it may also be one of the answer's related topics (a
@@ -96,6 +105,53 @@ async def question(ctx: Context) -> list[Reply]:
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
     return [fallback(ctx)]
+
+
+FOLLOW_UP_WORDS = 8  # a follow-up is short: "y cuánto me sale sacarla de nuevo?"
+FOLLOW_UP_WITHIN = timedelta(minutes=30)  # ... and comes soon after the answer it follows
+
+
+def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | None:
+    """A short message the matcher cannot place alone, soon after an answer, read together
+    with that answer's question (or, for a pressed topic, its title): the pair's match and
+    the pair's text (the new message first: a comuna it names is the one asked about), when
+    the pair is clearly about one topic; else None."""
+    if match.kind is MatchKind.FULL or len(text.split()) > FOLLOW_UP_WORDS:
+        return None
+    last = feedback.latest(ctx)
+    if last is None or not last.get("at") or not last.get("topic"):
+        return None
+    try:
+        at = datetime.fromisoformat(str(last["at"]))
+    except ValueError:
+        return None
+    if ctx.now - at > FOLLOW_UP_WITHIN:
+        return None
+    before = last.get("question")
+    if not before:
+        topic = ctx.services.kb.topics.get(str(last["topic"]))
+        entry = topic.entries.get(str(last.get("lang") or ctx.lang)) if topic else None
+        before = entry.title if entry is not None else None
+    if not before:
+        return None
+    together = f"{text} {before}"
+    matcher = ctx.services.matcher
+    found = matcher.match(together)
+    if found.kind is not MatchKind.FULL or found.topic in SMALL_TALK:
+        return None
+    understood = match.best is not None or match.score >= matcher.thresholds.partial
+    if found.topic == last["topic"]:
+        # The same answer again only for a message that says nothing alone ("y eso cuánto?")
+        # or a comuna for a comuna's answer ("y Temuco?"), not for another question the
+        # matcher read as out of scope alone ("y para viajar a Perú?").
+        topic = ctx.services.kb.topics.get(found.topic or "")
+        if understood and not (topic is not None and topic.dynamic):
+            return None
+    elif match.kind is MatchKind.PARTIAL and found.topic not in match.suggestions:
+        return None
+    elif match.kind is MatchKind.NONE and understood:
+        return None  # out of scope alone: it stays so
+    return replace(found, also=None), together
 
 
 async def greet(ctx: Context, also: str | None = None) -> list[Reply]:
@@ -155,14 +211,18 @@ async def stale(ctx: Context) -> list[Reply]:
     return [Reply(ctx.t._("Ese botón ya no está disponible."), main_menu(ctx).buttons)]
 
 
-async def answer(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
+async def answer(
+    ctx: Context, topic_id: str, asked: str | None = None, remembered: str | None = None
+) -> list[Reply]:
     """A topic's answer; under the broad regularization answers, the orientation first; under
-    every full answer but small talk, the 👍 / 👎 row."""
+    every full answer but small talk, the 👍 / 👎 row (and `remembered`, else the question,
+    kept for it: a follow-up is remembered with the question it followed)."""
     replies = await topic_reply(ctx, topic_id, asked=asked)
     if topic_id in orientation.ENTRY_TOPICS:
         replies[0] = orientation.with_start_button(ctx, replies[0])
     if topic_id not in SMALL_TALK:
-        replies[0] = feedback.under(ctx, replies[0], topic_id, asked or ctx.text or None)
+        question = remembered or asked or ctx.text or None
+        replies[0] = feedback.under(ctx, replies[0], topic_id, question)
     return replies
 
 

@@ -53,8 +53,14 @@ def remember(ctx: Context, topic_id: str, question: str | None) -> None:
     last one was refused, a new-user trial of 2026-12-07)."""
     masked = mask_personal(question[:MAX_NOTE])[0] if question else None
     recent = [a for a in _recent(ctx) if a.get("topic") != topic_id]
-    answer = {"topic": topic_id, "question": masked, "lang": ctx.lang}
+    answer = {"topic": topic_id, "question": masked, "lang": ctx.lang, "at": ctx.now.isoformat()}
     ctx.user.last_answer = {"recent": [answer, *recent][:RECENT]}
+
+
+def latest(ctx: Context) -> dict[str, str | None] | None:
+    """The user's latest answer (topic, masked question, language, time), if any."""
+    recent = _recent(ctx)
+    return recent[0] if recent else None
 
 
 @lru_cache(maxsize=4096)
