@@ -775,3 +775,13 @@ def test_a_decomposed_accent_and_a_causal_como_split_as_written():
     assert MATCHER.match(decomposed).also == "reg.multas"
     because = MATCHER.match("se me vencio la visa de turista y como tengo hijos no me quiero ir")
     assert because.also is None, because
+
+
+def test_the_fines_answer_points_to_the_table_the_id_card_answer_quotes():
+    """The ID-card answer quoted SERMIG's table of fines while the fines answer said no official
+    table was found (a new-user trial, tenth session): both now rest on that table."""
+    table = "https://serviciomigraciones.cl/en/sanctions-and-fines/"
+    assert any(e.url == table for e in KB.topic("reg.cedula").evidence)
+    for lang, entry in KB.topic("reg.multas").entries.items():
+        assert table in entry.answer, lang
+    assert "tabla oficial" not in KB.topic("reg.multas").entries["es"].answer
