@@ -35,7 +35,18 @@ CHATTER_WORDS = frozenset(
     ok oki okey okay oke okk vale dale ya listo bueno bien perfecto entendido genial ah oh aja
     mmm hmm amigo amiga pana hermano hermana bro dako d accord daccord super cool nice alright
     lol mdr xd po pues pos
+    si yes yeah yep yup oui ouais wi byen bon no non nope nop doki ta weon weona wn cachai
     """.split()
+)
+# "I don't know", "I didn't understand" after an answer: nothing to look up either (a new-user
+# trial of the tenth session: these got the fallback and were logged as questions).
+_SHRUGS = frozenset(
+    phrase.strip()
+    for phrase in """
+    no se|no entendi|no entendi nada|no cacho|mwen pa konnen|m pa konnen|pa konnen|
+    mwen pa konprann|m pa konprann|je sais pas|je ne sais pas|jsp|j ai pas compris|
+    je n ai pas compris|i don t know|i dont know|idk|i don t understand|i dont understand
+    """.split("|")
 )
 # A laugh repeats one syllable ("jaja", "jsjs", "hehe"): "hi" or "hija" is no laugh.
 _LAUGH = re.compile(r"([jh][aeiu]|js)\1+[jh]?|k{2,}|x+d+")
@@ -74,6 +85,15 @@ def introduces_only(matcher: Matcher, text: str) -> bool:
 
 
 def chatter_only(text: str) -> bool:
-    """An acknowledgement, a filler or a laugh, and nothing else ("ok", "jajaja", "amigo")."""
+    """An acknowledgement, a filler, a laugh or a shrug, and nothing else ("ok", "jajaja",
+    "amigo", "oui", "mwen pa konnen")."""
     words = fold(text).split()
-    return bool(words) and all(w in CHATTER_WORDS or _LAUGH.fullmatch(w) for w in words)
+    if not words:
+        return False
+    if all(w in CHATTER_WORDS or _LAUGH.fullmatch(w) for w in words):
+        return True
+    rest = " ".join(w for w in words if not _LAUGH.fullmatch(w) and w not in _FILLERS)
+    return rest in _SHRUGS
+
+
+_FILLERS = CHATTER_WORDS - {"no", "non"}  # a shrug's own "no" stays in it

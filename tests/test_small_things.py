@@ -62,6 +62,18 @@ async def test_zero_question_mark_or_an_emoji_are_not_logged_as_questions(chat: 
         "soy venezolana",
         "mwen se ayisyen",
         "I'm from Haiti",
+        # Yes, no, "I don't know" after an answer (a new-user trial, tenth session).
+        "oui",
+        "yes",
+        "si",
+        "byen",
+        "oki doki",
+        "ta bien",
+        "weon no entendi nada jajaja",
+        "mwen pa konnen",
+        "no sé",
+        "je sais pas",
+        "I don't know",
     ],
 )
 async def test_chatter_and_a_bare_self_introduction_are_no_questions(app, said):
