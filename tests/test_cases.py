@@ -322,8 +322,9 @@ async def test_relay_both_ways_with_buttons_and_reply_to(world, telegram, databa
     # Officers of other regions cannot answer it, migrants cannot open a relay.
     telegram.press(OFFICER_05, _button([relayed], "relay:reply:"))
     assert "no es de tu región" in (await telegram.wait_sent(OFFICER_05, 1))[0].text
-    telegram.message(MIGRANT, "/encargado")
-    assert "no está disponible" in (await telegram.wait_sent(MIGRANT, 1))[0].text
+    telegram.message(MIGRANT, "/encargado")  # no relay: who may write, and how to enroll
+    refused = (await telegram.wait_sent(MIGRANT, 1))[0].text
+    assert "contacto municipal" in refused and "/registro" in refused
 
 
 async def test_cases_csv_export(world, telegram, database_url, tmp_path, monkeypatch, capsys):

@@ -23,6 +23,23 @@ async def test_caso_explained_in_the_users_language(app):
     assert "kontak minisipal" in out and "/registro ABC123" in out
 
 
+@pytest.mark.parametrize(
+    ("command", "lang", "needle"),
+    [
+        ("/miscasos", "es", "contacto municipal"),
+        ("/encargado", "es", "contacto municipal"),
+        ("/encargado", "fr", "contact municipal"),
+        ("/miscasos", "ht", "kontak minisipal"),
+    ],
+)
+async def test_miscasos_and_encargado_for_someone_not_enrolled_explain_who_and_how(
+    app, command, lang, needle
+):
+    """A bare "not available for your profile" before (a new-user trial, tenth session)."""
+    out = await Chat(app, user=f"{command}-{lang}", lang=lang).say(command)
+    assert needle in out and "/registro ABC123" in out, out
+
+
 async def test_greetings_and_thanks_carry_no_source_line(chat: Chat):
     for said in ("hola", "gracias", "mesi anpil", "thanks"):
         out = await chat.say(said)

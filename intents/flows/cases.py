@@ -375,6 +375,7 @@ FLOW = Flow(
             "miscasos",
             my_cases,
             roles={MUNICIPAL},
+            refused=not_a_contact,  # a bare refusal before (a new-user trial, tenth session)
             help=Line(N_("/miscasos – ver los casos de tu comuna"), 20),
             words={"en": ("mycases",)},
             menu=Line(N_("Casos de tu comuna"), 70),

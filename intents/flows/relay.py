@@ -16,8 +16,8 @@ from intents.masking import mask_identifiers
 from intents.messages import Button, Reply, rows
 from intents.notify import notify
 from intents.payloads import Payload
-from intents.roles import ADMIN, MUNICIPAL, OFFICER, require
-from intents.router import Flow
+from intents.roles import ADMIN, MIGRANT, MUNICIPAL, OFFICER, not_allowed, require
+from intents.router import CommandButton, Flow
 from intents.steps import FlowStep
 from storage import attempts, directory, officers, outbox, relays, users
 from storage.ids import parse_id
@@ -229,6 +229,26 @@ async def quoted(ctx: Context, channel: str, chat_id: str, message_id: str) -> l
     return await quoted_reply(ctx, ref)
 
 
+async def not_a_contact(ctx: Context) -> list[Reply]:
+    """/encargado by someone not enrolled: a migrant learns who may write to the regional
+    officer and how to enroll (a bare refusal before: a new-user trial, tenth session);
+    SERMIG staff get the plain refusal."""
+    if ctx.user.role != MIGRANT:
+        raise not_allowed(ctx)
+    return [
+        Reply(
+            ctx.t._(
+                "Escribir a la encargada o encargado regional de SERMIG es para el contacto "
+                "municipal de una comuna. Si eres tú, pide un código de registro a esa persona "
+                "(o a la Dirección Regional de SERMIG) y escribe /registro seguido del código "
+                "(por ejemplo: /registro ABC123). Si eres una persona migrante, escribe tu "
+                "pregunta o acércate a la oficina de migrantes de tu municipalidad."
+            ),
+            rows([CommandButton("menu").button(ctx.t._("Menú principal"))]),
+        )
+    ]
+
+
 FLOW = Flow(
     name=Step.flow,
     commands=(
@@ -236,6 +256,7 @@ FLOW = Flow(
             "encargado",
             show,
             roles={MUNICIPAL},
+            refused=not_a_contact,
             help=Line(N_("/encargado – contactar a tu encargada/o regional de SERMIG"), 30),
             words={"es": ("encargada",), "en": ("officer",), "ht": ("responsab",)},
             menu=Line(N_("Tu encargada/o regional de SERMIG"), 80),
