@@ -125,7 +125,19 @@ class Gazetteer:
         self,
         comunas: Sequence[tuple[str, str]],
         regions: Sequence[tuple[str, str]],
-        country_words: Sequence[str] = ("chile", "pais", "todo chile", "nacional", "total"),
+        country_words: Sequence[str] = (
+            # Chile in the four languages ("konbyen ayisyen ki nan Chili" got no figure).
+            "chile",
+            "chili",
+            "pais",
+            "pays",
+            "peyi",
+            "country",
+            "nacional",
+            "national",
+            "nasyonal",
+            "total",
+        ),
     ) -> None:
         self.comunas = [Place("comuna", cut, name) for cut, name in comunas]
         self.regions = [Place("region", code, name) for code, name in regions]

@@ -133,3 +133,15 @@ def test_a_list_of_comunas_is_indexed_once_and_a_new_list_anew():
 
 def test_an_empty_directory_locates_nothing():
     assert Gazetteer([], []).locate("cuantos migrantes hay en quilicura") is None
+
+
+def test_chile_named_in_any_language_is_the_country():
+    """ "konbyen ayisyen ki nan Chili" got no figure (a new-user trial, tenth session)."""
+    for said in (
+        "konbyen ayisyen ki nan Chili",
+        "combien d'étrangers vivent au Chili ?",
+        "how many foreigners live in the country",
+        "cuantos haitianos hay en chile",
+    ):
+        assert GAZETTEER.locate(said) == GAZETTEER.country, said
+    assert GAZETTEER.locate("konbyen etranje ki nan Quilicura").name == "Quilicura"
