@@ -101,6 +101,8 @@ async def test_unsure_answers_add_their_topics_as_buttons(chat: Chat):
     assert {"kb:reg.refugio", "kb:reg.ingreso_irregular", "kb:reg.rt_familia"} <= payloads
     assert "kb:contacto.oficina_municipal" in payloads
     assert _start("es", "reg.residencia_temporal") in out
+    # The colon announces the answer: the unsure sentence comes before it, not after.
+    assert out.index("Como no estabas seguro") < out.index("lo que más te sirve:")
 
 
 async def test_survives_a_restart_in_the_middle(app, database_url):

@@ -261,8 +261,12 @@ async def _finish(ctx: Context, topics: tuple[str, ...], unsure: list[str]) -> l
     offered = list(dict.fromkeys(topic for topic in [*extra, *others] if topic != main))
     intro = ctx.t._("Según tus respuestas, esto es lo que más te sirve:")
     if unsure:
-        intro += " " + ctx.t._(
-            "Como no estabas seguro de algo, te dejo también los temas que lo aclaran."
+        # Before the colon's sentence, which announces the answer (after it, the two read
+        # "…lo que más te sirve: Como no estabas seguro…": a new-user trial, tenth session).
+        intro = (
+            ctx.t._("Como no estabas seguro de algo, te dejo también los temas que lo aclaran.")
+            + " "
+            + intro
         )
     [answer] = await topic_reply(ctx, main)
     buttons = [topic_button(ctx, topic) for topic in offered[:4]]
