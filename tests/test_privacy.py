@@ -15,6 +15,7 @@ import bot.app
 import intents.engine
 from intents.engine import Engine
 from intents.flows import privacy as privacy_flow
+from intents.i18n import texts
 from intents.messages import Incoming, Reply
 from storage import attempts, cases, codes, feedback, outbox, privacy, relays, subscriptions, users
 from storage.models import (
@@ -181,6 +182,28 @@ async def test_privacidad_tells_the_truth_about_the_questions_kept_for_ratings(a
 
 
 # -- /misdatos -------------------------------------------------------------------------------
+
+
+async def test_misdatos_shows_the_masks_in_the_readers_language(app):
+    """An English export showed "[dato oculto]" in the rateable answer's question (a new-user
+    trial, tenth session): masks are stored in Spanish and shown in the reader's language."""
+    engine = privacy_engine(app)
+    user = "en-export"
+    await engine.handle(
+        Incoming(
+            "console",
+            user,
+            user,
+            text="can I see a doctor without papers? my passport is AB1234567",
+            language_hint="en",
+        )
+    )
+    [reply] = await _ask(engine, user, text="/misdatos")
+    assert reply.attachment is not None
+    content = reply.attachment.content.decode("utf-8")
+    assert texts("en")._("[dato oculto]") in content and "[dato oculto]" not in content
+    assert "AB1234567" not in content
+    json.loads(content)  # still valid JSON
 
 
 async def test_misdatos_is_a_json_file_of_my_data_and_nobody_elses(app):

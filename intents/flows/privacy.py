@@ -10,6 +10,7 @@ from typing import Literal
 from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
 from intents.i18n import N_
+from intents.masking import MASK
 from intents.messages import Attachment, Reply, rows
 from intents.payloads import Payload
 from intents.roles import ADMIN, MUNICIPAL, OFFICER
@@ -90,7 +91,11 @@ async def export(ctx: Context) -> list[Reply]:
         "exported_at": ctx.now.astimezone(UTC).isoformat(),
         **await privacy.export_user(ctx.session, ctx.user.id),
     }
-    content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    # Masks are stored in Spanish ("[dato oculto]"); the reader sees them in their language,
+    # as in every message (a new-user trial, tenth session: an English export showed Spanish).
+    dumped = json.dumps(data, ensure_ascii=False, indent=2)
+    mask = json.dumps(ctx.t._(MASK), ensure_ascii=False)[1:-1]
+    content = dumped.replace(MASK, mask).encode("utf-8")
     return [
         Reply(
             ctx.t._(
