@@ -34,6 +34,33 @@ def commands(text: str) -> set[str]:
     return set(_COMMAND.findall(_URL.sub(" ", text)))
 
 
+# How each language groups the thousands of a number: as the bot's own figures print them
+# (babel: "10.000", "10 000", "10,000"). A law or decree keeps its Chilean name ("Ley 21.325")
+# in every language, and a phone number's groups are not thousands ("600 600 26 26").
+_THOUSANDS = {"es": ".", "en": ",", "fr": " \u00a0\u202f", "ht": " \u00a0\u202f"}
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:([.,\u00a0\u202f ])\d{3})+(?![\d.,]\d)(?!\d)")
+_NAMED_NUMBER = re.compile(
+    r"(?i)\b(ley|lwa|loi|law|decreto|d[ée]cret|dekr[eè]|decree|n[°º]|no\.)\s*$"
+)
+
+
+def misgrouped(lang: str, text: str) -> list[str]:
+    """The numbers of a text whose thousands are not grouped the way `lang` writes them
+    ("CLP 118.604" in Kreyòl, where the bot prints 118 604)."""
+    expected = _THOUSANDS.get(lang)
+    if expected is None:
+        return []
+    text = _URL.sub(" ", text)
+    found = []
+    for m in _GROUPED.finditer(text):
+        if m.group(1) in expected or _NAMED_NUMBER.search(text[max(0, m.start() - 16) : m.start()]):
+            continue
+        if re.match(r"[ \u00a0]?\d", text[m.end() :]):  # a phone number's next group
+            continue
+        found.append(m.group(0))
+    return found
+
+
 def numbers(text: str) -> set[str]:
     """The numbers of a text whatever their notation: "CLP 33.026", "33 026 CLP" and
     "33,026" are one number; an "HH:00" time counts as its hour ("8:00" = "8h")."""
@@ -246,6 +273,10 @@ def check(
                 report.errors.append(f"{where}.{lang}: title over {MAX_TITLE} characters")
             if entry.needs_review:
                 unreviewed[lang].append(topic.id)
+            for number in misgrouped(lang, entry.answer):
+                report.errors.append(
+                    f"{where}.{lang}: {number!r} is not written as {lang} groups thousands"
+                )
             for url in urls(entry.answer):
                 if not _well_formed(url):
                     report.errors.append(f"{where}.{lang}: malformed link {url!r}")

@@ -410,12 +410,27 @@ def test_check_compares_translations_dates_and_next_steps():
     text = "\n".join(checks.check(kb, actions=ACTIONS, today=reviewed).errors)
     assert "x.fee.ht" not in text  # the same facts in another notation
     assert "x.fee.fr: links differ" in text and "x.fee.fr: numbers differ" in text
+    assert "'118 640' is not" not in text and "x.fee.en: 'CLP" not in text
     assert "x.fee.en: commands differ" in text
     assert "'/volar' is not a known next step" in text and "action '/caso'" not in text
     later = checks.check(kb, today=reviewed + checks.STALE_AFTER + timedelta(days=1))
     assert later.stale == ["x.fee"]
     earlier = checks.check(kb, today=reviewed - timedelta(days=1))
     assert any("in the future" in e for e in earlier.errors)
+
+
+def test_check_wants_each_language_to_group_thousands_its_own_way():
+    """A Kreyòl answer wrote "CLP 118.604" while the bot's own figures print "118 604" in
+    Kreyòl (a new-user trial, tenth session). Law names and phone numbers are not amounts."""
+    assert checks.misgrouped("ht", "Li koute CLP 118.604; Lwa 21.325; rele 600 600 26 26.") == [
+        "118.604"
+    ]
+    assert checks.misgrouped("fr", "118 604 CLP, loi n° 21.325") == []
+    assert checks.misgrouped("en", "CLP 118.604 under Law 21.325") == ["118.604"]
+    assert checks.misgrouped("es", "CLP 118.604 según la Ley 21.325") == []
+    for topic in KB.topics.values():
+        for lang, entry in topic.entries.items():
+            assert checks.misgrouped(lang, entry.answer) == [], (topic.id, lang)
 
 
 def test_leak_check_finds_copied_and_contained_sentences():
