@@ -25,11 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from intents.language import choose  # noqa: E402
 from knowledge import content, normalize  # noqa: E402
 from knowledge.baseline import Baseline  # noqa: E402
-from knowledge.evaluation import evaluate, load_items  # noqa: E402
+from knowledge.evaluation import evaluate, load_items, question_set  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
 from storage.directory import seed_place_names  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SETS = [
     "real_tuning",
     "real_heldout",
@@ -69,6 +68,12 @@ SETS = [
     "written8_heldout",
     "messy8_tuning",
     "messy8_heldout",
+    "written9_tuning",
+    "written9_heldout",
+    "messy9_tuning",
+    "messy9_heldout",
+    "real9_tuning",
+    "real9_heldout",
 ]
 
 
@@ -144,7 +149,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", help="stages to run (names as printed)")
     args = parser.parse_args()
     kb = content.load()
-    sets = {name: load_items(DATA / f"{name}.jsonl") for name in args.sets}
+    sets = {name: load_items(question_set(name)) for name in args.sets}
     print(f"{'stage removed':40} " + " | ".join(f"{n:>22}" for n in sets))
     print(f"{'':40} " + " | ".join(f"{'top1 oosP/oosR lang':>22}" for _ in sets))
     print(

@@ -29,11 +29,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge import content  # noqa: E402
-from knowledge.evaluation import evaluate, load_items  # noqa: E402
+from knowledge.evaluation import evaluate, load_items, question_set  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
 from storage.directory import seed_place_names  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+EXAMPLES = Path(__file__).resolve().parents[1] / "knowledge" / "examples"
 
 
 class Embedded(Matcher):
@@ -111,8 +112,8 @@ def main() -> None:
     cache = Path(tempfile.gettempdir()) / "sello-embedding-bench"
     cache.mkdir(exist_ok=True)
 
-    names = sorted(p.stem for p in DATA.glob("*_tuning.jsonl") if p.stem != "questions_tuning")
-    tuning = {n: load_items(DATA / f"{n}.jsonl") for n in names}
+    names = sorted(p.stem for p in EXAMPLES.glob("*_tuning.jsonl") if p.stem != "questions_tuning")
+    tuning = {n: load_items(question_set(n)) for n in names}
     heldout = {
         n: load_items(DATA / f"{n.replace('_tuning', '_heldout')}.jsonl")
         for n in names

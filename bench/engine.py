@@ -36,6 +36,7 @@ from bot.runner import freeze_what_was_loaded  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from intents.flood import FloodLimiter  # noqa: E402
 from intents.messages import Incoming  # noqa: E402
+from knowledge.evaluation import question_set  # noqa: E402
 
 # The earlier figures' ten short texts (`--mix short`), kept to compare with them.
 SHORT = [
@@ -54,7 +55,6 @@ SHORT = [
 # The default mix is what people really send: the questions, greetings, thanks and
 # out-of-scope messages of our own labelled tuning sets (long, slangy, misspelt, in four
 # languages), and about one message in seven a command or a typed menu word.
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 TUNING = ("questions_tuning", "real_tuning", "messy_tuning", "written_tuning")
 COMMANDS = ["/start", "/menu", "/ayuda", "/idioma", "menu", "/privacidad"]
 
@@ -63,7 +63,7 @@ def realistic(rng: random.Random, count: int) -> list[str]:
     texts = [
         json.loads(line)["text"]
         for name in TUNING
-        for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        for line in question_set(name).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     return [

@@ -27,7 +27,7 @@ from knowledge.evaluation import load_items  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
 from storage.directory import seed_place_names  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DATA = Path(__file__).resolve().parents[1] / "knowledge" / "examples"
 
 
 def perturbed(kb: KnowledgeBase, seed: int, drop: int) -> tuple[KnowledgeBase, str]:

@@ -18,6 +18,10 @@ questions nobody wrote content for: a proxy for the held-out halves that uses tu
 only. On 2026-12-07 the matcher and the baseline were level there (546 / 546 of 607 at
 be14caa, 273 / 279 of 318 at a1d0ace) while today's content gives 1,364 / 1,325 of 1,392.
 
+Since the eleventh session the tuning halves are training examples (knowledge/examples) of
+both models: on today's content their figures are training accuracy. `--content-at` a commit
+from before that (95031ab or older) still matches them as unseen questions.
+
 Run: python bench/versus.py [--sets NAME ...] [--list] [--content-at COMMIT]
 """
 
@@ -36,12 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge import content  # noqa: E402
 from knowledge.baseline import Baseline  # noqa: E402
-from knowledge.evaluation import load_items  # noqa: E402
+from knowledge.evaluation import load_items, question_set  # noqa: E402
 from knowledge.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
 from storage.directory import seed_place_names  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
 TUNING = [
     "questions_tuning",
     "real_tuning",
@@ -63,6 +66,9 @@ TUNING = [
     "messy7_tuning",
     "written8_tuning",
     "messy8_tuning",
+    "written9_tuning",
+    "messy9_tuning",
+    "real9_tuning",
 ]
 
 
@@ -113,7 +119,7 @@ def main() -> None:
     for name in args.sets:
         counts: Counter[str] = Counter()
         lines = []
-        for item in load_items(DATA / f"{name}.jsonl"):
+        for item in load_items(question_set(name)):
             text, expected = item["text"], item["topic"]
             found, other = matcher.match(text), baseline.match(text).best
             if expected is None:

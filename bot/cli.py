@@ -321,6 +321,7 @@ async def _kb(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"{counts['topics']} topics, {counts['phrasings']} phrasings, "
         f"{counts['out_of_scope']} out-of-scope examples, "
+        f"{counts['examples']} training examples, "
         f"{counts['facts']} answer facts checked for evidence"
     )
     for lang in LANGUAGES:

@@ -1,6 +1,6 @@
 """The textbook baseline the matcher must beat: TF-IDF word and character n-grams and a
-linear SVM (scikit-learn's LinearSVC), trained on the same phrasings of the content with the
-out-of-scope examples as a class of their own. No lexicon, no stemming, no typo correction:
+linear SVM (scikit-learn's LinearSVC), trained on the same phrasings of the content and the
+same training examples (knowledge/examples), with the out-of-scope ones as a class of their own. No lexicon, no stemming, no typo correction:
 if the matcher's pipeline does not beat this on realistic questions, it has not earned its
 complexity (issue 12, item 8). Used by `sello-bot eval --baseline` and bench/ablation.py.
 """
@@ -30,6 +30,9 @@ class Baseline:
         for examples in kb.out_of_scope.values():
             texts += examples
             labels += [OUT_OF_SCOPE] * len(examples)
+        for topic_id, _, text in kb.examples:  # the same training examples as the matcher's
+            texts.append(text)
+            labels.append(topic_id or OUT_OF_SCOPE)
         self._words = TfidfVectorizer(preprocessor=fold, ngram_range=(1, 2), sublinear_tf=True)
         self._chars = TfidfVectorizer(
             preprocessor=fold, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,11 @@ from knowledge.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 REFERENCE_LANGUAGE = DEFAULT_LANGUAGE
 CONTENT_DIR = Path(__file__).parent / "content"
+# Labelled messages as people really write them, kept as training examples (README there):
+# the halves of our realistic question sets that are not held out.
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+# An out-of-scope example is labelled null; one set wrote the out-of-scope content's name.
+OUT_OF_SCOPE_LABELS = frozenset({"fuera_de_alcance"})
 OUT_OF_SCOPE_FILE = "fuera_de_alcance.yaml"
 SYNONYMS_FILE = "sinonimos.yaml"
 
@@ -83,6 +89,10 @@ class KnowledgeBase:
     # Office, programme and procedure names that count as facts of an answer (`kb check`
     # wants evidence for each); each name with its variants ("ClaveÚnica", "Clave Única").
     facts_vocabulary: tuple[tuple[str, ...], ...] = ()
+
+    # Training examples: (topic id, or None for out of scope; language; text). They train
+    # the matcher (and the baseline) beside the phrasings; they are never answers' content.
+    examples: tuple[tuple[str | None, str, str], ...] = ()
 
     def topic(self, topic_id: str) -> Topic:
         return self.topics[topic_id]
@@ -177,8 +187,37 @@ def _topic(raw: Mapping[str, Any], where: str) -> Topic:
     )
 
 
-def load(directory: Path = CONTENT_DIR) -> KnowledgeBase:
-    """Read every YAML file of the content directory."""
+def load_examples(
+    directory: Path, topics: Mapping[str, Topic]
+) -> tuple[tuple[str | None, str, str], ...]:
+    """Every JSON line of the examples directory: {"text", "lang", "topic"} (topic null: out
+    of scope); other fields (source, note) are the writers' and are not read."""
+    examples: list[tuple[str | None, str, str]] = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ContentError(f"{where}: not JSON ({exc.msg})") from exc
+            text, lang, topic = item.get("text"), item.get("lang"), item.get("topic")
+            if not isinstance(text, str) or not text.strip():
+                raise ContentError(f"{where}: an example needs a text")
+            if lang not in LANGUAGES:
+                raise ContentError(f"{where}: language {lang!r} is not one of {LANGUAGES}")
+            if topic in OUT_OF_SCOPE_LABELS:
+                topic = None
+            if topic is not None and topic not in topics:
+                raise ContentError(f"{where}: topic {topic!r} does not exist")
+            examples.append((topic, lang, text.strip()))
+    return tuple(examples)
+
+
+def load(directory: Path = CONTENT_DIR, examples: Path | None = None) -> KnowledgeBase:
+    """Read every YAML file of the content directory, and the training examples (`examples`;
+    by default the shipped ones with the shipped content, none with another directory)."""
     topics: dict[str, Topic] = {}
     out_of_scope: dict[str, list[str]] = {}
     synonyms: dict[str, str] = {}
@@ -190,18 +229,21 @@ def load(directory: Path = CONTENT_DIR) -> KnowledgeBase:
             if topic.id in topics:
                 raise ContentError(f"{path.name}: topic {topic.id} defined twice")
             topics[topic.id] = topic
-        for lang, examples in (data.get("out_of_scope") or {}).items():
-            out_of_scope.setdefault(lang, []).extend(str(e) for e in examples)
+        for lang, outside in (data.get("out_of_scope") or {}).items():
+            out_of_scope.setdefault(lang, []).extend(str(e) for e in outside)
         for canonical, variants in (data.get("synonyms") or {}).items():
             for variant in _as_list(variants):
                 synonyms[str(variant)] = str(canonical)
         for name in data.get("facts_vocabulary") or ():
             vocabulary.append(tuple(str(v) for v in _as_list(name)))
+    if examples is None and directory == CONTENT_DIR:
+        examples = EXAMPLES_DIR
     return KnowledgeBase(
         topics=topics,
         out_of_scope={lang: tuple(v) for lang, v in out_of_scope.items()},
         synonyms=synonyms,
         facts_vocabulary=tuple(vocabulary),
+        examples=load_examples(examples, topics) if examples is not None else (),
     )
 
 

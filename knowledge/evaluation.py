@@ -12,12 +12,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from knowledge.content import EXAMPLES_DIR, OUT_OF_SCOPE_LABELS
 from knowledge.matcher import Matcher
 
 # An out-of-scope question is labelled with topic null; the third realistic round
 # (tests/data/README.md) wrote the label as the out-of-scope content's name instead. The sets
-# are never edited, so the label is read as null here.
-OUT_OF_SCOPE_LABELS = frozenset({"fuera_de_alcance"})
+# are never edited, so the label is read as null here (and by the examples' loader).
+
+
+HELD_OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
+
+
+def question_set(name: str) -> Path:
+    """One of our question sets by name ("messy8_heldout" or "messy8_heldout.jsonl"): a
+    held-out half (tests/data, in a checkout) or a former tuning half, now training examples
+    (knowledge/examples, since the eleventh session)."""
+    file = name if name.endswith(".jsonl") else f"{name}.jsonl"
+    held_out = HELD_OUT_DIR / file
+    return held_out if held_out.exists() else EXAMPLES_DIR / file
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:

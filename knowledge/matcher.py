@@ -143,6 +143,8 @@ class Matcher:
         for lang, examples in kb.out_of_scope.items():
             for text in examples:
                 docs.append(self._doc(OUT_OF_SCOPE, lang, text))
+        for topic_id, lang, text in kb.examples:  # messages as people write them (labelled)
+            docs.append(self._doc(topic_id or OUT_OF_SCOPE, lang, text))
         self._build(docs)
         self._classifier: Classifier | None = None
         if learn:
