@@ -117,6 +117,7 @@ class Matcher:
     CANDIDATES = 40  # scored in full after the pre-selection
     BLEND = 0.6  # weight of the classifier's probability against the retrieval score
     CLAUSE_OFFER = 0.4  # an unclear clause's first suggestion is offered from this score on
+    CLEAR_CLAUSE = 0.8  # a joined clause this clear is a second question in its own right
     GREETING_WORDS = 6  # words read for an opening greeting ("hola buenas tardes a todos")
     GREETING_CONTENDERS = 5  # labels under a greeting that its question may be about
     COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
@@ -417,10 +418,8 @@ class Matcher:
         # ... and only about what the whole message was already about (a contender under the
         # greeting), not what its leftover words happen to evoke ("hello?? anyone").
         ranked = whole[: self.GREETING_CONTENDERS]
+        judged_out = found.kind is MatchKind.NONE and (not ranked or ranked[0][0] == OUT_OF_SCOPE)
         if found.kind is MatchKind.NONE:
-            # Out of scope is a judgement, not a lack of evidence: it stands.
-            if not ranked or ranked[0][0] == OUT_OF_SCOPE:
-                return found
             floor = 0.0  # under the floor as a whole (the greeting took the weight)
         else:
             floor = self.thresholds.partial
@@ -437,6 +436,14 @@ class Matcher:
             if len(rest) < 2:
                 return found
             found = Match(MatchKind.NONE, None, other.score, lang=found.lang)
+        if judged_out:
+            # Out of scope is a judgement, not a lack of evidence: it stands, unless the
+            # question without its greeting is clearly about a topic the whole message was
+            # already about (a contender under out of scope). A greeting says nothing
+            # about scope, but the training examples' out-of-scope messages often open with
+            # one ("hola, cuánto demora el carnet?" read as out of scope, eleventh session).
+            clear = other.kind is MatchKind.FULL and other.topic in contenders
+            return other if clear else found
         if other.kind is MatchKind.FULL and other.topic in contenders:
             return other
         if other.kind is MatchKind.PARTIAL:
@@ -493,7 +500,11 @@ class Matcher:
                         for label, score, _ in whole[: self.GREETING_CONTENDERS]
                         if score >= self.thresholds.partial
                     }
-                if other.best not in contenders:
+                # A clause clear on its own is a question even so ("...konsiltoryo? e kouman
+                # pou m jwenn kanè a?": the ID card was not among the health question's
+                # contenders, a Kreyòl story of a new-user trial, tenth session).
+                clear = other.kind is MatchKind.FULL and other.score >= self.CLEAR_CLAUSE
+                if other.best not in contenders and not clear:
                     continue
             if other.kind is MatchKind.FULL and other.topic not in SOCIAL_TOPICS:
                 if other.topic not in (c.topic for c in full):

@@ -242,6 +242,14 @@ def test_two_questions_in_one_message_answer_the_main_one_and_offer_the_other():
             "derechos.educacion",
             "reg.cedula_vencida",
         ),
+        # A Kreyòl story of a new-user trial (tenth session): the ID card was not offered, as
+        # it was not among the health question's own contenders.
+        (
+            "mwen se ayisyen, mwen gen yon pitit ki malad, eske li ka jwenn swen nan "
+            "konsiltoryo? e kouman pou m jwenn kanè a?",
+            "derechos.salud",
+            "reg.cedula",
+        ),
     ],
 )
 def test_two_questions_joined_in_one_sentence(message, topic, also):
