@@ -74,6 +74,10 @@ SETS = [
     "messy9_heldout",
     "real9_tuning",
     "real9_heldout",
+    "written10_tuning",
+    "written10_heldout",
+    "messy10_tuning",
+    "messy10_heldout",
 ]
 
 

@@ -69,6 +69,8 @@ TUNING = [
     "written9_tuning",
     "messy9_tuning",
     "real9_tuning",
+    "written10_tuning",
+    "messy10_tuning",
 ]
 
 
