@@ -78,6 +78,10 @@ SETS = [
     "written10_heldout",
     "messy10_tuning",
     "messy10_heldout",
+    "written11_tuning",
+    "written11_heldout",
+    "messy11_tuning",
+    "messy11_heldout",
 ]
 
 

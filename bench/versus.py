@@ -71,6 +71,8 @@ TUNING = [
     "real9_tuning",
     "written10_tuning",
     "messy10_tuning",
+    "written11_tuning",
+    "messy11_tuning",
 ]
 
 
