@@ -82,6 +82,10 @@ SETS = [
     "written11_heldout",
     "messy11_tuning",
     "messy11_heldout",
+    "written12_tuning",
+    "written12_heldout",
+    "messy12_tuning",
+    "messy12_heldout",
 ]
 
 

@@ -73,6 +73,8 @@ TUNING = [
     "messy10_tuning",
     "written11_tuning",
     "messy11_tuning",
+    "written12_tuning",
+    "messy12_tuning",
 ]
 
 

@@ -588,6 +588,11 @@ OWN_FLOORS = {
     "written11_heldout.jsonl": ({"es": 0.88, "ht": 0.95, "fr": 0.93, "en": 0.94}, 0.9),
     "messy11_tuning.jsonl": ({"es": 0.93, "ht": 0.93, "fr": 0.95, "en": 0.93}, 0.83),
     "messy11_heldout.jsonl": ({"es": 0.94, "ht": 0.92, "fr": 0.93, "en": 0.92}, 0.84),
+    # The twelfth round (same session; topics named indirectly, long and very short chats).
+    "written12_tuning.jsonl": ({"es": 0.91, "ht": 0.94, "fr": 0.96, "en": 0.93}, 0.91),
+    "written12_heldout.jsonl": ({"es": 0.83, "ht": 0.88, "fr": 0.89, "en": 0.96}, 0.87),
+    "messy12_tuning.jsonl": ({"es": 0.95, "ht": 0.96, "fr": 0.95, "en": 0.95}, 0.91),
+    "messy12_heldout.jsonl": ({"es": 0.93, "ht": 0.9, "fr": 0.86, "en": 0.92}, 0.9),
 }
 
 
