@@ -86,6 +86,10 @@ SETS = [
     "written12_heldout",
     "messy12_tuning",
     "messy12_heldout",
+    "written13_tuning",
+    "written13_heldout",
+    "messy13_tuning",
+    "messy13_heldout",
 ]
 
 

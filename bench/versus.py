@@ -75,6 +75,8 @@ TUNING = [
     "messy11_tuning",
     "written12_tuning",
     "messy12_tuning",
+    "written13_tuning",
+    "messy13_tuning",
 ]
 
 

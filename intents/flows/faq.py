@@ -139,7 +139,10 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     found = matcher.match(together)
     if found.kind is not MatchKind.FULL or found.topic in SMALL_TALK:
         return None
-    understood = match.best is not None or match.score >= matcher.thresholds.partial
+    # Understood alone: a suggestion, or a topic read as clearly as a second question would
+    # be offered (the PARTIAL floor, 0.18, was too close: "y cuánto me sale sacarla de nuevo"
+    # reached 0.19 with the thirteenth round's examples and lost its follow-up reading).
+    understood = match.best is not None or match.score >= matcher.CLAUSE_OFFER
     if found.topic == last["topic"]:
         # The same answer again only for a message that says nothing alone ("y eso cuánto?")
         # or a comuna for a comuna's answer ("y Temuco?"), not for another question the
