@@ -80,17 +80,26 @@ TUNING = [
 ]
 
 
-def content_at(commit: str) -> Path:
-    """The content directory of `commit`, extracted to a temporary directory."""
+def content_at(commit: str) -> content.KnowledgeBase:
+    """The knowledge base of `commit` (its content and, from the eleventh session on, its
+    training examples), extracted to a temporary directory."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-tree", "--name-only", commit, "knowledge/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    folders = [f for f in ("knowledge/content", "knowledge/examples") if f in listed]
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", commit, "knowledge/content"],
+        ["git", "-C", str(ROOT), "archive", commit, *folders],
         check=True,
         capture_output=True,
     ).stdout
     target = Path(tempfile.mkdtemp(prefix="content-"))
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
-    return target / "knowledge" / "content"
+    examples = target / "knowledge" / "examples"
+    return content.load(target / "knowledge" / "content", examples if examples.is_dir() else None)
 
 
 def loss_class(matcher: Matcher, text: str, expected: str, predicted: str | None) -> str:
@@ -119,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     if any("heldout" in name or "blind" in name for name in args.sets):
         parser.error("held-out sets are measured in aggregate only: use sello-bot eval")
-    kb = content.load(content_at(args.content_at)) if args.content_at else content.load()
+    kb = content_at(args.content_at) if args.content_at else content.load()
     matcher = Matcher(kb, places=seed_place_names())
     baseline = Baseline(kb)
     totals: Counter[str] = Counter()

@@ -36,11 +36,13 @@ def commands(text: str) -> set[str]:
 
 # How each language groups the thousands of a number: as the bot's own figures print them
 # (babel: "10.000", "10 000", "10,000"). A law or decree keeps its Chilean name ("Ley 21.325")
-# in every language, and a phone number's groups are not thousands ("600 600 26 26").
+# in every language; a phone number's groups ("600 600 26 26", "800 123 456"), a RUT
+# ("12.345.678-9") and a decimal ("0,125") are not thousands.
 _THOUSANDS = {"es": ".", "en": ",", "fr": " \u00a0\u202f", "ht": " \u00a0\u202f"}
-_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:([.,\u00a0\u202f ])\d{3})+(?![\d.,]\d)(?!\d)")
+_SPACES = " \u00a0\u202f"
+_GROUPED = re.compile(r"(?<![\d.,])[1-9]\d{0,2}(?:([.,\u00a0\u202f ])\d{3})+(?![\d.,]\d)(?!\d)")
 _NAMED_NUMBER = re.compile(
-    r"(?i)\b(ley|lwa|loi|law|decreto|d[ée]cret|dekr[eè]|decree|n[°º]|no\.)\s*$"
+    r"(?i)\b(ley|leyes|lwa|loi|law|decreto|d[ée]cret|dekr[eè]|decree|dfl|n[°º]|n\.º|no\.?)\b"
 )
 
 
@@ -53,10 +55,15 @@ def misgrouped(lang: str, text: str) -> list[str]:
     text = _URL.sub(" ", text)
     found = []
     for m in _GROUPED.finditer(text):
-        if m.group(1) in expected or _NAMED_NUMBER.search(text[max(0, m.start() - 16) : m.start()]):
+        separator = m.group(1)
+        if separator in expected:
             continue
-        if re.match(r"[ \u00a0]?\d", text[m.end() :]):  # a phone number's next group
-            continue
+        if separator in _SPACES and lang in ("es", "en"):
+            continue  # es and en never group with a space: a phone number's groups
+        if _NAMED_NUMBER.search(text[max(0, m.start() - 30) : m.start()]):
+            continue  # "Ley 21.325", "Lwa 20.609 ak 21.325", "Décret suprême 1.930"
+        if re.match(r"[ \u00a0]?\d|-[\dkK]", text[m.end() :]):
+            continue  # a phone number's next group, or a RUT's check digit
         found.append(m.group(0))
     return found
 

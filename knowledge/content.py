@@ -202,7 +202,11 @@ def load_examples(
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ContentError(f"{where}: not JSON ({exc.msg})") from exc
+            if not isinstance(item, dict):
+                raise ContentError(f"{where}: an example is a JSON object")
             text, lang, topic = item.get("text"), item.get("lang"), item.get("topic")
+            if topic is not None and not isinstance(topic, str):
+                raise ContentError(f"{where}: topic must be a topic id or null")
             if not isinstance(text, str) or not text.strip():
                 raise ContentError(f"{where}: an example needs a text")
             if lang not in LANGUAGES:

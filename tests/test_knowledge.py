@@ -419,7 +419,7 @@ def test_check_compares_translations_dates_and_next_steps():
     text = "\n".join(checks.check(kb, actions=ACTIONS, today=reviewed).errors)
     assert "x.fee.ht" not in text  # the same facts in another notation
     assert "x.fee.fr: links differ" in text and "x.fee.fr: numbers differ" in text
-    assert "'118 640' is not" not in text and "x.fee.en: 'CLP" not in text
+    assert "'118 640' is not" not in text and "x.fee.en: '118,604'" not in text
     assert "x.fee.en: commands differ" in text
     assert "'/volar' is not a known next step" in text and "action '/caso'" not in text
     later = checks.check(kb, today=reviewed + checks.STALE_AFTER + timedelta(days=1))
@@ -437,6 +437,11 @@ def test_check_wants_each_language_to_group_thousands_its_own_way():
     assert checks.misgrouped("fr", "118 604 CLP, loi n° 21.325") == []
     assert checks.misgrouped("en", "CLP 118.604 under Law 21.325") == ["118.604"]
     assert checks.misgrouped("es", "CLP 118.604 según la Ley 21.325") == []
+    # Phones, RUTs, decimals and laws named at a distance are not amounts (a review).
+    assert checks.misgrouped("en", "Call 800 123 456, your RUT 12.345.678-9") == []
+    assert checks.misgrouped("es", "llama al 800 123 456; tasa 0,125") == []
+    assert checks.misgrouped("ht", "Lwa 20.609 ak 21.325; Décret suprême 1.930; DFL 1.282") == []
+    assert checks.misgrouped("fr", "Ley N.º 21.325, Law No 21.325") == []
     for topic in KB.topics.values():
         for lang, entry in topic.entries.items():
             assert checks.misgrouped(lang, entry.answer) == [], (topic.id, lang)
@@ -903,6 +908,8 @@ def test_training_examples_teach_the_matcher_and_the_baseline(tmp_path):
         ('{"text": "hola", "lang": "de", "topic": null}', "language 'de'"),
         ('{"text": " ", "lang": "es", "topic": null}', "needs a text"),
         ("{not json", "not JSON"),
+        ("[1, 2]", "a JSON object"),
+        ('{"text": "hola", "lang": "es", "topic": ["x.salud"]}', "a topic id or null"),
     ],
 )
 def test_a_broken_training_example_is_refused_with_its_line(tmp_path, line, error):

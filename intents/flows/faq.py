@@ -15,7 +15,7 @@ from intents.messages import Reply, rows
 from intents.payloads import Payload
 from intents.router import Flow
 from intents.steps import FlowStep
-from knowledge.matcher import Match, MatchKind
+from knowledge.matcher import OUT_OF_SCOPE, Match, MatchKind
 from storage import questions
 
 
@@ -109,6 +109,7 @@ async def question(ctx: Context) -> list[Reply]:
 
 FOLLOW_UP_WORDS = 8  # a follow-up is short: "y cuánto me sale sacarla de nuevo?"
 FOLLOW_UP_WITHIN = timedelta(minutes=30)  # ... and comes soon after the answer it follows
+FOLLOW_UP_OUT_OF_SCOPE = 0.6  # read as out of scope this surely, a message stays so
 
 
 def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | None:
@@ -139,10 +140,17 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     found = matcher.match(together)
     if found.kind is not MatchKind.FULL or found.topic in SMALL_TALK:
         return None
-    # Understood alone: a suggestion, or a topic read as clearly as a second question would
-    # be offered (the PARTIAL floor, 0.18, was too close: "y cuánto me sale sacarla de nuevo"
-    # reached 0.19 with the thirteenth round's examples and lost its follow-up reading).
-    understood = match.best is not None or match.score >= matcher.CLAUSE_OFFER
+    # Understood alone: a suggestion, a topic read as clearly as a second question would be
+    # offered (the PARTIAL floor, 0.18, was too close: "y cuánto me sale sacarla de nuevo"
+    # reached 0.19 with the thirteenth round's examples and lost its follow-up reading), or
+    # out of scope with conviction ("y para viajar a argentina?": 0.96; the cost follow-up is
+    # out of scope at 0.46 only because it says nothing alone).
+    out_of_scope = next((s for label, s, _ in matcher.rank(text) if label == OUT_OF_SCOPE), 0.0)
+    understood = (
+        match.best is not None
+        or match.score >= matcher.CLAUSE_OFFER
+        or out_of_scope >= FOLLOW_UP_OUT_OF_SCOPE
+    )
     if found.topic == last["topic"]:
         # The same answer again only for a message that says nothing alone ("y eso cuánto?")
         # or a comuna for a comuna's answer ("y Temuco?"), not for another question the
