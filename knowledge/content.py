@@ -18,7 +18,9 @@ CONTENT_DIR = Path(__file__).parent / "content"
 # Labelled messages as people really write them, kept as training examples (README there):
 # the halves of our realistic question sets that are not held out.
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-# An out-of-scope example is labelled null; one set wrote the out-of-scope content's name.
+# An out-of-scope question is labelled null; the third realistic round (tests/data/README.md)
+# wrote the out-of-scope content's name instead. The sets are never edited, so that label is
+# read as null (by the examples' loader and by knowledge.evaluation.load_items).
 OUT_OF_SCOPE_LABELS = frozenset({"fuera_de_alcance"})
 OUT_OF_SCOPE_FILE = "fuera_de_alcance.yaml"
 SYNONYMS_FILE = "sinonimos.yaml"

@@ -15,11 +15,6 @@ from typing import Any
 from knowledge.content import EXAMPLES_DIR, OUT_OF_SCOPE_LABELS
 from knowledge.matcher import Matcher
 
-# An out-of-scope question is labelled with topic null; the third realistic round
-# (tests/data/README.md) wrote the label as the out-of-scope content's name instead. The sets
-# are never edited, so the label is read as null here (and by the examples' loader).
-
-
 HELD_OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
 
 

@@ -436,16 +436,13 @@ class Matcher:
             if len(rest) < 2:
                 return found
             found = Match(MatchKind.NONE, None, other.score, lang=found.lang)
-        if judged_out:
-            # Out of scope is a judgement, not a lack of evidence: it stands, unless the
-            # question without its greeting is clearly about a topic the whole message was
-            # already about (a contender under out of scope). A greeting says nothing
-            # about scope, but the training examples' out-of-scope messages often open with
-            # one ("hola, cuánto demora el carnet?" read as out of scope, eleventh session).
-            clear = other.kind is MatchKind.FULL and other.topic in contenders
-            return other if clear else found
         if other.kind is MatchKind.FULL and other.topic in contenders:
+            # Also over an out-of-scope judgement: a greeting says nothing about scope, but
+            # the training examples' out-of-scope messages often open with one ("hola, cuánto
+            # demora el carnet?" read as out of scope, eleventh session).
             return other
+        if judged_out:
+            return found  # out of scope is a judgement, not a lack of evidence: it stands
         if other.kind is MatchKind.PARTIAL:
             # Only questions are offered: never "what I can help with" ("necesito ayuda con…").
             asked = [
