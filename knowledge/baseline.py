@@ -2,7 +2,8 @@
 linear SVM (scikit-learn's LinearSVC), trained on the same phrasings of the content and the
 same training examples (knowledge/examples), with the out-of-scope ones as a class of their
 own. No lexicon, no stemming, no typo correction: if the matcher's pipeline does not beat
-this on realistic questions, it has not earned its complexity (issue 12, item 8). Used by `sello-bot eval --baseline` and bench/ablation.py.
+this on realistic questions, it has not earned its complexity (issue 12, item 8). Used by
+`sello-bot eval --baseline` and bench/ablation.py.
 """
 
 from __future__ import annotations
