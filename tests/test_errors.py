@@ -186,7 +186,7 @@ async def test_whatsapp_keeps_a_call_that_met_a_database_error_and_answers_it_la
 async def test_the_terminal_apologises_and_goes_on(app, caplog):
     out = io.StringIO()
     console = Console(app.engine, lang="en", out=out)
-    app.engine.handle = failing(app.engine, bug, times=2)  # "/start", then the first line
+    app.engine.handle = failing(app.engine, bug, times=2)  # "/continuar", then the first line
     lines = ["hello there", "/ayuda"]
 
     def read() -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from bot.app import build_app
+from bot.channels.console import Console
 from bot.settings import Settings
 from intents.flows.orientation import ENTRY_TOPICS, QUESTIONS, decide
 from intents.i18n import texts
@@ -116,6 +119,38 @@ async def test_survives_a_restart_in_the_middle(app, database_url):
         assert "pregunta 3" in out
         out = await again.press("ori:family:yes")
         assert _start("es", "reg.rt_familia") in out
+    finally:
+        await restarted.close()
+
+
+async def test_the_terminal_restarted_in_the_middle_asks_the_same_question_again(app, database_url):
+    """The terminal starts with /continuar: an unfinished orientation's question again (it
+    showed the greeting and the menu, so a typed "1" picked a menu section), in the user's
+    language; the greeting when nothing is unfinished or it expired."""
+    first = io.StringIO()
+    lines = ["/papeles", "3"]  # question 1's third answer: "none of these"
+
+    def read() -> str:
+        if not lines:
+            raise EOFError
+        return lines.pop(0)
+
+    await Console(app.engine, user="t1", lang="fr", out=first).run(read)
+    assert "question 2" in first.getvalue().lower()
+    restarted = await build_app(Settings(database_url=database_url), **shipped())
+    try:
+        again = io.StringIO()
+        lines[:] = ["1"]  # question 2's first answer, as shown again
+        await Console(restarted.engine, user="t1", lang="fr", out=again).run(read)
+        shown = again.getvalue()
+        resumed, _, after = shown.partition(texts("fr")._("Seguimos donde quedamos:"))
+        assert after and "question 2" in after.split("[1]")[0].lower()
+        assert texts("fr")._("Temas principales") not in shown
+        assert "question 3" in after.lower()  # "1" answered question 2
+        # Nothing unfinished: the greeting and the menu, as before.
+        fresh = io.StringIO()
+        await Console(restarted.engine, user="t2", lang="fr", out=fresh).run(read)
+        assert texts("fr")._("Seguimos donde quedamos:") not in fresh.getvalue()
     finally:
         await restarted.close()
 

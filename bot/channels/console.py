@@ -83,7 +83,8 @@ class Console:
 
     async def run(self, read: Callable[[], str] = input) -> None:
         self.out.write(texts(self.lang)._(BANNER) + "\n\n")
-        self.out.write(await self.answer("/start") + "\n")
+        # Where the user left off: an unfinished orientation's question, else the greeting.
+        self.out.write(await self.answer("/continuar") + "\n")
         while True:
             try:
                 line = await asyncio.to_thread(read)

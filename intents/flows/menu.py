@@ -7,6 +7,7 @@ from typing import Annotated
 from intents.answers import topic_button
 from intents.commands import EVERYONE, CommandSpec, Line, NextStep
 from intents.context import Context
+from intents.flows import orientation
 from intents.flows.orientation import start_button
 from intents.help import help_text
 from intents.i18n import N_
@@ -80,6 +81,24 @@ async def start(ctx: Context) -> list[Reply]:
     return [Reply(greeting), main_menu(ctx)]
 
 
+async def come_back(ctx: Context) -> list[Reply]:
+    """Back to the conversation (the terminal sends it when it starts): the guided
+    orientation's current question again when the user left it unfinished less than the flow
+    timeout ago, else the greeting, as /start. (A restart of the terminal in the middle of the
+    orientation showed the greeting and the menu: a typed "1" picked from the menu.)"""
+    user = ctx.user
+    updated = user.flow_updated_at
+    if (
+        ctx.in_flow(orientation.Step)
+        and updated is not None
+        and ctx.now - updated <= ctx.services.flow_timeout
+    ):
+        resumed = orientation.resume(ctx, str(user.flow_step), dict(user.flow_data or {}))
+        if resumed is not None:
+            return [Reply(ctx.t._("Seguimos donde quedamos:")), resumed]
+    return await start(ctx)
+
+
 async def menu(ctx: Context) -> list[Reply]:
     return [main_menu(ctx)]
 
@@ -113,6 +132,13 @@ FLOW = Flow(
     name="menu",
     commands=(
         CommandSpec("start", start, roles=EVERYONE, help=None, words={"es": ("inicio",)}),
+        CommandSpec(
+            "continuar",
+            come_back,
+            roles=EVERYONE,
+            help=None,
+            words={"en": ("resume",), "fr": ("reprendre",), "ht": ("kontinye",)},
+        ),
         CommandSpec(
             "menu",
             menu,
