@@ -90,6 +90,12 @@ SETS = [
     "written13_heldout",
     "messy13_tuning",
     "messy13_heldout",
+    "real14_tuning",
+    "real14_heldout",
+    "messy14_tuning",
+    "messy14_heldout",
+    "written14_tuning",
+    "written14_heldout",
 ]
 
 

@@ -77,6 +77,9 @@ TUNING = [
     "messy12_tuning",
     "written13_tuning",
     "messy13_tuning",
+    "real14_tuning",
+    "messy14_tuning",
+    "written14_tuning",
 ]
 
 
