@@ -85,6 +85,38 @@ async def test_a_follow_up_is_not_another_question_nor_late(chat: Chat):
     assert "No tengo información confiable" in out
 
 
+@pytest.mark.parametrize(
+    ("health", "follow"),
+    [
+        ("eske m ka ale lopital si m pa gen papye?", "konbyen sa koute?"),
+        ("puedo ir al consultorio sin papeles?", "y eso cuánto cuesta?"),
+        ("est-ce que je peux aller à l'hôpital sans papiers ?", "et ça coûte combien ?"),
+        ("can I see a doctor without papers?", "how much does that cost?"),
+    ],
+)
+async def test_a_follow_up_that_points_back_is_about_the_latest_answer(chat: Chat, health, follow):
+    """ "konbyen sa koute?" after the health answer got the migration fees: placed alone, a
+    cost question is the fees' (a new-user trial of the tenth session). A short message that
+    points back ("sa", "eso", "ça", "that") is read with the question it follows."""
+    assert MATCHER.match(health).topic == "derechos.salud"
+    alone = MATCHER.match(follow)
+    assert alone.topic == "reg.aranceles"  # what it gets alone, and without a latest answer
+    await chat.say(follow)
+    assert _answered(chat) == {"reg.aranceles"}
+    await chat.say(health)
+    await chat.say(follow)
+    assert _answered(chat) == {"derechos.salud"}
+
+
+async def test_a_short_question_of_its_own_keeps_its_answer_after_another(chat: Chat):
+    await chat.say("eske m ka ale lopital si m pa gen papye?")
+    await chat.say("ki sa m bezwen pou kanè a?")  # "ki sa": "what", it points nowhere
+    assert "derechos.salud" not in _answered(chat)
+    await chat.say("puedo ir al consultorio sin papeles?")
+    await chat.say("y cuánto cuesta la prórroga?")  # names what it asks about
+    assert _answered(chat) == {"reg.aranceles"}
+
+
 async def test_one_question_offers_no_other(chat: Chat):
     await chat.say("se me vencio el carnet, como lo renuevo?")
     payloads = _payloads(chat)

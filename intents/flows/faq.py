@@ -16,6 +16,7 @@ from intents.payloads import Payload
 from intents.router import Flow
 from intents.steps import FlowStep
 from knowledge.matcher import OUT_OF_SCOPE, Match, MatchKind
+from knowledge.normalize import fold
 from storage import questions
 
 
@@ -112,12 +113,32 @@ FOLLOW_UP_WITHIN = timedelta(minutes=30)  # ... and comes soon after the answer 
 FOLLOW_UP_OUT_OF_SCOPE = 0.6  # read as out of scope this surely, a message stays so
 
 
+# Words that point back at what was just said ("y eso cuánto cuesta?", "konbyen sa koute?",
+# "how long does it take?"), folded. A short message with one is about the latest answer even
+# when the matcher places it alone: "konbyen sa koute?" after the health answer was answered
+# with the migration fees (a new-user trial of the tenth session).
+REFERS_BACK = frozenset({"eso", "esto", "ello", "ca", "cela", "ceci", "sa", "that", "it", "this"})
+
+
+def refers_back(text: str) -> bool:
+    words = fold(text).split()
+    # Kreyòl "ki sa" is "what", not "that": "ki sa m bezwen pou kanè a?" asks anew.
+    return any(
+        word in REFERS_BACK and not (word == "sa" and i and words[i - 1] == "ki")
+        for i, word in enumerate(words)
+    )
+
+
 def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | None:
-    """A short message the matcher cannot place alone, soon after an answer, read together
-    with that answer's question (or, for a pressed topic, its title): the pair's match and
-    the pair's text (the new message first: a comuna it names is the one asked about), when
-    the pair is clearly about one topic; else None."""
-    if match.kind is MatchKind.FULL or len(text.split()) > FOLLOW_UP_WORDS:
+    """A short message the matcher cannot place alone, or one that points back at the latest
+    answer ("y eso cuánto cuesta?"), soon after that answer, read together with its question
+    (or, for a pressed topic, its title): the pair's match and the pair's text (the new
+    message first: a comuna it names is the one asked about), when the pair is clearly about
+    one topic (for a message placed alone: the latest answer's); else None."""
+    if len(text.split()) > FOLLOW_UP_WORDS:
+        return None
+    pointing_back = match.kind is MatchKind.FULL
+    if pointing_back and not refers_back(text):
         return None
     last = feedback.latest(ctx)
     if last is None or not last.get("at") or not last.get("topic"):
@@ -140,6 +161,11 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     found = matcher.match(together)
     if found.kind is not MatchKind.FULL or found.topic in SMALL_TALK:
         return None
+    if pointing_back:
+        # Placed alone, it keeps its own answer unless the pair is about the latest one.
+        if found.topic != last["topic"] or found.topic == match.topic:
+            return None
+        return replace(found, also=None), together
     # Understood alone: a suggestion, a topic read as clearly as a second question would be
     # offered (the PARTIAL floor, 0.18, was too close: "y cuánto me sale sacarla de nuevo"
     # reached 0.19 with the thirteenth round's examples and lost its follow-up reading), or
