@@ -96,6 +96,12 @@ SETS = [
     "messy14_heldout",
     "written14_tuning",
     "written14_heldout",
+    "real15_tuning",
+    "real15_heldout",
+    "messy15_tuning",
+    "messy15_heldout",
+    "written15_tuning",
+    "written15_heldout",
 ]
 
 

@@ -80,6 +80,9 @@ TUNING = [
     "real14_tuning",
     "messy14_tuning",
     "written14_tuning",
+    "real15_tuning",
+    "messy15_tuning",
+    "written15_tuning",
 ]
 
 

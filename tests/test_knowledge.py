@@ -611,6 +611,14 @@ OWN_FLOORS = {
     "messy14_heldout.jsonl": ({"es": 0.82, "ht": 0.93, "fr": 0.9, "en": 0.8}, 0.72),
     "written14_tuning.jsonl": ({"ht": 0.95, "fr": 0.96}, 0.5),
     "written14_heldout.jsonl": ({"ht": 0.9, "fr": 0.92}, 0.81),
+    # The fifteenth round (same session; real-world questions in the four languages, chat and
+    # written).
+    "real15_tuning.jsonl": ({"es": 0.95, "ht": 0.94, "fr": 0.94, "en": 0.94}, 0.91),
+    "real15_heldout.jsonl": ({"es": 0.83, "ht": 0.93, "fr": 0.8, "en": 0.85}, 0.78),
+    "messy15_tuning.jsonl": ({"es": 0.91, "ht": 0.91, "fr": 0.93, "en": 0.9}, 0.9),
+    "messy15_heldout.jsonl": ({"es": 0.88, "ht": 0.88, "fr": 0.93, "en": 0.85}, 0.69),
+    "written15_tuning.jsonl": ({"es": 0.9, "ht": 0.87, "fr": 0.88, "en": 0.94}, 0.66),
+    "written15_heldout.jsonl": ({"es": 0.85, "ht": 0.8, "fr": 0.94, "en": 0.88}, 0.85),
 }
 
 
