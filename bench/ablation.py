@@ -102,6 +102,12 @@ SETS = [
     "messy15_heldout",
     "written15_tuning",
     "written15_heldout",
+    "real16_tuning",
+    "real16_heldout",
+    "messy16_tuning",
+    "messy16_heldout",
+    "written16_tuning",
+    "written16_heldout",
 ]
 
 

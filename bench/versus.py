@@ -83,6 +83,9 @@ TUNING = [
     "real15_tuning",
     "messy15_tuning",
     "written15_tuning",
+    "real16_tuning",
+    "messy16_tuning",
+    "written16_tuning",
 ]
 
 

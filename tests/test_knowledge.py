@@ -619,6 +619,14 @@ OWN_FLOORS = {
     "messy15_heldout.jsonl": ({"es": 0.88, "ht": 0.88, "fr": 0.93, "en": 0.85}, 0.69),
     "written15_tuning.jsonl": ({"es": 0.9, "ht": 0.87, "fr": 0.88, "en": 0.94}, 0.66),
     "written15_heldout.jsonl": ({"es": 0.85, "ht": 0.8, "fr": 0.94, "en": 0.88}, 0.85),
+    # The sixteenth round (same session; real-world French, chat in English, French and
+    # Spanish, written Kreyòl and English).
+    "real16_tuning.jsonl": ({"fr": 0.97}, 0.87),
+    "real16_heldout.jsonl": ({"fr": 0.75}, 0.66),
+    "messy16_tuning.jsonl": ({"es": 0.91, "fr": 0.95, "en": 0.96}, 0.83),
+    "messy16_heldout.jsonl": ({"es": 0.86, "fr": 0.89, "en": 0.73}, 0.61),
+    "written16_tuning.jsonl": ({"ht": 0.94, "en": 0.95}, 0.85),
+    "written16_heldout.jsonl": ({"ht": 0.92, "en": 0.87}, 0.71),
 }
 
 
