@@ -121,6 +121,7 @@ class Matcher:
     GREETING_WORDS = 6  # words read for an opening greeting ("hola buenas tardes a todos")
     GREETING_CONTENDERS = 5  # labels under a greeting that its question may be about
     COMMON_DF = 2000  # tokens in more docs than this only score docs found by rarer tokens
+    WITNESS_SHARE = 0.1  # a word witnesses a language holding this share of its weight
 
     def __init__(
         self,
@@ -362,9 +363,15 @@ class Matcher:
         scores: dict[str, float] = defaultdict(float)
         witnesses: dict[str, list[str]] = defaultdict(list)
         for word in set(fold(text).split()):
-            for lang, weight in self._word_langs.get(word, {}).items():
+            shares = self._word_langs.get(word, {})
+            total = sum(shares.values())
+            for lang, weight in shares.items():
                 scores[lang] += weight
-                witnesses[lang].append(word)
+                # A word speaks for a language that uses it as its own, not for one where a
+                # stray example has it: one Kreyòl message with a Spanish "bien" made "ta bien"
+                # (Chilean "OK") Kreyòl, by its "ta" and that "bien" (twelfth session).
+                if weight >= self.WITNESS_SHARE * total:
+                    witnesses[lang].append(word)
         if not scores:
             return None
         ranked = sorted(scores.values(), reverse=True)
