@@ -108,6 +108,10 @@ SETS = [
     "messy16_heldout",
     "written16_tuning",
     "written16_heldout",
+    "real17_tuning",
+    "real17_heldout",
+    "written17_tuning",
+    "written17_heldout",
 ]
 
 

@@ -86,6 +86,8 @@ TUNING = [
     "real16_tuning",
     "messy16_tuning",
     "written16_tuning",
+    "real17_tuning",
+    "written17_tuning",
 ]
 
 
