@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import build_app
 from bot.channels.console import Console
@@ -153,6 +154,49 @@ async def test_the_terminal_restarted_in_the_middle_asks_the_same_question_again
         assert texts("fr")._("Seguimos donde quedamos:") not in fresh.getvalue()
     finally:
         await restarted.close()
+
+
+async def test_the_terminal_start_keeps_a_case_draft_and_continuar_is_a_plain_word(
+    app, database_url
+):
+    """The start is a press, not a command: a case draft pending at the terminal's start is
+    kept and said so (/start ended it), and "continuar" typed at the draft's last step is an
+    answer to that step, not a command that greets and drops the draft (a review of the
+    twelfth session)."""
+    from datetime import UTC, datetime
+
+    from storage import codes
+    from storage.models import User
+
+    async with app.sessions() as s, s.begin():
+        code = (await codes.issue(s, "13110", datetime.now(UTC))).code
+    chat = Chat(app, user="draft1")
+    await chat.say(f"/registro {code}")
+    await chat.say("/caso")
+    await chat.press("case:cat:salud")
+    await chat.say("Familia Ejemplo sin atención en el CESFAM")
+    await chat.press("case:urg:normal")  # step 4/4: review and confirm
+    out = await chat.say("continuar")
+    assert texts("es")._("Seguimos donde quedamos:") not in out and "¡Hola!" not in out
+    restarted = await build_app(Settings(database_url=database_url), **shipped())
+    try:
+        shown = io.StringIO()
+        await Console(restarted.engine, user="draft1", out=shown).run(_lines([]))
+        assert "a medio hacer" in shown.getvalue() and "¡Hola!" not in shown.getvalue()
+        async with restarted.sessions() as s:
+            user = (await s.execute(select(User).where(User.external_id == "draft1"))).scalar_one()
+            assert user.flow == "case" and user.flow_data
+    finally:
+        await restarted.close()
+
+
+def _lines(lines: list[str]):
+    def read() -> str:
+        if not lines:
+            raise EOFError
+        return lines.pop(0)
+
+    return read
 
 
 async def test_leaving_at_any_step(chat: Chat):

@@ -13,11 +13,13 @@ from typing import TextIO
 from bot import failure
 from bot.channels.base import Capabilities
 from intents.engine import Engine
+from intents.flows.menu import Resume
 from intents.i18n import N_, texts
 from intents.messages import Button, Incoming, Reply
 
 CHANNEL = "console"
 CAPABILITIES = Capabilities(buttons=True, attachments=True)  # buttons as numbered options
+RESUME = Resume().pack()
 BANNER = N_("Sello Migrante — escribe tu pregunta; un número elige una opción; Ctrl-D para salir.")
 
 
@@ -75,7 +77,10 @@ class Console:
         return Incoming(CHANNEL, self.user, self.user, text=stripped, language_hint=self.lang)
 
     async def say(self, line: str) -> str:
-        replies = await self.engine.handle(self.incoming(line))
+        return await self._show(self.incoming(line))
+
+    async def _show(self, incoming: Incoming) -> str:
+        replies = await self.engine.handle(incoming)
         text, buttons = render(replies)
         # A number picks from the buttons just shown, never from older ones still on screen.
         self._buttons = buttons
@@ -83,8 +88,10 @@ class Console:
 
     async def run(self, read: Callable[[], str] = input) -> None:
         self.out.write(texts(self.lang)._(BANNER) + "\n\n")
-        # Where the user left off: an unfinished orientation's question, else the greeting.
-        self.out.write(await self.answer("/continuar") + "\n")
+        # Where the user left off (a press of "where was I", never a typed word): an
+        # unfinished orientation's question again, else the greeting.
+        start = Incoming(CHANNEL, self.user, self.user, payload=RESUME, language_hint=self.lang)
+        self.out.write(await self.answer(start) + "\n")
         while True:
             try:
                 line = await asyncio.to_thread(read)
@@ -96,13 +103,15 @@ class Console:
             self.out.write(await self.answer(line) + "\n")
             self.out.flush()
 
-    async def answer(self, line: str) -> str:
-        """`say`, with the error policy of every channel (bot/failure.py): an unexpected
-        error is logged with its traceback and the person gets the apology; the chat goes on."""
+    async def answer(self, line: str | Incoming) -> str:
+        """`say` (or the press given), with the error policy of every channel
+        (bot/failure.py): an unexpected error is logged with its traceback and the person
+        gets the apology; the chat goes on."""
+        incoming = line if isinstance(line, Incoming) else self.incoming(line)
         try:
-            return await self.say(line)
+            return await self._show(incoming)
         except Exception as exc:
             failure.report("error while handling a terminal message", exc)
             self._buttons = []
-            speaks = await self.engine.language_of(self.incoming(line))
-            return failure.apology(line, self.lang, speaks).text + "\n"
+            speaks = await self.engine.language_of(incoming)
+            return failure.apology(incoming.text, self.lang, speaks).text + "\n"

@@ -114,10 +114,15 @@ FOLLOW_UP_OUT_OF_SCOPE = 0.6  # read as out of scope this surely, a message stay
 
 
 # Words that point back at what was just said ("y eso cuánto cuesta?", "konbyen sa koute?",
-# "how long does it take?"), folded. A short message with one is about the latest answer even
-# when the matcher places it alone: "konbyen sa koute?" after the health answer was answered
-# with the migration fees (a new-user trial of the tenth session).
+# "how long does it take?"), folded. A very short message with one, that alone asks only what
+# something costs or how long it takes, is about the latest answer: "konbyen sa koute?" after
+# the health answer was answered with the migration fees (a new-user trial of the tenth
+# session). Only then: "sa", "it", "ça" are also "what", a dummy subject, a possessive, and a
+# message that names its own subject or thanks ("mèsi anpil, sa ede m") keeps its own answer
+# (a review of the twelfth session found both redirected to the latest answer).
 REFERS_BACK = frozenset({"eso", "esto", "ello", "ca", "cela", "ceci", "sa", "that", "it", "this"})
+ASKS_ONLY_HOW_MUCH_OR_HOW_LONG = frozenset({"reg.aranceles", "reg.estado_tramite"})
+POINTING_WORDS = 5  # "how much does that cost?"; "cuánto cuesta eso de la residencia?" names it
 
 
 def refers_back(text: str) -> bool:
@@ -131,14 +136,19 @@ def refers_back(text: str) -> bool:
 
 def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | None:
     """A short message the matcher cannot place alone, or one that points back at the latest
-    answer ("y eso cuánto cuesta?"), soon after that answer, read together with its question
+    answer to ask what it costs or how long it takes ("y eso cuánto cuesta?"), soon after that
+    answer, read together with its question
     (or, for a pressed topic, its title): the pair's match and the pair's text (the new
     message first: a comuna it names is the one asked about), when the pair is clearly about
     one topic (for a message placed alone: the latest answer's); else None."""
     if len(text.split()) > FOLLOW_UP_WORDS:
         return None
     pointing_back = match.kind is MatchKind.FULL
-    if pointing_back and not refers_back(text):
+    if pointing_back and not (
+        match.topic in ASKS_ONLY_HOW_MUCH_OR_HOW_LONG
+        and len(fold(text).split()) <= POINTING_WORDS
+        and refers_back(text)
+    ):
         return None
     last = feedback.latest(ctx)
     if last is None or not last.get("at") or not last.get("topic"):

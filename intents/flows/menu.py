@@ -81,22 +81,35 @@ async def start(ctx: Context) -> list[Reply]:
     return [Reply(greeting), main_menu(ctx)]
 
 
-async def come_back(ctx: Context) -> list[Reply]:
-    """Back to the conversation (the terminal sends it when it starts): the guided
-    orientation's current question again when the user left it unfinished less than the flow
-    timeout ago, else the greeting, as /start. (A restart of the terminal in the middle of the
-    orientation showed the greeting and the menu: a typed "1" picked from the menu.)"""
+class Resume(Payload, prefix="resume"):
+    """Back to the conversation: what the terminal sends when it starts (a press, not a
+    word: "continuar" typed in the middle of a case draft means "go on", a review found)."""
+
+
+async def come_back(ctx: Context, press: Resume | None = None) -> list[Reply]:
+    """Where the user left off. An unfinished orientation (less than the flow timeout ago):
+    its question again, in the conversation's language; another unfinished flow (a case
+    draft): kept, and said so; nothing unfinished: the greeting, as /start. (The terminal
+    started with /start, which ended the flow: after a restart in the middle of the
+    orientation a typed "1" picked a menu section.)"""
     user = ctx.user
     updated = user.flow_updated_at
-    if (
-        ctx.in_flow(orientation.Step)
-        and updated is not None
-        and ctx.now - updated <= ctx.services.flow_timeout
-    ):
-        resumed = orientation.resume(ctx, str(user.flow_step), dict(user.flow_data or {}))
+    if user.flow is None or updated is None or ctx.now - updated > ctx.services.flow_timeout:
+        return await start(ctx)
+    if ctx.in_flow(orientation.Step):
+        data = user.flow_data if isinstance(user.flow_data, dict) else {}
+        resumed = orientation.resume(ctx, str(user.flow_step), dict(data))
         if resumed is not None:
             return [Reply(ctx.t._("Seguimos donde quedamos:")), resumed]
-    return await start(ctx)
+        return await start(ctx)
+    return [
+        Reply(
+            ctx.t._(
+                "Tienes algo a medio hacer: responde a lo último que te pregunté, o escribe "
+                "/cancelar para dejarlo."
+            )
+        )
+    ]
 
 
 async def menu(ctx: Context) -> list[Reply]:
@@ -133,13 +146,6 @@ FLOW = Flow(
     commands=(
         CommandSpec("start", start, roles=EVERYONE, help=None, words={"es": ("inicio",)}),
         CommandSpec(
-            "continuar",
-            come_back,
-            roles=EVERYONE,
-            help=None,
-            words={"en": ("resume",), "fr": ("reprendre",), "ht": ("kontinye",)},
-        ),
-        CommandSpec(
             "menu",
             menu,
             roles=EVERYONE,
@@ -156,6 +162,6 @@ FLOW = Flow(
             menu=Line(N_("Qué puedo hacer por ti"), 20),
         ),
     ),
-    buttons={MenuButton: pressed},
+    buttons={MenuButton: pressed, Resume: come_back},
     unknown_button=stale,
 )
