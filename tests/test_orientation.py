@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -188,6 +189,22 @@ async def test_the_terminal_start_keeps_a_case_draft_and_continuar_is_a_plain_wo
             assert user.flow == "case" and user.flow_data
     finally:
         await restarted.close()
+
+
+async def test_a_resume_press_in_a_group_shows_only_the_menu(chat: Chat):
+    """Only the terminal sends it; pressed in a group (forged), it neither shows the sender's
+    pending orientation question there nor ends it."""
+    from intents.flows.menu import Resume
+    from intents.messages import Incoming
+
+    await chat.say("/papeles")
+    await chat.press("ori:situation:none")
+    group = Incoming("console", chat.console.user, "group-1", payload=Resume().pack())
+    group = replace(group, private=False)
+    out = " ".join(r.text for r in await chat.app.engine.handle(group))
+    assert "pregunta 2" not in out and texts("es")._("Seguimos donde quedamos:") not in out
+    out = await chat.press("ori:entry:border")  # still in its private chat
+    assert "pregunta 3" in out
 
 
 def _lines(lines: list[str]):

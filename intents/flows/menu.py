@@ -92,6 +92,8 @@ async def come_back(ctx: Context, press: Resume | None = None) -> list[Reply]:
     draft): kept, and said so; nothing unfinished: the greeting, as /start. (The terminal
     started with /start, which ended the flow: after a restart in the middle of the
     orientation a typed "1" picked a menu section.)"""
+    if not ctx.incoming.private:  # only the terminal sends it; a forged press in a group
+        return [main_menu(ctx)]  # shows nothing of the sender's own flow, and ends none
     user = ctx.user
     updated = user.flow_updated_at
     if user.flow is None or updated is None or ctx.now - updated > ctx.services.flow_timeout:
