@@ -41,6 +41,7 @@ WIRE = [
     (menu.MenuButton(None), "menu:"),
     (menu.MenuButton("reg"), "menu:reg"),
     (menu.LanguagePicker(), "lang:menu"),
+    (menu.Resume(), "resume"),
     (language.LanguageChoice("fr"), "lang:fr"),
     (cases.CaseCategory("salud"), "case:cat:salud"),
     (cases.CaseUrgency("urgente"), "case:urg:urgente"),
