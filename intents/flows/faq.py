@@ -137,10 +137,10 @@ def refers_back(text: str) -> bool:
 def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | None:
     """A short message the matcher cannot place alone, or one that points back at the latest
     answer to ask what it costs or how long it takes ("y eso cuánto cuesta?"), soon after that
-    answer, read together with its question
-    (or, for a pressed topic, its title): the pair's match and the pair's text (the new
-    message first: a comuna it names is the one asked about), when the pair is clearly about
-    one topic (for a message placed alone: the latest answer's); else None."""
+    answer, read together with its question (or, for a pressed topic, its title): the pair's
+    match and the pair's text (the new message first: a comuna it names is the one asked
+    about), when the pair is clearly about one topic (for a message placed alone: the latest
+    answer's); else None."""
     if len(text.split()) > FOLLOW_UP_WORDS:
         return None
     pointing_back = match.kind is MatchKind.FULL
