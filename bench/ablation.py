@@ -149,7 +149,12 @@ STAGES: dict[str, tuple[Variant, dict[str, Any]]] = {
         lambda: patched(Matcher, "CANDIDATES", 100_000),
         {},
     ),
+    # Without the learned models: the re-ranker and the scope SVM's second opinion.
     "- learned re-ranker": (contextlib.nullcontext, {"learn": False}),
+    "- scope second opinion (the SVM)": (
+        lambda: patched(Matcher, "SCOPE_DOUBT", float("-inf")),
+        {},
+    ),
     "- retrieval (learned model alone)": (lambda: patched(Matcher, "BLEND", 1.0), {}),
     "- language detection": (
         lambda: patched(Matcher, "language", lambda self, text: None),

@@ -108,42 +108,29 @@ class Classifier:
     def _save(self, path: Path) -> None:
         words = sorted(self._word_index, key=self._word_index.__getitem__)
         chars = sorted(self._char_index, key=self._char_index.__getitem__)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    labels=np.array(self.labels),
-                    words=np.array(words),
-                    chars=np.array(chars),
-                    idf=self._idf,
-                    weights=self._weights,
-                    intercept=self._intercept,
-                )
-            os.replace(tmp, path)  # whole or not at all, even with two workers at once
-            stale = sorted(path.parent.glob("classifier-*.npz"), key=lambda p: p.stat().st_mtime)
-            for old in stale[:-KEEP]:  # older contents' fits (a few, for rolling upgrades)
-                old.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("classifier cache not written (%s): %s", path, exc)
+        write_arrays(
+            path,
+            labels=np.array(self.labels),
+            words=np.array(words),
+            chars=np.array(chars),
+            idf=self._idf,
+            weights=self._weights,
+            intercept=self._intercept,
+        )
 
     def _load(self, path: Path) -> bool:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                labels, words, chars = data["labels"], data["words"], data["chars"]
-                idf, weights, intercept = data["idf"], data["weights"], data["intercept"]
-        except (OSError, ValueError, KeyError) as exc:
-            if path.exists():
-                log.warning("classifier cache unreadable, training again (%s): %s", path, exc)
+        data = read_arrays(path, "labels", "words", "chars", "idf", "weights", "intercept")
+        if data is None:
             return False
+        labels, words, chars = data["labels"], data["words"], data["chars"]
+        idf, weights, intercept = data["idf"], data["weights"], data["intercept"]
         n = len(words) + len(chars)
         if (
             idf.shape != (n,)
             or weights.shape != (n, len(labels))
             or intercept.shape != (len(labels),)
         ):
-            log.warning("classifier cache inconsistent, training again: %s", path)
+            log.warning("fit cache inconsistent, training again: %s", path)
             return False
         self.labels = [str(label) for label in labels]
         self._word_index = {str(term): i for i, term in enumerate(words)}
@@ -180,14 +167,49 @@ class Classifier:
         }
 
 
+def write_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Keep a fit's arrays in `path` (numpy's npz, no pickle), atomically; only the `KEEP`
+    newest files of the same kind (the name's part before the first "-") are kept."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)  # whole or not at all, even with two workers at once
+        kind = path.name.split("-", 1)[0]
+        stale = sorted(path.parent.glob(f"{kind}-*.npz"), key=lambda p: p.stat().st_mtime)
+        for old in stale[:-KEEP]:  # older contents' fits (a few, for rolling upgrades)
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("fit cache not written (%s): %s", path, exc)
+
+
+def read_arrays(path: Path, *names: str) -> dict[str, np.ndarray] | None:
+    """The arrays `write_arrays` kept, or None (absent, damaged: the caller trains again)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in names}
+    except (OSError, ValueError, KeyError) as exc:
+        if path.exists():
+            log.warning("fit cache unreadable, training again (%s): %s", path, exc)
+        return None
+
+
+def fit_key(parameters: Sequence[object], rows: Iterable[object]) -> str:
+    """What determines a fit: this module's code, scikit-learn's version, the parameters and
+    every training row (as JSON)."""
+    running = hashlib.sha256()
+    running.update(Path(__file__).read_bytes())
+    running.update(json.dumps([sklearn.__version__, *parameters], ensure_ascii=False).encode())
+    for row in rows:
+        running.update(json.dumps(row, ensure_ascii=False).encode())
+    return running.hexdigest()[:32]
+
+
 def _key(
     texts: Sequence[str], labels: Sequence[str], token_lists: Sequence[list[str]], c: float
 ) -> str:
     """What determines the fit: the data, its tokens (so a lexicon change counts), the
     parameters, this module's code and scikit-learn's version."""
-    digest = hashlib.sha256()
-    digest.update(Path(__file__).read_bytes())
-    digest.update(json.dumps([sklearn.__version__, c], ensure_ascii=False).encode())
-    for text, label, tokens in zip(texts, labels, token_lists, strict=True):
-        digest.update(json.dumps([label, text, tokens], ensure_ascii=False).encode())
-    return digest.hexdigest()[:32]
+    rows = zip(labels, texts, token_lists, strict=True)
+    return fit_key([c], ([label, text, tokens] for label, text, tokens in rows))

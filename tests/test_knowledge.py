@@ -13,7 +13,7 @@ from intents.router import Router
 from knowledge import checks, content
 from knowledge.baseline import Baseline
 from knowledge.evaluation import evaluate, load_items, question_set
-from knowledge.matcher import Matcher, MatchKind
+from knowledge.matcher import OUT_OF_SCOPE, Match, Matcher, MatchKind
 from knowledge.normalize import Normalizer, fold
 from knowledge.places import find_comuna
 from tests.conftest import SHARED
@@ -86,6 +86,80 @@ def test_trained_reranker_is_cached_and_a_bad_cache_is_retrained(tmp_path):
     again = Classifier(texts, labels, tokens, cache=tmp_path)
     assert again.probabilities("hola") == fitted.probabilities("hola")
     assert saved.read_bytes() != b"not numpy"
+
+
+def test_the_scope_svm_is_cached_and_scores_as_scikit_learn(tmp_path):
+    """The second opinion on scope (knowledge/svm.py) re-does the SVM's arithmetic with numpy
+    and keeps its fit like the re-ranker's."""
+    from scipy.sparse import hstack
+
+    from knowledge.svm import Svm, _vectorizers
+
+    texts = ["como saco el carnet", "sacar la cedula", "hola buenas", "buenos dias", "clima"]
+    labels = ["reg.cedula", "reg.cedula", "bot.saludo", "bot.saludo", OUT_OF_SCOPE]
+    fitted = Svm(texts, labels, cache=tmp_path)
+    (saved,) = tmp_path.glob("svm-*.npz")
+    loaded = Svm(texts, labels, cache=tmp_path)
+    words, chars = _vectorizers()
+    features = hstack([words.fit_transform(texts), chars.fit_transform(texts)])
+    from sklearn.svm import LinearSVC
+
+    reference = LinearSVC(C=1.0, random_state=0).fit(features, labels)
+    for question in ("carnet chileno", "hola", "nada que ver", ""):
+        row = hstack([words.transform([question]), chars.transform([question])])
+        expected = reference.decision_function(row)[0]
+        label, score = fitted.decide(question)
+        assert label == reference.classes_[expected.argmax()]
+        assert score == pytest.approx(expected.max(), abs=1e-4)  # float32 weights
+        assert loaded.decide(question) == (label, score)
+    saved.write_bytes(b"not numpy")  # damaged: trained again, rewritten
+    assert Svm(texts, labels, cache=tmp_path).decide("hola") == fitted.decide("hola")
+    assert saved.read_bytes() != b"not numpy"
+
+
+class _ScopeSays:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def decide(self, text: str) -> tuple[str, float]:
+        return self.label, 0.2
+
+
+def test_a_narrow_out_of_scope_judgement_offers_the_scope_svms_topic(monkeypatch):
+    """New writers' in-scope questions were judged out of scope far more often than the
+    textbook SVM judged them so (real-world held-out halves: precision 0.79): a narrow
+    judgement now offers the SVM's topic, a clear one stands."""
+    none = Match(MatchKind.NONE, None, 0.3, lang="fr")
+    narrow = [(OUT_OF_SCOPE, 0.40, "es"), ("reg.cedula", 0.35, "es")]
+    under_the_floor = [("reg.cedula", 0.12, "es"), (OUT_OF_SCOPE, 0.05, "es")]
+    clear = [(OUT_OF_SCOPE, 0.50, "es"), ("reg.cedula", 0.35, "es")]
+    monkeypatch.setattr(MATCHER, "_scope", _ScopeSays("reg.rt_familia"))
+    for ranked in (narrow, under_the_floor):
+        offered = MATCHER._second_opinion("x", none, ranked)
+        assert offered.kind is MatchKind.PARTIAL, ranked
+        assert offered.suggestions == ("reg.rt_familia",) and offered.lang == "fr"
+    assert MATCHER._second_opinion("x", none, clear) is none
+    for label in (OUT_OF_SCOPE, "bot.saludo", "bot.gracias"):  # never "did you mean: hello?"
+        monkeypatch.setattr(MATCHER, "_scope", _ScopeSays(label))
+        assert MATCHER._second_opinion("x", none, narrow) is none
+
+
+def test_out_of_scope_on_the_real_world_held_out_halves_meets_the_aim():
+    """Issue 12 asks out-of-scope precision and recall of 0.85 on real-world questions: the
+    matcher alone judged in-scope questions out of scope too often (all real-world held-out
+    halves: precision 111 / 140 = 0.79, recall 0.90); with the scope SVM's second opinion
+    0.85 / 0.85. Measured in aggregate only (tests/data/README.md)."""
+    items = [item for path in sorted(OURS.glob("real*_heldout.jsonl")) for item in load_items(path)]
+    summary = evaluate(MATCHER, items)["summary"]
+    assert summary["out_of_scope"]["precision"] >= 0.85
+    assert summary["out_of_scope"]["recall"] >= 0.85
+    # Clear out-of-scope questions stay so (other countries' visas, banks, taxes).
+    for question in (
+        "where do I apply for a US visa from Chile",
+        "como saco la visa para españa",
+        "quiero un credito de consumo en el banco estado",
+    ):
+        assert MATCHER.match(question).kind is MatchKind.NONE, question
 
 
 def test_cache_directory_setting(tmp_path):
