@@ -112,6 +112,12 @@ SETS = [
     "real17_heldout",
     "written17_tuning",
     "written17_heldout",
+    "real18_tuning",
+    "real18_heldout",
+    "messy18_tuning",
+    "messy18_heldout",
+    "written18_tuning",
+    "written18_heldout",
 ]
 
 

@@ -88,6 +88,9 @@ TUNING = [
     "written16_tuning",
     "real17_tuning",
     "written17_tuning",
+    "real18_tuning",
+    "messy18_tuning",
+    "written18_tuning",
 ]
 
 

@@ -710,6 +710,14 @@ OWN_FLOORS = {
     "real17_heldout.jsonl": ({"es": 0.8, "en": 0.76}, 0.66),
     "written17_tuning.jsonl": ({"es": 0.95, "en": 0.95}, 0.85),
     "written17_heldout.jsonl": ({"es": 0.92, "en": 0.9}, 0.71),
+    # The eighteenth round (thirteenth session; real-world French, English and Spanish, chat
+    # in English, Spanish and Kreyòl, written English and French).
+    "real18_tuning.jsonl": ({"es": 0.95, "fr": 0.95, "en": 0.95}, 0.9),
+    "real18_heldout.jsonl": ({"es": 0.9, "fr": 0.93, "en": 0.95}, 0.85),
+    "messy18_tuning.jsonl": ({"es": 0.95, "ht": 0.95, "en": 0.95}, 0.9),
+    "messy18_heldout.jsonl": ({"es": 0.84, "ht": 0.89, "en": 0.9}, 0.85),
+    "written18_tuning.jsonl": ({"fr": 0.95, "en": 0.95}, 0.9),
+    "written18_heldout.jsonl": ({"fr": 0.9, "en": 0.83}, 0.8),
 }
 
 
