@@ -195,11 +195,12 @@ def read_arrays(path: Path, *names: str) -> dict[str, np.ndarray] | None:
         return None
 
 
-def fit_key(parameters: Sequence[object], rows: Iterable[object]) -> str:
-    """What determines a fit: this module's code, scikit-learn's version, the parameters and
-    every training row (as JSON)."""
+def fit_key(parameters: Sequence[object], rows: Iterable[object], code: Sequence[Path] = ()) -> str:
+    """What determines a fit: this module's code and the caller's (`code`), scikit-learn's
+    version, the parameters and every training row (as JSON)."""
     running = hashlib.sha256()
-    running.update(Path(__file__).read_bytes())
+    for source in (Path(__file__), *code):
+        running.update(source.read_bytes())
     running.update(json.dumps([sklearn.__version__, *parameters], ensure_ascii=False).encode())
     for row in rows:
         running.update(json.dumps(row, ensure_ascii=False).encode())

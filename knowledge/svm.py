@@ -69,7 +69,7 @@ class Svm:
         self._char_terms = chars.build_analyzer()
         path = None
         if cache is not None:
-            key = fit_key(["svm", C], zip(labels, texts, strict=True))
+            key = fit_key(["svm", C], zip(labels, texts, strict=True), [Path(__file__)])
             path = cache / f"svm-{key}.npz"
             if self._load(path):
                 return

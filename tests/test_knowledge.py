@@ -88,11 +88,12 @@ def test_trained_reranker_is_cached_and_a_bad_cache_is_retrained(tmp_path):
     assert saved.read_bytes() != b"not numpy"
 
 
-def test_the_scope_svm_is_cached_and_scores_as_scikit_learn(tmp_path):
+def test_the_scope_svm_is_cached_and_scores_as_scikit_learn(tmp_path, monkeypatch):
     """The second opinion on scope (knowledge/svm.py) re-does the SVM's arithmetic with numpy
     and keeps its fit like the re-ranker's."""
     from scipy.sparse import hstack
 
+    from knowledge import svm
     from knowledge.svm import Svm, _vectorizers
 
     texts = ["como saco el carnet", "sacar la cedula", "hola buenas", "buenos dias", "clima"]
@@ -112,6 +113,13 @@ def test_the_scope_svm_is_cached_and_scores_as_scikit_learn(tmp_path):
         assert label == reference.classes_[expected.argmax()]
         assert score == pytest.approx(expected.max(), abs=1e-4)  # float32 weights
         assert loaded.decide(question) == (label, score)
+    # The key holds the SVM module's own code (a change there is a new fit), not only the
+    # re-ranker's module where the cache helpers live.
+    monkeypatch.setattr(svm, "__file__", str(tmp_path / "changed_svm.py"))
+    (tmp_path / "changed_svm.py").write_text("# another version", encoding="utf-8")
+    Svm(texts, labels, cache=tmp_path)
+    assert len(list(tmp_path.glob("svm-*.npz"))) == 2
+    monkeypatch.undo()
     saved.write_bytes(b"not numpy")  # damaged: trained again, rewritten
     assert Svm(texts, labels, cache=tmp_path).decide("hola") == fitted.decide("hola")
     assert saved.read_bytes() != b"not numpy"
