@@ -266,9 +266,10 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     result = evaluate(matcher, items, language)
     baseline = None
     if args.baseline:
+        from bot.settings import cache_directory
         from knowledge.baseline import Baseline
 
-        baseline = evaluate(Baseline(matcher_kb), items, language)
+        baseline = evaluate(Baseline(matcher_kb, cache=cache_directory()), items, language)
     if args.json:
         if baseline is not None:
             result["baseline"] = baseline

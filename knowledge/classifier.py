@@ -140,19 +140,10 @@ class Classifier:
         self._intercept = intercept.astype(np.float32)
         return True
 
-    def _block(
-        self, terms: Iterable[str], index: Mapping[str, int]
-    ) -> tuple[list[int], list[float]]:
-        counts = Counter(index[t] for t in terms if t in index)
-        ids = list(counts)
-        values = [(1.0 + math.log(n)) * float(self._idf[i]) for i, n in counts.items()]
-        norm = math.sqrt(sum(v * v for v in values)) or 1.0
-        return ids, [v / norm for v in values]
-
     def probabilities(self, text: str, tokens: list[str] | None = None) -> dict[str, float]:
         words = tokens if tokens is not None else self._tokens(text)
-        word_ids, word_values = self._block(_with_bigrams(words), self._word_index)
-        char_ids, char_values = self._block(self._char_ngrams(text), self._char_index)
+        word_ids, word_values = tfidf_row(_with_bigrams(words), self._word_index, self._idf)
+        char_ids, char_values = tfidf_row(self._char_ngrams(text), self._char_index, self._idf)
         ids = word_ids + char_ids
         scores = self._intercept.copy()
         if ids:
@@ -165,6 +156,17 @@ class Classifier:
             for label, p in zip(self.labels, probabilities, strict=True)
             if p >= 0.005
         }
+
+
+def tfidf_row(
+    terms: Iterable[str], index: Mapping[str, int], idf: np.ndarray, offset: int = 0
+) -> tuple[list[int], list[float]]:
+    """One vectorizer's row as scikit-learn's TfidfVectorizer (sublinear tf) makes it: 1 + log
+    of each known term's count, times its idf, l2-normalized; columns shifted by `offset`."""
+    counts = Counter(index[t] for t in terms if t in index)
+    values = [(1.0 + math.log(n)) * float(idf[i]) for i, n in counts.items()]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [offset + i for i in counts], [v / norm for v in values]
 
 
 def write_arrays(path: Path, **arrays: np.ndarray) -> None:

@@ -31,7 +31,7 @@ from rapidfuzz.distance import Levenshtein
 from knowledge.classifier import Classifier
 from knowledge.content import KnowledgeBase
 from knowledge.normalize import Normalizer, fold
-from knowledge.svm import Svm, training_data
+from knowledge.svm import Svm
 
 OUT_OF_SCOPE = "__out_of_scope__"
 # Greetings and thanks: never offered as "the other question" of a message.
@@ -157,7 +157,10 @@ class Matcher:
         self._classifier: Classifier | None = None
         self._scope: Svm | None = None
         if learn:
-            self._scope = Svm(*training_data(kb, OUT_OF_SCOPE), cache=cache)
+            # The same texts and labels as the re-ranker's (titles, phrasings, examples).
+            texts = [text for _, text, _ in self._sources]
+            labels = [label for label, _, _ in self._sources]
+            self._scope = Svm(texts, labels, cache=cache)
             self._classifier = Classifier(
                 [text for _, text, _ in self._sources],
                 [label for label, _, _ in self._sources],
@@ -433,7 +436,8 @@ class Matcher:
         label, _ = self._scope.decide(text)
         if label == OUT_OF_SCOPE or label in SOCIAL_TOPICS:
             return found
-        return Match(MatchKind.PARTIAL, None, found.score, (label,), lang=found.lang)
+        score = next((s for topic, s, _ in whole if topic == label), 0.0)  # the matcher's
+        return Match(MatchKind.PARTIAL, None, score, (label,), lang=found.lang)
 
     def _past_the_greeting(
         self, text: str, found: Match, whole: list[tuple[str, float, str | None]]

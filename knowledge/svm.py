@@ -16,9 +16,8 @@ re-ranker's.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +25,12 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-from knowledge.classifier import fit_key, read_arrays, write_arrays
+from knowledge import normalize
+from knowledge.classifier import fit_key, read_arrays, tfidf_row, write_arrays
 from knowledge.content import KnowledgeBase
 from knowledge.normalize import fold
 
+log = logging.getLogger(__name__)
 C = 1.0
 
 
@@ -69,7 +70,9 @@ class Svm:
         self._char_terms = chars.build_analyzer()
         path = None
         if cache is not None:
-            key = fit_key(["svm", C], zip(labels, texts, strict=True), [Path(__file__)])
+            # The vocabulary is of folded terms: the folding's code is part of the fit.
+            code = [Path(__file__), Path(normalize.__file__)]
+            key = fit_key(["svm", C], zip(labels, texts, strict=True), code)
             path = cache / f"svm-{key}.npz"
             if self._load(path):
                 return
@@ -95,8 +98,11 @@ class Svm:
         self._char_index = dict(chars.vocabulary_)
         self._word_idf = words.idf_.astype(np.float32)
         self._char_idf = chars.idf_.astype(np.float32)
-        self._weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
-        self._intercept = model.intercept_.astype(np.float32)
+        coef, intercept = model.coef_, model.intercept_
+        if coef.shape[0] == 1:  # two classes: one hyperplane, positive for the second class
+            coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+        self._weights = np.ascontiguousarray(coef.T, dtype=np.float32)
+        self._intercept = intercept.astype(np.float32)
 
     def _load(self, path: Path) -> bool:
         names = ("labels", "words", "chars", "word_idf", "char_idf", "weights", "intercept")
@@ -110,6 +116,7 @@ class Svm:
             or data["weights"].shape != (n_words + n_chars, n_labels)
             or data["intercept"].shape != (n_labels,)
         ):
+            log.warning("fit cache inconsistent, training again: %s", path)
             return False
         self.labels = [str(label) for label in data["labels"]]
         self._word_index = {str(term): i for i, term in enumerate(data["words"])}
@@ -120,23 +127,12 @@ class Svm:
         self._intercept = data["intercept"].astype(np.float32)
         return True
 
-    @staticmethod
-    def _block(
-        terms: Iterable[str], index: Mapping[str, int], idf: np.ndarray, offset: int
-    ) -> tuple[list[int], list[float]]:
-        """One vectorizer's row: sublinear tf times idf, l2-normalized (as TfidfVectorizer)."""
-        counts = Counter(index[t] for t in terms if t in index)
-        values = [(1.0 + math.log(n)) * float(idf[i]) for i, n in counts.items()]
-        norm = math.sqrt(sum(v * v for v in values)) or 1.0
-        return [offset + i for i in counts], [v / norm for v in values]
-
     def decide(self, text: str) -> tuple[str, float]:
         """The label with the highest decision value, and that value."""
-        word_ids, word_values = self._block(
-            self._word_terms(text), self._word_index, self._word_idf, 0
-        )
-        char_ids, char_values = self._block(
-            self._char_terms(text), self._char_index, self._char_idf, len(self._word_index)
+        word_ids, word_values = tfidf_row(self._word_terms(text), self._word_index, self._word_idf)
+        offset = len(self._word_index)
+        char_ids, char_values = tfidf_row(
+            self._char_terms(text), self._char_index, self._char_idf, offset
         )
         ids = word_ids + char_ids
         scores = self._intercept.copy()

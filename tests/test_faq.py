@@ -68,9 +68,10 @@ async def test_a_short_follow_up_is_read_with_the_question_it_follows(chat: Chat
 
 async def test_a_follow_up_is_not_another_question_nor_late(chat: Chat):
     await chat.say(LOST)
-    await chat.say("y para viajar a peru?")  # another question: not the ID card again
-    # (Since the scope SVM's second opinion, thirteenth session, it is offered the children's
-    # travel topic as a "did you mean…?" with "none of these", no longer the fallback.)
+    out = await chat.say("y para viajar a peru?")  # another question: not the ID card again
+    # (Since the scope SVM's second opinion, thirteenth session, it is offered a travel topic
+    # as a "did you mean…?" with "none of these", no longer the fallback.)
+    assert "¿Te refieres a…?" in out
     assert not [p for p in _payloads(chat) if p.endswith("reg.cedula_duplicado")]
     # Out of scope with conviction but with a weak topic reading (0.36, under the 0.4 that
     # made a follow-up "understood": a review of the eleventh session).

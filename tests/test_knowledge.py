@@ -125,6 +125,16 @@ def test_the_scope_svm_is_cached_and_scores_as_scikit_learn(tmp_path, monkeypatc
     assert saved.read_bytes() != b"not numpy"
 
 
+def test_the_scope_svm_with_two_classes_picks_either():
+    """A two-class LinearSVC keeps one hyperplane: scored as one column, the first label
+    always won (the review of the thirteenth session)."""
+    from knowledge.svm import Svm
+
+    two = Svm(["sacar el carnet", "carnet perdido", "hola buenas", "buenos dias"], list("aabb"))
+    assert two.decide("carnet")[0] == "a"
+    assert two.decide("hola")[0] == "b"
+
+
 class _ScopeSays:
     def __init__(self, label: str) -> None:
         self.label = label
