@@ -118,6 +118,12 @@ SETS = [
     "messy18_heldout",
     "written18_tuning",
     "written18_heldout",
+    "real19_tuning",
+    "real19_heldout",
+    "messy19_tuning",
+    "messy19_heldout",
+    "written19_tuning",
+    "written19_heldout",
 ]
 
 

@@ -91,6 +91,9 @@ TUNING = [
     "real18_tuning",
     "messy18_tuning",
     "written18_tuning",
+    "real19_tuning",
+    "messy19_tuning",
+    "written19_tuning",
 ]
 
 

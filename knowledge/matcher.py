@@ -128,6 +128,9 @@ class Matcher:
     # Out of scope by less than this lead over the best topic, and the textbook SVM
     # (knowledge/svm.py) names a topic: that topic is offered ("did you mean…?") instead.
     SCOPE_DOUBT = 0.1
+    # ... and only a topic the matcher itself found this much evidence for: the SVM knows no
+    # lexicon ("je veux me tuer" read as "on veut me tuer", a refugee claim: 0.03 here).
+    SCOPE_EVIDENCE = 0.05
 
     def __init__(
         self,
@@ -426,7 +429,8 @@ class Matcher:
         whole rounds (3,257 in scope, 463 out of scope), offering the SVM's topic when the
         out-of-scope score leads by less than `SCOPE_DOUBT`: +9 right, out-of-scope recall
         439 -> 434, precision 0.942 -> 0.975 (the thirteenth session). Greetings and thanks
-        are never offered: "did you mean: greeting?" is no question to put."""
+        are never offered: "did you mean: greeting?" is no question to put; nor a topic the
+        matcher scored under `SCOPE_EVIDENCE` (cross-validation on rounds 1–19: no loss)."""
         if self._scope is None:
             return found
         best_topic = next((score for label, score, _ in whole if label != OUT_OF_SCOPE), 0.0)
@@ -437,6 +441,8 @@ class Matcher:
         if label == OUT_OF_SCOPE or label in SOCIAL_TOPICS:
             return found
         score = next((s for topic, s, _ in whole if topic == label), 0.0)  # the matcher's
+        if score < self.SCOPE_EVIDENCE:
+            return found
         return Match(MatchKind.PARTIAL, None, score, (label,), lang=found.lang)
 
     def _past_the_greeting(
