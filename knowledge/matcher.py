@@ -160,13 +160,13 @@ class Matcher:
         self._classifier: Classifier | None = None
         self._scope: Svm | None = None
         if learn:
-            # The same texts and labels as the re-ranker's (titles, phrasings, examples).
+            # Both learned models train on the index's texts (titles, phrasings, examples).
             texts = [text for _, text, _ in self._sources]
             labels = [label for label, _, _ in self._sources]
             self._scope = Svm(texts, labels, cache=cache)
             self._classifier = Classifier(
-                [text for _, text, _ in self._sources],
-                [label for label, _, _ in self._sources],
+                texts,
+                labels,
                 self.normalizer.tokens,
                 known=[tokens for _, _, tokens in self._sources],
                 cache=cache,
