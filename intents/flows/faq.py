@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from intents import chatter
+from intents import chatter, crisis
 from intents.answers import SMALL_TALK, TopicButton, topic_button, topic_reply
 from intents.context import Context
 from intents.flows import feedback, language, orientation
 from intents.flows.menu import main_menu
+from intents.i18n import N_
 from intents.masking import mask_personal
 from intents.messages import Reply, rows
 from intents.payloads import Payload
@@ -40,6 +41,8 @@ async def question(ctx: Context) -> list[Reply]:
                 ).format(n=ctx.t.number(len(text)), max=ctx.t.number(ctx.services.max_text))
             )
         ]
+    if crisis.in_crisis(text):  # "ya no quiero vivir": a crisis line first, nothing logged
+        return [crisis_reply(ctx, text)]
     asked_for = language.requested(text)
     if asked_for is not None:  # "in English please", "habla español?"
         return await language.set_language(ctx, asked_for)
@@ -211,6 +214,37 @@ async def greet(ctx: Context, also: str | None = None) -> list[Reply]:
     if also in ctx.services.kb:
         menu = ((topic_button(ctx, also),), *menu)
     return [Reply(hello.text, menu)]
+
+
+CRISIS_TOPIC = "derechos.salud"  # its answer carries the same lines, with their evidence
+CRISIS_MESSAGE = N_(
+    "Siento mucho que estés pasando por esto. No estás solo ni sola.\n"
+    "• Si piensas en quitarte la vida, llama ahora al *4141, la línea de prevención "
+    "del suicidio del Ministerio de Salud: gratuita, confidencial, las 24 horas.\n"
+    "• Si estás en peligro inmediato, llama al SAMU (131) o ve a la urgencia más "
+    "cercana: te atienden con o sin papeles.\n"
+    "Aquí sigo para tus preguntas cuando quieras."
+)
+
+
+def crisis_reply(ctx: Context, text: str) -> Reply:
+    """Someone who says they think of ending their life: the Ministry of Health's crisis line
+    and the emergency number, before anything else; the health rights one button away, and a
+    question asked in the same message ("ya no quiero vivir, me rechazaron la visa") another.
+    The numbers are the ones `CRISIS_TOPIC` states with its evidence (a test holds them
+    together). The message is not logged: it is health data about its writer."""
+    buttons = [topic_button(ctx, CRISIS_TOPIC)]
+    match = ctx.services.matcher.match(crisis.rest(text))  # "ya no quiero vivir" alone: none
+    if (
+        match.kind is MatchKind.FULL
+        and match.topic in ctx.services.kb
+        and match.topic not in SMALL_TALK | {CRISIS_TOPIC}
+    ):
+        buttons.insert(0, topic_button(ctx, match.topic))
+    return Reply(
+        ctx.t._(CRISIS_MESSAGE),
+        rows(buttons),
+    )
 
 
 def worth_logging(text: str) -> bool:

@@ -1,0 +1,115 @@
+"""Someone who writes that they think of ending their life gets a crisis line first (found in
+the thirteenth session: the matcher alone read "ya no quiero vivir" as the temporary residence
+answer, "I want to kill myself" as a refugee suggestion, "je veux mourir" as travelling while
+an application is pending)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from intents.crisis import in_crisis
+from intents.flows.faq import CRISIS_MESSAGE, CRISIS_TOPIC
+from intents.i18n import texts
+from knowledge import checks
+from knowledge.content import EXAMPLES_DIR
+from storage.models import UnansweredQuestion
+from tests.conftest import Chat
+from tests.fakes.graph_api import ids_of, text_of
+from tests.shipped import KB
+from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
+
+CRISIS = {
+    "es": ["ya no quiero vivir", "me quiero matar, no aguanto más", "pienso en suicidarme"],
+    "fr": ["je veux mourir", "j'ai envie de me tuer", "je ne veux plus vivre"],
+    "en": ["I want to kill myself", "i wanna die", "I don't want to live anymore"],
+    "ht": ["mwen vle mouri", "m ap panse touye tèt mwen", "m pa vle viv ankò"],
+}
+NOT_CRISIS = [
+    "me quieren matar en mi país",  # a threat from others: the refugee answer
+    "on veut me tuer dans mon pays",
+    "they want to kill me back home",
+    "yo vle touye m lakay mwen",
+    "si me deportan voy a morir de pena",
+    "me muero de hambre, donde hay un comedor",
+    "m ap mouri grangou",
+    "ya no quiero vivir así, sin papeles",  # how one lives, not whether
+    "m pa vle viv konsa tout lavi m",
+    "I don't want to live here illegally",
+    "je ne veux plus vivre caché",
+    "quiero vivir en Chile con mi familia",
+]
+
+
+@pytest.mark.parametrize("text", [t for ts in CRISIS.values() for t in ts])
+def test_the_writer_s_own_crisis_is_recognised(text):
+    assert in_crisis(text)
+
+
+@pytest.mark.parametrize("text", NOT_CRISIS)
+def test_threats_from_others_and_how_one_lives_are_not_a_crisis(text):
+    assert not in_crisis(text)
+
+
+def test_no_realistic_question_of_our_sets_is_read_as_a_crisis():
+    """Every question people wrote for us (held-out halves, training examples): none says
+    this, so none may lose its answer to the crisis reply."""
+    files = [*Path(__file__).with_name("data").glob("*.jsonl"), *EXAMPLES_DIR.glob("*.jsonl")]
+    read = [
+        json.loads(line)["text"]
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(read) > 5000
+    assert [t for t in read if in_crisis(t)] == []
+
+
+def test_the_crisis_reply_states_only_numbers_the_health_answer_backs_with_evidence():
+    """The reply is a catalog message, not content: its numbers (*4141, 131, 24) must be ones
+    the health-rights answer states, in every language, where `kb check` wants evidence."""
+    topic = KB.topic(CRISIS_TOPIC)
+    for lang, entry in topic.entries.items():
+        said = texts(lang)._(CRISIS_MESSAGE)
+        assert said != CRISIS_MESSAGE or lang == "es", f"{lang}: not translated"
+        assert {"4141", "131"} <= checks.numbers(said), lang
+        assert checks.numbers(said) <= checks.numbers(entry.answer), lang
+    claims = " ".join(item.claim for item in topic.evidence)
+    assert "*4141" in claims and "131" in claims
+
+
+@pytest.mark.parametrize("lang", sorted(CRISIS))
+async def test_a_crisis_gets_the_line_in_its_own_language_and_is_not_logged(chat: Chat, lang):
+    said = CRISIS[lang][0]
+    out = await chat.say(said)
+    assert "*4141" in out and "131" in out
+    assert {"es": "Siento", "fr": "désolé", "en": "sorry", "ht": "regrèt"}[lang] in out
+    payloads = [b.payload for b in chat.console._buttons]
+    assert payloads == [f"kb:{CRISIS_TOPIC}"]
+    assert not any(p.startswith("fb:") for p in payloads)  # no 👍 / 👎 under it
+    async with chat.app.sessions() as s:
+        logged = (await s.execute(select(func.count()).select_from(UnansweredQuestion))).scalar()
+    assert logged == 0
+    out = await chat.press(f"kb:{CRISIS_TOPIC}")  # the health rights, same language
+    assert "*4141" in out and KB.topic(CRISIS_TOPIC).entry(lang).answer[:40] in out
+
+
+async def test_a_question_in_the_same_message_is_one_button_away(chat: Chat):
+    said = "ya no quiero vivir, me rechazaron la solicitud de residencia temporal"
+    out = await chat.say(said)
+    assert "*4141" in out
+    payloads = [b.payload for b in chat.console._buttons]
+    assert len(payloads) == 2 and payloads[1] == f"kb:{CRISIS_TOPIC}"
+    assert payloads[0].startswith("kb:reg."), payloads
+
+
+async def test_on_whatsapp_a_kreyol_crisis_gets_the_kreyol_line(wa, graph):  # noqa: F811
+    phone = "56900000047"
+    await wa.say(phone, "bonswa, mwen fatige, mwen vle mouri")
+    [sent] = await graph.wait(phone, 1)
+    assert text_of(sent) == texts("ht")._(CRISIS_MESSAGE)
+    assert ids_of(sent) == [f"kb:{CRISIS_TOPIC}"]
+    assert graph.problems == []
