@@ -124,6 +124,12 @@ SETS = [
     "messy19_heldout",
     "written19_tuning",
     "written19_heldout",
+    "real20_tuning",
+    "real20_heldout",
+    "messy20_tuning",
+    "messy20_heldout",
+    "written20_tuning",
+    "written20_heldout",
 ]
 
 

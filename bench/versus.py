@@ -94,6 +94,9 @@ TUNING = [
     "real19_tuning",
     "messy19_tuning",
     "written19_tuning",
+    "real20_tuning",
+    "messy20_tuning",
+    "written20_tuning",
 ]
 
 

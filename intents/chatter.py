@@ -55,8 +55,13 @@ _INTRO_WORDS = frozenset(
     """
     soy somos yo i m am im je suis moi mwen se nou nos from de del desde vengo venimos soti
     un una a an aqui aca here ici isit chile chili en in au nan
+    vivo vivimos live living habite rete abite hace desde depuis since for ago ano anos year
+    years mes meses month months semanas weeks ans mois lane ane mwa me llamo rele appelle my
+    name is y and et ak e
     """.split()
 )
+# A name is the capitalised word after one of these ("soy Carlos", "mwen rele Pierre").
+_NAMING_WORDS = frozenset("soy llamo rele appelle is suis".split())
 
 
 @cache
@@ -72,15 +77,23 @@ def introduces_only(matcher: Matcher, text: str) -> bool:
     if "?" in text:
         return False
     who = who_tokens_of(matcher.normalizer)
-    allowed = who | matcher.greeting_tokens
+    # ... and where they live: a comuna reads as the matcher's place token ("vivo en Santiago")
+    allowed = who | matcher.greeting_tokens | set(matcher.normalizer.tokens("Santiago"))
     saw_who = False
-    for word in fold(text).split():
-        if word in _INTRO_WORDS:
-            continue
-        tokens = matcher.normalizer.tokens(word)
-        if not tokens or not set(tokens) <= allowed:
-            return False
-        saw_who = saw_who or bool(who.intersection(tokens))
+    before = ""
+    for written in text.split():
+        folded = fold(written).split()
+        if before in _NAMING_WORDS and written[:1].isupper() and len(folded) == 1:
+            before = folded[0]
+            continue  # "soy Carlos": a name (the lexicon may know "Carlos" from a phrasing)
+        for word in folded:
+            before = word
+            if word in _INTRO_WORDS or word.isdigit():  # "hace 2 años"
+                continue
+            tokens = matcher.normalizer.tokens(word)
+            if not tokens or not set(tokens) <= allowed:
+                return False
+            saw_who = saw_who or bool(who.intersection(tokens))
     return saw_who
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from intents import crisis
 from intents.context import Context, Services
 from intents.errors import DomainError
 from intents.flood import FloodLimiter, Verdict
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 
 # What a group may use: nothing in these reveals or changes a person's own data.
 GROUP_FLOWS = frozenset({"cancel", "menu", "language", "statistics", "faq", "feedback"})
+# Flows whose text goes whole to a person who acts on it (a municipal contact's case, a relay
+# to the regional officer, a bulletin, an officer's answer): never taken for a crisis message.
+PASSED_ON_FLOWS = frozenset({"case", "relay", "bulletin", "officer_case"})
 
 # Priority order: /cancelar first so it always works, the knowledge base last.
 FLOWS: tuple[Flow, ...] = (
@@ -124,6 +128,7 @@ class Engine:
             self._press_button,
             self._run_command,
             self._relay_quoted_reply,
+            self._answer_a_crisis,  # before any step: "ya no quiero vivir" after a 👎 too
             self._continue_flow,  # the flow's step, or its expiry
             self._answer_question,  # the knowledge base, which always answers
         )
@@ -438,6 +443,20 @@ class Engine:
         if not incoming.reply_to or not ctx.text:
             return None
         return await relay.quoted(ctx, incoming.channel, incoming.chat_id, incoming.reply_to)
+
+    async def _answer_a_crisis(self, ctx: Context) -> list[Reply] | None:
+        """Someone who writes that they think of ending their life: the crisis line, whatever
+        step they were at (the feedback step stored "ya no quiero vivir" as what the user was
+        looking for, the language step answered "I don't know that language": the review of
+        the fourteenth session), and the step ends. Not while writing to a person who acts on
+        it (a case, a relay, a bulletin, an officer's answer): that text is passed on whole."""
+        if ctx.incoming.payload is not None or not ctx.text:
+            return None
+        if ctx.user.flow in PASSED_ON_FLOWS or not crisis.in_crisis(ctx.text[: crisis.READ]):
+            return None
+        if ctx.user.flow is not None:
+            ctx.end_flow()
+        return [faq.crisis_reply(ctx, ctx.text)]
 
     async def _continue_flow(self, ctx: Context) -> list[Reply] | None:
         """The step of the flow the user is in; an expired flow ends, said so, and the text

@@ -343,3 +343,15 @@ async def test_cases_csv_export(world, telegram, database_url, tmp_path, monkeyp
     assert await asyncio.to_thread(main, ["code", "new", "--comuna", "13110"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed[-1]) == 8 and printed[-1].isalnum()
+
+
+async def test_a_case_quoting_a_crisis_is_opened_not_answered_with_the_crisis_line(
+    world, telegram, database_url
+):
+    """A municipal contact's case is passed whole to the regional officer, who acts on it: the
+    crisis guard (fourteenth session) must not take it for the contact's own crisis."""
+    description = "Joven haitiano en el albergue repite 'mwen vle mouri' y 'ya no quiero vivir'"
+    sent = await _open_case(telegram, CONTACT_FLORIDA, description)
+    assert not any("*4141" in s.text for s in sent)
+    [case] = await _state(database_url, Case)
+    assert case.description == description

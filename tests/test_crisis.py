@@ -23,10 +23,38 @@ from tests.shipped import KB
 from tests.test_whatsapp import graph, wa  # noqa: F401  (the WhatsApp fixtures)
 
 CRISIS = {
-    "es": ["ya no quiero vivir", "me quiero matar, no aguanto más", "pienso en suicidarme"],
-    "fr": ["je veux mourir", "j'ai envie de me tuer", "je ne veux plus vivre"],
-    "en": ["I want to kill myself", "i wanna die", "I don't want to live anymore"],
-    "ht": ["mwen vle mouri", "m ap panse touye tèt mwen", "m pa vle viv ankò"],
+    "es": [
+        "ya no quiero vivir",
+        "me quiero matar, no aguanto más",
+        "pienso en suicidarme",
+        "kiero morir",
+        "me qiero matar",
+        "no vale la pena vivir",
+        "estaría mejor muerto",
+    ],
+    "fr": [
+        "je veux mourir",
+        "j'ai envie de me tuer",
+        "je ne veux plus vivre",
+        "jveux mourir",
+        "j'ai envie d'en finir",
+        "plus aucune raison de vivre",
+    ],
+    "en": [
+        "I want to kill myself",
+        "i wanna die",
+        "I don't want to live anymore",
+        "i wanna kms",
+        "i feel like ending it",
+        "i wish i was dead",
+    ],
+    "ht": [
+        "mwen vle mouri",
+        "m ap panse touye tèt mwen",
+        "m pa vle viv ankò",
+        "mw vle mouri",
+        "m pito mouri",
+    ],
 }
 NOT_CRISIS = [
     "me quieren matar en mi país",  # a threat from others: the refugee answer
@@ -41,6 +69,25 @@ NOT_CRISIS = [
     "I don't want to live here illegally",
     "je ne veux plus vivre caché",
     "quiero vivir en Chile con mi familia",
+    # Found by the review of the fourteenth session, caught by the first patterns: threats
+    # from others, fear on return, a relative's death, figures of speech, where one lives.
+    "mi ex quiere hacerme daño, me amenaza, donde denuncio",
+    "mon ex veut me faire du mal",
+    "quieren quitarme la vida si vuelvo",
+    "los pandilleros quieren acabar con mi vida",
+    "ils veulent mettre fin à ma vie",
+    "mon mari a envie de me tuer",
+    "yo vle mete fen nan lavi m",
+    "they want to end my life",
+    "si je retourne en Haïti je vais mourir",
+    "si m retounen Ayiti m pral mouri",
+    "mi hermano se suicidó, puedo viajar al funeral?",
+    "my brother committed suicide, can I travel to the funeral?",
+    "no quiero vivir más en Chile",
+    "je ne veux plus vivre avec la peur",
+    "I hurt myself at work, does the insurance cover me without papers?",
+    "me quiero morir de la vergüenza",
+    "quiero morir en mi país, no aquí",
 ]
 
 
@@ -113,3 +160,27 @@ async def test_on_whatsapp_a_kreyol_crisis_gets_the_kreyol_line(wa, graph):  # n
     assert text_of(sent) == texts("ht")._(CRISIS_MESSAGE)
     assert ids_of(sent) == [f"kb:{CRISIS_TOPIC}"]
     assert graph.problems == []
+
+
+async def test_a_crisis_after_a_thumbs_down_is_not_stored_as_feedback(chat: Chat):
+    """The feedback step stored "ya no quiero vivir" as what the user was looking for and said
+    "Gracias, lo anoté" (the review of the fourteenth session): the guard comes first."""
+    from storage.models import AnswerFeedback
+
+    await chat.say("me atienden en el consultorio si no tengo papeles?")
+    await chat.press(f"fb:down:{CRISIS_TOPIC}")
+    out = await chat.say("ya no quiero vivir")
+    assert "*4141" in out and "anoté" not in out
+    async with chat.app.sessions() as s:
+        rows = list((await s.execute(select(AnswerFeedback))).scalars())
+    assert [row.looking_for for row in rows] == [None]
+    out = await chat.say("me atienden en el consultorio si no tengo papeles?")
+    assert "FONASA" in out  # the step ended: a question again
+
+
+async def test_a_long_crisis_message_gets_the_line_not_too_long(chat: Chat):
+    story = "llegué hace dos años y todo salió mal con los papeles y el trabajo. " * 40
+    out = await chat.say(story + "ya no quiero vivir")
+    assert len(story) > 2000 and "muy largo" in out  # read up to 2,000 characters
+    out = await chat.say("ya no quiero vivir. " + story)
+    assert "*4141" in out and "muy largo" not in out

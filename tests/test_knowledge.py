@@ -749,6 +749,14 @@ OWN_FLOORS = {
     "messy19_heldout.jsonl": ({"fr": 0.9, "en": 0.95}, 0.8),
     "written19_tuning.jsonl": ({"en": 0.95}, 0.9),
     "written19_heldout.jsonl": ({"en": 0.88}, 0.8),
+    # The twentieth round (fourteenth session; real-world French and Spanish, chat in Kreyòl
+    # and Spanish, written English by native and second-language writers).
+    "real20_tuning.jsonl": ({"es": 0.9, "fr": 0.95}, 0.9),
+    "real20_heldout.jsonl": ({"es": 0.95, "fr": 0.9}, 0.9),
+    "messy20_tuning.jsonl": ({"es": 0.95, "ht": 0.95}, 0.9),
+    "messy20_heldout.jsonl": ({"es": 0.95, "ht": 0.95}, 0.9),
+    "written20_tuning.jsonl": ({"en": 0.95}, 0.9),
+    "written20_heldout.jsonl": ({"en": 0.9}, 0.85),
 }
 
 

@@ -32,6 +32,8 @@ class NoneOfThese(Payload, prefix="kb:none"):
 
 async def question(ctx: Context) -> list[Reply]:
     text = ctx.text
+    if crisis.in_crisis(text[: crisis.READ]):  # "ya no quiero vivir": a crisis line first
+        return [crisis_reply(ctx, text)]  # (in a group; in a private chat the engine's guard)
     if len(text) > ctx.services.max_text:
         return [
             Reply(
@@ -41,8 +43,6 @@ async def question(ctx: Context) -> list[Reply]:
                 ).format(n=ctx.t.number(len(text)), max=ctx.t.number(ctx.services.max_text))
             )
         ]
-    if crisis.in_crisis(text):  # "ya no quiero vivir": a crisis line first, nothing logged
-        return [crisis_reply(ctx, text)]
     asked_for = language.requested(text)
     if asked_for is not None:  # "in English please", "habla español?"
         return await language.set_language(ctx, asked_for)
@@ -137,6 +137,44 @@ def refers_back(text: str) -> bool:
     )
 
 
+# "et pour ma femme qui est au Sénégal ?" right after the family-reunion answer asks the same
+# for someone else; alone it read as the women's-support answer (found in the thirteenth
+# session). A message that opens by adding someone of the family ("y para mi esposa", "and
+# what about my kids", "e pou madanm mwen") is read with the question it follows when that
+# pair is about the latest answer; "y para viajar a Perú?" adds a purpose, not a person, and
+# keeps its own reading. Folded words.
+FOR_SOMEONE_OPENERS = (
+    ("y", "para"), ("y", "pa"), ("y", "en", "el", "caso", "de"), ("y",),
+    ("et", "pour"), ("et", "dans", "le", "cas", "de"), ("et",),
+    ("and", "for"), ("and", "what", "about"), ("what", "about"), ("how", "about"), ("and",),
+    ("e", "pou"), ("epi", "pou"), ("e",), ("epi",),
+)  # fmt: skip
+FAMILY = frozenset(
+    """
+    esposa esposo marido mujer pareja conyuge hijo hija hijos hijas hijito hijita nino nina
+    ninos ninas guagua guaguas bebe mama madre papa padre padres hermano hermana hermanos
+    hermanas familia familiares suegra suegro abuela abuelo abuelos nieto nieta sobrino
+    sobrina polola pololo novia novio senora
+    femme mari epoux epouse conjoint conjointe fils fille filles enfant enfants mere pere
+    parents frere freres soeur soeurs famille copine copain
+    wife husband spouse partner son sons daughter daughters kid kids child children baby
+    mother mom mum father dad parents brother brothers sister sisters family girlfriend
+    boyfriend
+    madanm pitit timoun piti manman fre se fanmi
+    """.split()
+)
+FOR_SOMEONE_WITHIN = 3  # the person comes within three words of the opener: "y para mi esposa"
+
+
+def asks_for_someone(text: str) -> bool:
+    words = fold(text).split()
+    for opener in FOR_SOMEONE_OPENERS:
+        if tuple(words[: len(opener)]) == opener:
+            after = words[len(opener) : len(opener) + FOR_SOMEONE_WITHIN]
+            return any(word in FAMILY for word in after)
+    return False
+
+
 def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | None:
     """A short message the matcher cannot place alone, or one that points back at the latest
     answer to ask what it costs or how long it takes ("y eso cuánto cuesta?"), soon after that
@@ -144,13 +182,18 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     match and the pair's text (the new message first: a comuna it names is the one asked
     about), when the pair is clearly about one topic (for a message placed alone: the latest
     answer's); else None."""
-    if len(text.split()) > FOLLOW_UP_WORDS:
+    if len(fold(text).split()) > FOLLOW_UP_WORDS:  # words: a lone "?" is none
         return None
     pointing_back = match.kind is MatchKind.FULL
-    if pointing_back and not (
-        match.topic in ASKS_ONLY_HOW_MUCH_OR_HOW_LONG
-        and len(fold(text).split()) <= POINTING_WORDS
-        and refers_back(text)
+    for_someone = asks_for_someone(text)
+    if (
+        pointing_back
+        and not (
+            match.topic in ASKS_ONLY_HOW_MUCH_OR_HOW_LONG
+            and len(fold(text).split()) <= POINTING_WORDS
+            and refers_back(text)
+        )
+        and not for_someone
     ):
         return None
     last = feedback.latest(ctx)
@@ -193,9 +236,10 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     if found.topic == last["topic"]:
         # The same answer again only for a message that says nothing alone ("y eso cuánto?")
         # or a comuna for a comuna's answer ("y Temuco?"), not for another question the
-        # matcher read as out of scope alone ("y para viajar a Perú?").
+        # matcher read as out of scope alone ("y para viajar a Perú?"), but for someone else
+        # ("and what about my wife?").
         topic = ctx.services.kb.topics.get(found.topic or "")
-        if understood and not (topic is not None and topic.dynamic):
+        if understood and not (topic is not None and topic.dynamic) and not for_someone:
             return None
     elif match.kind is MatchKind.PARTIAL and found.topic not in match.suggestions:
         return None
@@ -234,7 +278,8 @@ def crisis_reply(ctx: Context, text: str) -> Reply:
     The numbers are the ones `CRISIS_TOPIC` states with its evidence (a test holds them
     together). The message is not logged: it is health data about its writer."""
     buttons = [topic_button(ctx, CRISIS_TOPIC)]
-    match = ctx.services.matcher.match(crisis.rest(text))  # "ya no quiero vivir" alone: none
+    rest = crisis.rest(text[: ctx.services.max_text])  # "ya no quiero vivir" alone: nothing
+    match = ctx.services.matcher.match(rest)
     if (
         match.kind is MatchKind.FULL
         and match.topic in ctx.services.kb
