@@ -471,7 +471,10 @@ class Engine:
         started = user.flow_updated_at
         if started is None or ctx.now - started <= self.services.flow_timeout:
             return await step(ctx)
+        flow = user.flow
         ctx.end_flow()
+        if flow == faq.FLOW.name:  # suggestions or a crisis' support: nothing left undone
+            return await self._answer_question(ctx)
         expired = Reply(
             ctx.t._("Lo que estabas haciendo expiró por inactividad; tendrás que empezar de nuevo.")
         )

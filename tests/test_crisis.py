@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from intents.crisis import in_crisis
-from intents.flows.faq import CRISIS_MESSAGE, CRISIS_TOPIC
+from intents.flows.faq import CRISIS_MESSAGE, CRISIS_TOPIC, SUPPORT_MESSAGE, SUPPORT_TOPICS
 from intents.i18n import texts
 from knowledge import checks
 from knowledge.content import EXAMPLES_DIR
@@ -120,10 +120,11 @@ def test_the_crisis_reply_states_only_numbers_the_health_answer_backs_with_evide
     the health-rights answer states, in every language, where `kb check` wants evidence."""
     topic = KB.topic(CRISIS_TOPIC)
     for lang, entry in topic.entries.items():
-        said = texts(lang)._(CRISIS_MESSAGE)
-        assert said != CRISIS_MESSAGE or lang == "es", f"{lang}: not translated"
-        assert {"4141", "131"} <= checks.numbers(said), lang
-        assert checks.numbers(said) <= checks.numbers(entry.answer), lang
+        for message in (CRISIS_MESSAGE, SUPPORT_MESSAGE):
+            said = texts(lang)._(message)
+            assert said != message or lang == "es", f"{lang}: not translated"
+            assert {"4141", "131"} <= checks.numbers(said), lang
+            assert checks.numbers(said) <= checks.numbers(entry.answer), lang
     claims = " ".join(item.claim for item in topic.evidence)
     assert "*4141" in claims and "131" in claims
 
@@ -184,3 +185,41 @@ async def test_a_long_crisis_message_gets_the_line_not_too_long(chat: Chat):
     assert len(story) > 2000 and "muy largo" in out  # read up to 2,000 characters
     out = await chat.say("ya no quiero vivir. " + story)
     assert "*4141" in out and "muy largo" not in out
+
+
+async def test_support_goes_on_after_the_crisis_reply_until_a_clear_question(chat: Chat):
+    """After the crisis line, "I have no papers and no money" got "not sure I understood" and
+    "who can I talk to" the "no reliable information" fallback, logged (a new-user trial of
+    the fourteenth session)."""
+    out = await chat.say("I can't take this anymore, I'm thinking of ending it all")
+    assert "*4141" in out
+    for said in ("I have no papers and no money", "who can I talk to"):
+        out = await chat.say(said)
+        assert out.startswith(texts("en")._(SUPPORT_MESSAGE)), out
+        payloads = [b.payload for b in chat.console._buttons]
+        assert {f"kb:{t}" for t in SUPPORT_TOPICS} <= set(payloads), payloads
+    async with chat.app.sessions() as s:
+        logged = (await s.execute(select(func.count()).select_from(UnansweredQuestion))).scalar()
+    assert logged == 0
+    out = await chat.say("can my kids go to school in Chile without papers?")  # clear: answered
+    assert "fb:up:derechos.educacion" in [b.payload for b in chat.console._buttons]
+    out = await chat.say("who can I talk to")  # support over: the usual reply
+    assert not out.startswith(texts("en")._(SUPPORT_MESSAGE))
+
+
+async def test_support_ends_quietly_after_a_while(app):
+    from datetime import UTC, datetime, timedelta
+
+    from intents.engine import Engine
+    from intents.messages import Incoming
+
+    clock = [datetime(2026, 12, 8, 10, 0, tzinfo=UTC)]
+    engine = Engine(app.sessions, app.engine.services, clock=lambda: clock[0])
+    first = await engine.handle(Incoming("console", "77", "77", text="ya no quiero vivir"))
+    assert "*4141" in first[0].text
+    clock[0] += timedelta(minutes=10)
+    support = await engine.handle(Incoming("console", "77", "77", text="no se que hacer"))
+    assert support[0].text == texts("es")._(SUPPORT_MESSAGE)
+    clock[0] += timedelta(hours=2)
+    later = await engine.handle(Incoming("console", "77", "77", text="no se que hacer"))
+    assert "*4141" not in later[0].text and "expiró" not in later[0].text

@@ -23,6 +23,7 @@ from storage import questions
 
 class Step(FlowStep, flow="faq"):
     SUGGESTED = "suggested"  # suggestions shown; the question kept for the one pressed
+    LISTENING = "listening"  # after a crisis reply: what is not a clear question gets support
 
 
 class NoneOfThese(Payload, prefix="kb:none"):
@@ -286,10 +287,43 @@ def crisis_reply(ctx: Context, text: str) -> Reply:
         and match.topic not in SMALL_TALK | {CRISIS_TOPIC}
     ):
         buttons.insert(0, topic_button(ctx, match.topic))
-    return Reply(
-        ctx.t._(CRISIS_MESSAGE),
-        rows(buttons),
-    )
+    ctx.start_flow(Step.LISTENING, {"at": ctx.now.isoformat()})
+    return Reply(ctx.t._(CRISIS_MESSAGE), rows(buttons))
+
+
+CRISIS_WITHIN = timedelta(minutes=20)  # the support lasts while the person keeps writing
+SUPPORT_MESSAGE = N_(
+    "Aquí sigo contigo. Si necesitas hablar con alguien ahora, llama al *4141: es gratuito, "
+    "confidencial y atiende las 24 horas; si estás en peligro, al SAMU (131). Para tus papeles "
+    "y otras dudas, la oficina municipal de migrantes de tu comuna te puede orientar en "
+    "persona. También puedes escribirme tu pregunta con otras palabras."
+)
+SUPPORT_TOPICS = (CRISIS_TOPIC, "contacto.oficina_municipal")
+
+
+async def after_crisis(ctx: Context) -> list[Reply]:
+    """Step `listening`, right after a crisis reply: a clear question gets its answer (and the
+    step ends); anything else ("I have no papers and no money", "who can I talk to", "no sé
+    qué hacer") gets the lines again with the people who can help, and whatever the matcher
+    half understood as buttons, never "no reliable information" and never logged (a new-user
+    trial of the fourteenth session: support ended after the first reply)."""
+    data = ctx.user.flow_data or {}
+    try:
+        at = datetime.fromisoformat(str(data.get("at")))
+    except ValueError:
+        at = None
+    if at is None or ctx.now - at > CRISIS_WITHIN or not ctx.text:
+        ctx.end_flow()
+        return await question(ctx)
+    match = ctx.match if ctx.match is not None else ctx.services.matcher.match(ctx.text)
+    clear = match.kind is MatchKind.FULL and not (match.topic or "").startswith("bot.")
+    if clear or len(ctx.text) > ctx.services.max_text:  # "no sé qué hacer": still support
+        ctx.end_flow()
+        return await question(ctx)
+    offered = [t for t in match.suggestions if t in ctx.services.kb and t not in SMALL_TALK]
+    topics = [*offered, *(t for t in SUPPORT_TOPICS if t not in offered)]
+    ctx.next_step(Step.LISTENING, {"at": ctx.now.isoformat()})
+    return [Reply(ctx.t._(SUPPORT_MESSAGE), rows([topic_button(ctx, t) for t in topics]))]
 
 
 def worth_logging(text: str) -> bool:
@@ -362,5 +396,5 @@ FLOW = Flow(
     name=Step.flow,
     buttons={TopicButton: topic_pressed, NoneOfThese: none_pressed},
     unknown_button=stale,
-    steps={Step.SUGGESTED: after_suggestions},
+    steps={Step.SUGGESTED: after_suggestions, Step.LISTENING: after_crisis},
 )
