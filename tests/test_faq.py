@@ -339,3 +339,24 @@ async def test_adding_a_purpose_or_a_new_question_is_not_for_someone_else(chat: 
     said = "y mi hija está enferma, la atienden en el consultorio sin papeles?"
     await chat.say(said)  # a new question about someone: its own answer
     assert f"fb:up:{MATCHER.match(said).topic}" in _payloads(chat)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("Me rechazaron la solicitud de residencia temporal, que hago?", "cuantos dias tengo?"),
+        ("perdi mi cedula de extranjero", "y cuanto cuesta?"),
+    ],
+)
+async def test_a_short_how_much_or_how_long_reads_with_the_latest_answer(chat: Chat, first, then):
+    """ "cuántos días tengo?" after the rejection answer got the tourist stay's 90 days, "y
+    cuánto cuesta?" after the lost-card answer the general fee table (a new-user trial of the
+    fourteenth session); the same answer comes back said to be the same."""
+    topic = MATCHER.match(first).topic
+    alone = MATCHER.match(then).topic
+    if topic is None or alone == topic:
+        pytest.fail(f"the matcher changed: pick another pair ({topic}, {alone})")
+    await chat.say(first)
+    out = await chat.say(then)
+    assert f"fb:up:{topic}" in _payloads(chat)
+    assert out.startswith("Lo que tengo sobre eso es lo mismo de antes:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -67,7 +68,13 @@ async def question(ctx: Context) -> list[Reply]:
         if follow_up is None:
             replies = await answer(ctx, match.topic)
         else:  # the new message names the comuna asked about; the pair is what was asked
+            last = feedback.latest(ctx) or {}
             replies = await answer(ctx, match.topic, ctx.text, remembered=text)
+            topic = ctx.services.kb.topics.get(match.topic)
+            if last.get("topic") == match.topic and topic is not None and not topic.dynamic:
+                # The same answer again ("cuántos días tengo?", "et pour ma femme ?"): said so,
+                # not sent as if new (a new-user trial of the fourteenth session).
+                replies.insert(0, Reply(ctx.t._("Lo que tengo sobre eso es lo mismo de antes:")))
         if match.also in ctx.services.kb:
             # Two questions in one message: the main one answered, the other one button away.
             # First, and only once: it may also be one of the answer's related topics (a
@@ -167,6 +174,41 @@ FAMILY = frozenset(
 FOR_SOMEONE_WITHIN = 3  # the person comes within three words of the opener: "y para mi esposa"
 
 
+# "cuántos días tengo?" right after the rejection answer asks that answer's deadline (it got the
+# tourist stay's 90 days), "y cuánto cuesta?" after the lost-card answer that card's cost (it
+# got the general fee table): a new-user trial of the fourteenth session. A message of a few
+# words asking how much, how long or how many is read with the question it follows when that
+# pair is about the latest answer. Folded text.
+_HOW_MUCH_OR_LONG = re.compile(
+    r"\b(?:cuanto|cuanta|cuantos|cuantas|combien|konbyen|kombyen|how (?:much|long|many)|"
+    r"plazo|plazos|demora|tarda|delai|delais)\b"
+)
+
+
+# ... and nothing else: "y cuánto cuesta la prórroga?" names its own subject and keeps its answer.
+_BARE_ASK_WORDS = frozenset(
+    """
+    y e et and epi o ou or pero mais but entonces alors so
+    cuanto cuanta cuantos cuantas cuesta cuestan sale salen vale valor costo precio dias dia
+    tiempo tengo tiene tenemos demora demoran tarda tardan plazo plazos hay es son el la los las
+    me se lo eso esto con en a de para mas o
+    combien coute coutent ca cela ce de jours jour temps faut il j ai a est le la les pour delai
+    delais prend en
+    how much long many days day does do it take takes cost costs i have is the that this for
+    time we
+    konbyen sa koute jou tan li pran m mwen gen genyen pou ki e
+    """.split()
+)
+
+
+def asks_how_much_or_long(text: str) -> bool:
+    """Only how much, how long or how many: "cuántos días tengo?", "y cuánto cuesta?"."""
+    folded = fold(text)
+    return _HOW_MUCH_OR_LONG.search(folded) is not None and all(
+        word in _BARE_ASK_WORDS for word in folded.split()
+    )
+
+
 def asks_for_someone(text: str) -> bool:
     words = fold(text).split()
     for opener in FOR_SOMEONE_OPENERS:
@@ -187,13 +229,11 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
         return None
     pointing_back = match.kind is MatchKind.FULL
     for_someone = asks_for_someone(text)
+    short = len(fold(text).split()) <= POINTING_WORDS
     if (
         pointing_back
-        and not (
-            match.topic in ASKS_ONLY_HOW_MUCH_OR_HOW_LONG
-            and len(fold(text).split()) <= POINTING_WORDS
-            and refers_back(text)
-        )
+        and not (match.topic in ASKS_ONLY_HOW_MUCH_OR_HOW_LONG and short and refers_back(text))
+        and not (short and asks_how_much_or_long(text))
         and not for_someone
     ):
         return None
