@@ -360,3 +360,44 @@ async def test_a_short_how_much_or_how_long_reads_with_the_latest_answer(chat: C
     out = await chat.say(then)
     assert f"fb:up:{topic}" in _payloads(chat)
     assert out.startswith("Lo que tengo sobre eso es lo mismo de antes:")
+
+
+async def test_a_comuna_named_alone_says_whether_it_has_the_sello(chat: Chat):
+    """The municipal-office answer invites "ask me whether your comuna has the Sello"; typing
+    "puente alto" then got "no reliable information" and was logged (a new-user trial of the
+    fourteenth session)."""
+    await chat.say("donde queda la oficina municipal de migrantes?")
+    out = await chat.say("puente alto")
+    assert "Puente Alto no figura en nuestro directorio" in out
+    assert "fb:up:sello.municipios_adheridos" in _payloads(chat)
+    async with chat.app.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(UnansweredQuestion))).scalar() == 0
+    out = await chat.say("venezuela")  # a country is no comuna
+    assert "no figura en nuestro directorio" not in out
+
+
+@pytest.mark.parametrize(
+    ("said", "lang", "who"),
+    [
+        ("visa para estados unidos, como la saco?", "es", "embajada"),
+        ("how can I get a visa for Canada for my holidays?", "en", "embassy"),
+        ("tengo que pagar impuestos por mi sueldo?", "es", "(SII)"),
+        ("quiero un prestamo del banco pero no tengo cedula", "es", "cada banco"),
+    ],
+)
+async def test_out_of_scope_questions_people_ask_say_who_can_tell(app, said, lang, who):
+    """Other countries' visas, taxes, credit: each got only "no reliable information" (a
+    new-user trial of the fourteenth session)."""
+    if MATCHER.match(said).kind.value != "none":
+        pytest.fail(f"the matcher changed: pick another question ({MATCHER.match(said)})")
+    chat = Chat(app, user=said[:20], lang=None)
+    out = await chat.say(said)
+    assert who in out and texts(lang)._(FALLBACK_START) in out
+
+
+FALLBACK_START = (
+    "No tengo información confiable sobre eso. Puedo orientarte sobre regularización "
+    "migratoria, tus derechos en Chile (salud, escuela) y el Sello Migrante. Para otras "
+    "consultas: ChileAtiende (101) o https://serviciomigraciones.cl. Tu pregunta quedó "
+    "registrada para mejorar mis respuestas."
+)

@@ -17,8 +17,8 @@ from intents.messages import Reply, rows
 from intents.payloads import Payload
 from intents.router import Flow
 from intents.steps import FlowStep
-from knowledge.matcher import OUT_OF_SCOPE, Match, MatchKind
-from knowledge.normalize import fold
+from knowledge.matcher import OUT_OF_SCOPE, Match, Matcher, MatchKind
+from knowledge.normalize import PLACE, fold, stem
 from storage import questions
 
 
@@ -90,6 +90,10 @@ async def question(ctx: Context) -> list[Reply]:
             )
             replies[0] = replace(first, buttons=((other,), *kept))
         return replies
+    if follow_up is None and names_only_a_place(ctx.services.matcher, text):
+        # "puente alto" after the municipal-office answer, which invites it, got "no reliable
+        # information" (a new-user trial of the fourteenth session): whether it has the Sello.
+        return await answer(ctx, PLACE_TOPIC, asked=text)
     if not worth_logging(text):
         # "0", "?", "👍": nothing the content team could learn from; no "I don't know".
         return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
@@ -116,6 +120,10 @@ async def question(ctx: Context) -> list[Reply]:
         return [
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
+    pointer = out_of_scope_pointer(text)
+    if pointer is not None:  # "visa para estados unidos?": who can tell, then the usual
+        usual = fallback(ctx)
+        return [replace(usual, text=f"{ctx.t._(pointer)}\n\n{usual.text}")]
     return [fallback(ctx)]
 
 
@@ -366,10 +374,67 @@ async def after_crisis(ctx: Context) -> list[Reply]:
     return [Reply(ctx.t._(SUPPORT_MESSAGE), rows([topic_button(ctx, t) for t in topics]))]
 
 
+PLACE_TOPIC = "sello.municipios_adheridos"  # a comuna named alone: is it in the Sello?
+
+
+def names_only_a_place(matcher: Matcher, text: str) -> bool:
+    """The message is a comuna or region of the directory and nothing else ("Puente Alto",
+    "y Temuco?")."""
+    tokens = [t for t in matcher.normalizer.tokens(text) if t not in matcher.greeting_tokens]
+    return bool(tokens) and all(t == stem(PLACE) for t in tokens)  # as the matcher reads it
+
+
 def worth_logging(text: str) -> bool:
     """A message with at least one letter and two letters or digits: "0", "?" or an emoji
     alone are not questions for the content team."""
     return any(map(str.isalpha, text)) and sum(map(str.isalnum, text)) >= 2
+
+
+# What real people ask beyond the assistant's scope (issue 12: other countries' visas, banking
+# products, Chilean taxes): each got only the "no reliable information" text (a new-user trial
+# of the fourteenth session); a mature assistant says who can tell. Folded text; a message is
+# read so only once the matcher has judged it out of scope.
+_FOREIGN_VISA = re.compile(r"\b(?:visa|visas|visado|visados|vize|viza)\b")
+_ANOTHER_COUNTRY = re.compile(
+    r"\b(?:estados unidos|eeuu|ee uu|usa|united states|etats unis|ozetazini|etazini|canada|"
+    r"kanada|espana|spain|espagne|mexico|argentina|peru|brasil|brazil|bresil|europa|europe|"
+    r"schengen|francia|france|lafrans|reino unido|united kingdom|uk|inglaterra|england|"
+    r"australia|alemania|germany|allemagne|italia|italy|italie|japon|japan|china)\b"
+)
+_TAXES = re.compile(
+    r"\b(?:impuesto\w*|sii|boletas? de honorarios|declaracion de renta|operacion renta|tax|"
+    r"taxes|income tax|impots?|enpo|taks)\b"
+)
+_CREDIT = re.compile(
+    r"\b(?:prestamo\w*|credito\w*|loan\w*|credit card|credit cards|pret|prets|kredi|"
+    r"hipotec\w*|mortgage\w*|tarjeta de credito)\b"
+)
+OUT_OF_SCOPE_POINTERS = (
+    (
+        lambda folded: bool(_FOREIGN_VISA.search(folded) and _ANOTHER_COUNTRY.search(folded)),
+        N_(
+            "Las visas para viajar a otro país las decide ese país: consulta su embajada o "
+            "consulado. Yo oriento sobre los trámites migratorios en Chile."
+        ),
+    ),
+    (
+        lambda folded: bool(_TAXES.search(folded)),
+        N_("Los impuestos en Chile los ve el Servicio de Impuestos Internos (SII)."),
+    ),
+    (
+        lambda folded: bool(_CREDIT.search(folded)),
+        N_(
+            "Créditos, préstamos y tarjetas los decide cada banco o institución financiera: "
+            "pregunta directamente allí."
+        ),
+    ),
+)
+
+
+def out_of_scope_pointer(text: str) -> str | None:
+    """Who can tell, for an out-of-scope question of a kind people often ask; else None."""
+    folded = fold(text)
+    return next((message for applies, message in OUT_OF_SCOPE_POINTERS if applies(folded)), None)
 
 
 def fallback(ctx: Context) -> Reply:
