@@ -65,8 +65,13 @@ def _footer(t: Texts, source: str, reviewed: date) -> str:
     return t._("Fuente: {source} (revisado el {date})").format(source=source, date=t.date(reviewed))
 
 
-async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> list[Reply]:
-    """The topic's answer; `asked` is the question it answers when it came from a button."""
+async def topic_reply(
+    ctx: Context, topic_id: str, asked: str | None = None, *, brief: bool = False
+) -> list[Reply]:
+    """The topic's answer; `asked` is the question it answers when it came from a button;
+    `brief`: only a dynamic topic's own part when it has one (its text was just sent: "y
+    Temuco?" after Puente Alto's status repeated the introduction, a new-user trial of the
+    fourteenth session)."""
     topic = ctx.services.kb.topic(topic_id)
     if topic.id == STATISTICS_TOPIC:
         found = await figures.for_question(ctx, asked or ctx.text)
@@ -81,6 +86,8 @@ async def topic_reply(ctx: Context, topic_id: str, asked: str | None = None) -> 
             body = body.rsplit(". ", 1)[0] + "."
     else:
         extra = await _dynamic_part(ctx, topic, asked or ctx.text) if topic.dynamic else ""
+    if brief and extra:
+        body = ""
     tail = "" if topic_id in SMALL_TALK else footer(ctx, topic)
     room = MAX_MESSAGE - len(tail) - len(extra) - 4
     if len(body) > room:

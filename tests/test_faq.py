@@ -401,3 +401,15 @@ FALLBACK_START = (
     "consultas: ChileAtiende (101) o https://serviciomigraciones.cl. Tu pregunta quedó "
     "registrada para mejorar mis respuestas."
 )
+
+
+async def test_a_second_comuna_gets_its_status_without_the_introduction_again(chat: Chat):
+    """Each comuna check repeated the three-paragraph introduction (a new-user trial of the
+    fourteenth session): right after it, only the comuna's line and the source."""
+    first = await chat.say("puente alto tiene el sello migrante?")
+    intro = KB.topic("sello.municipios_adheridos").entry("es").answer[:40]
+    assert intro in first
+    out = await chat.say("y Temuco?")
+    assert "Temuco no figura" in out and intro not in out and "Fuente:" in out
+    out = await chat.say("La Pintana")
+    assert "La Pintana no figura" in out and intro not in out

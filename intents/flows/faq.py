@@ -68,10 +68,14 @@ async def question(ctx: Context) -> list[Reply]:
         if follow_up is None:
             replies = await answer(ctx, match.topic)
         else:  # the new message names the comuna asked about; the pair is what was asked
-            last = feedback.latest(ctx) or {}
-            replies = await answer(ctx, match.topic, ctx.text, remembered=text)
+            again = _just_answered(ctx, match.topic)
             topic = ctx.services.kb.topics.get(match.topic)
-            if last.get("topic") == match.topic and topic is not None and not topic.dynamic:
+            dynamic = topic is not None and topic.dynamic
+            # "y Temuco?" after Puente Alto's: the comuna's line, not the introduction again.
+            replies = await answer(
+                ctx, match.topic, ctx.text, remembered=text, brief=again and dynamic
+            )
+            if again and not dynamic:
                 # The same answer again ("cuántos días tengo?", "et pour ma femme ?"): said so,
                 # not sent as if new (a new-user trial of the fourteenth session).
                 replies.insert(0, Reply(ctx.t._("Lo que tengo sobre eso es lo mismo de antes:")))
@@ -93,7 +97,7 @@ async def question(ctx: Context) -> list[Reply]:
     if follow_up is None and names_only_a_place(ctx.services.matcher, text):
         # "puente alto" after the municipal-office answer, which invites it, got "no reliable
         # information" (a new-user trial of the fourteenth session): whether it has the Sello.
-        return await answer(ctx, PLACE_TOPIC, asked=text)
+        return await answer(ctx, PLACE_TOPIC, asked=text, brief=_just_answered(ctx, PLACE_TOPIC))
     if not worth_logging(text):
         # "0", "?", "👍": nothing the content team could learn from; no "I don't know".
         return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
@@ -377,6 +381,18 @@ async def after_crisis(ctx: Context) -> list[Reply]:
 PLACE_TOPIC = "sello.municipios_adheridos"  # a comuna named alone: is it in the Sello?
 
 
+def _just_answered(ctx: Context, topic_id: str) -> bool:
+    """Whether the user's latest answer, within the follow-up window, was this topic's."""
+    last = feedback.latest(ctx)
+    if last is None or last.get("topic") != topic_id:
+        return False
+    try:
+        at = datetime.fromisoformat(str(last.get("at")))
+    except ValueError:
+        return False
+    return ctx.now - at <= FOLLOW_UP_WITHIN
+
+
 def names_only_a_place(matcher: Matcher, text: str) -> bool:
     """The message is a comuna or region of the directory and nothing else ("Puente Alto",
     "y Temuco?")."""
@@ -477,12 +493,18 @@ async def stale(ctx: Context) -> list[Reply]:
 
 
 async def answer(
-    ctx: Context, topic_id: str, asked: str | None = None, remembered: str | None = None
+    ctx: Context,
+    topic_id: str,
+    asked: str | None = None,
+    remembered: str | None = None,
+    *,
+    brief: bool = False,
 ) -> list[Reply]:
-    """A topic's answer; under the broad regularization answers, the orientation first; under
-    every full answer but small talk, the 👍 / 👎 row (and `remembered`, else the question,
-    kept for it: a follow-up is remembered with the question it followed)."""
-    replies = await topic_reply(ctx, topic_id, asked=asked)
+    """A topic's answer (`brief`: a dynamic topic's own part only, its text just sent);
+    under the broad regularization answers, the orientation first; under every full answer
+    but small talk, the 👍 / 👎 row (and `remembered`, else the question, kept for it: a
+    follow-up is remembered with the question it followed)."""
+    replies = await topic_reply(ctx, topic_id, asked=asked, brief=brief)
     if topic_id in orientation.ENTRY_TOPICS:
         replies[0] = orientation.with_start_button(ctx, replies[0])
     if topic_id not in SMALL_TALK:
