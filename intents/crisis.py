@@ -98,3 +98,29 @@ def in_crisis(text: str) -> bool:
 def rest(text: str) -> str:
     """The message without its crisis phrases (folded): what else it asks, if anything."""
     return " ".join(_pattern().sub(" ", fold(text)).split())
+
+
+# Distress without a word of suicide: "ya no aguanto más", "je n'en peux plus", "I can't take
+# it anymore", "m pa kapab ankò", "sería mejor no estar aquí". Not a crisis reply: a word of
+# care and the line, then the answer to whatever else the message asks (a new-user trial of the
+# fourteenth session found these answered with a menu or the answer alone).
+_DISTRESS = (
+    r"(?:ya )?no (?:aguanto|soporto|puedo) mas(?! (?:de|con|que) (?:la|el|los|las|este|esta)\b)",
+    r"estoy (?:muy |tan )?(?:desesperad[oa]|deprimid[oa]|hundid[oa])",
+    r"me siento (?:muy |tan )?(?:sol[oa]|desesperad[oa]|deprimid[oa]|perdid[oa])\b",
+    r"(?:seria|estaria) mejor no (?:estar|existir)",
+    r"(?:je|j) n en peux plus|j en peux plus|je suis (?:a bout|desesperee?|deprimee?)",
+    r"i can ?t (?:take (?:it|this) any ?more|go on|cope)|i (?:m|am) (?:so |really )?"
+    r"(?:desperate|hopeless|depressed)|i feel (?:so |really )?(?:hopeless|desperate)",
+    r"(?:mwen|m|mw) pa (?:kapab|ka) (?:anko|sipote anko)|(?:mwen|m|mw) (?:dekouraje|deprime)",
+)
+
+
+@cache
+def _distress() -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in _DISTRESS) + r")\b")
+
+
+def distressed(text: str) -> bool:
+    """Whether the message says its writer is at the end of their strength."""
+    return _distress().search(fold(text)) is not None

@@ -223,3 +223,35 @@ async def test_support_ends_quietly_after_a_while(app):
     clock[0] += timedelta(hours=2)
     later = await engine.handle(Incoming("console", "77", "77", text="no se que hacer"))
     assert "*4141" not in later[0].text and "expiró" not in later[0].text
+
+
+@pytest.mark.parametrize(
+    ("said", "lang"),
+    [
+        ("ya no aguanto más, no tengo papeles y la visa no sale", "es"),
+        ("je n'en peux plus, mon titre de séjour est expiré", "fr"),
+        ("I can't take it anymore, my visa application was rejected", "en"),
+        ("m pa kapab ankò, kanè m ekspire", "ht"),
+    ],
+)
+async def test_distress_gets_a_word_of_care_and_the_line_then_the_answer(app, said, lang):
+    """ "ya no aguanto más", "estoy desesperada" got a menu or the answer alone (the second
+    new-user trial of the fourteenth session): no crisis reply, but the line first."""
+    from intents.crisis import distressed
+    from intents.flows.faq import DISTRESS_MESSAGE
+
+    assert distressed(said) and not in_crisis(said)
+    chat = Chat(app, user=said[:20], lang=None)
+    out = await chat.say(said)
+    assert out.startswith(texts(lang)._(DISTRESS_MESSAGE)), out
+    assert len(out) > len(texts(lang)._(DISTRESS_MESSAGE)) + 20  # and then the answer
+    async with chat.app.sessions() as s:
+        logged = (await s.execute(select(func.count()).select_from(UnansweredQuestion))).scalar()
+    assert logged == 0
+
+
+def test_distress_is_not_read_into_everyday_exasperation():
+    from intents.crisis import distressed
+
+    for said in ("no puedo más con este trámite", "no aguanto más de la espera de la visa"):
+        assert not distressed(said)

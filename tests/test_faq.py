@@ -413,3 +413,20 @@ async def test_a_second_comuna_gets_its_status_without_the_introduction_again(ch
     assert "Temuco no figura" in out and intro not in out and "Fuente:" in out
     out = await chat.say("La Pintana")
     assert "La Pintana no figura" in out and intro not in out
+
+
+async def test_where_to_call_right_after_the_womens_answer_reads_with_it(chat: Chat):
+    """ "a dónde llamo?" after the women's-support answer got the fallback (the second new-user
+    trial of the fourteenth session)."""
+    first = "Mi pareja me pega y me amenaza con que me va a hacer expulsar si lo denuncio"
+    topic = MATCHER.match(first).topic
+    assert topic == "derechos.mujer", "the matcher changed: pick another question"
+    await chat.say(first)
+    out = await chat.say("a dónde llamo?")
+    assert "1455" in out and "fb:up:derechos.mujer" in _payloads(chat)
+
+
+async def test_a_typed_thumbs_up_does_not_send_the_answer_again(chat: Chat):
+    await chat.say("perdi mi cedula de extranjero")
+    out = await chat.say("👍")
+    assert "Registro Civil" not in out

@@ -36,6 +36,22 @@ async def question(ctx: Context) -> list[Reply]:
     text = ctx.text
     if crisis.in_crisis(text[: crisis.READ]):  # "ya no quiero vivir": a crisis line first
         return [crisis_reply(ctx, text)]  # (in a group; in a private chat the engine's guard)
+    if not crisis.distressed(text[: crisis.READ]):
+        return await _question(ctx, text, log=True)
+    # "ya no aguanto más, no tengo papeles": a word of care and the line, then the answer
+    # (a new-user trial of the fourteenth session: it got a menu, or the answer alone);
+    # not logged, as a crisis is not.
+    replies = await _question(ctx, text, log=False)
+    return [Reply(ctx.t._(DISTRESS_MESSAGE)), *replies]
+
+
+DISTRESS_MESSAGE = N_(
+    "Siento que estés pasando por un momento tan difícil. Si necesitas hablar con alguien, "
+    "el *4141 atiende gratis y de forma confidencial las 24 horas."
+)
+
+
+async def _question(ctx: Context, text: str, *, log: bool) -> list[Reply]:
     if len(text) > ctx.services.max_text:
         return [
             Reply(
@@ -102,16 +118,17 @@ async def question(ctx: Context) -> list[Reply]:
         # "0", "?", "👍": nothing the content team could learn from; no "I don't know".
         return [Reply(ctx.t._("Escribe tu pregunta o usa /menu."), main_menu(ctx).buttons)]
     # Kept for the content team without knowing who asked: no user id, and identity
-    # numbers, phones and e-mail addresses masked.
-    await questions.log_unanswered(
-        ctx.session,
-        text=mask_personal(text)[0],
-        lang=lang,
-        channel=ctx.incoming.channel,
-        best_topic=match.best,
-        score=round(match.score, 4),
-        now=ctx.now,
-    )
+    # numbers, phones and e-mail addresses masked (never a message of distress).
+    if log:
+        await questions.log_unanswered(
+            ctx.session,
+            text=mask_personal(text)[0],
+            lang=lang,
+            channel=ctx.incoming.channel,
+            best_topic=match.best,
+            score=round(match.score, 4),
+            now=ctx.now,
+        )
     if match.kind is MatchKind.PARTIAL:
         # Keep the question: a suggestion pressed next is answered with it in mind (a comuna
         # it names, for the dynamic answers).
@@ -193,7 +210,10 @@ FOR_SOMEONE_WITHIN = 3  # the person comes within three words of the opener: "y 
 # pair is about the latest answer. Folded text.
 _HOW_MUCH_OR_LONG = re.compile(
     r"\b(?:cuanto|cuanta|cuantos|cuantas|combien|konbyen|kombyen|how (?:much|long|many)|"
-    r"plazo|plazos|demora|tarda|delai|delais)\b"
+    r"plazo|plazos|demora|tarda|delai|delais|"
+    # ... or where to go, whom to call ("a dónde llamo?" after the women's-support answer got
+    # the fallback: the second trial of the fourteenth session)
+    r"donde|adonde|a quien|where|who|ou|qui|kote|kiyes|ki moun)\b"
 )
 
 
@@ -205,7 +225,9 @@ _BARE_ASK_WORDS = frozenset(
     tiempo tengo tiene tenemos demora demoran tarda tardan plazo plazos hay es son el la los las
     me se lo eso esto con en a de para mas o
     combien coute coutent ca cela ce de jours jour temps faut il j ai a est le la les pour delai
-    delais prend en
+    delais prend en donde adonde quien llamo llamar voy ir denuncio denunciar aviso acudo
+    where who call go report do should can to ou qui appelle appeler vais aller porte plainte
+    dois kote kiyes moun rele ale fe plent
     how much long many days day does do it take takes cost costs i have is the that this for
     time we
     konbyen sa koute jou tan li pran m mwen gen genyen pou ki e
@@ -237,16 +259,18 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     match and the pair's text (the new message first: a comuna it names is the one asked
     about), when the pair is clearly about one topic (for a message placed alone: the latest
     answer's); else None."""
-    if len(fold(text).split()) > FOLLOW_UP_WORDS:  # words: a lone "?" is none
+    if len(fold(text).split()) > FOLLOW_UP_WORDS or not worth_logging(text):
+        # words: a lone "?" is none; "👍" typed re-sent the latest answer (second trial)
         return None
     pointing_back = match.kind is MatchKind.FULL
-    for_someone = asks_for_someone(text)
     short = len(fold(text).split()) <= POINTING_WORDS
+    # Asks about the latest answer whatever it reads as alone: the same for someone of the
+    # family, or only how much, how long, where or whom ("a dónde llamo?").
+    about_latest = asks_for_someone(text) or (short and asks_how_much_or_long(text))
     if (
         pointing_back
         and not (match.topic in ASKS_ONLY_HOW_MUCH_OR_HOW_LONG and short and refers_back(text))
-        and not (short and asks_how_much_or_long(text))
-        and not for_someone
+        and not about_latest
     ):
         return None
     last = feedback.latest(ctx)
@@ -292,7 +316,7 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
         # matcher read as out of scope alone ("y para viajar a Perú?"), but for someone else
         # ("and what about my wife?").
         topic = ctx.services.kb.topics.get(found.topic or "")
-        if understood and not (topic is not None and topic.dynamic) and not for_someone:
+        if understood and not (topic is not None and topic.dynamic) and not about_latest:
             return None
     elif match.kind is MatchKind.PARTIAL and found.topic not in match.suggestions:
         return None
