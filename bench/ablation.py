@@ -167,10 +167,15 @@ STAGES: dict[str, tuple[Variant, dict[str, Any]]] = {
         lambda: patched(Matcher, "CANDIDATES", 100_000),
         {},
     ),
-    # Without the learned models: the re-ranker and the scope SVM's second opinion.
+    # Without the learned models: the re-ranker, the scope SVM's second opinion and its
+    # tie-break on long messages.
     "- learned re-ranker": (contextlib.nullcontext, {"learn": False}),
     "- scope second opinion (the SVM)": (
         lambda: patched(Matcher, "SCOPE_DOUBT", float("-inf")),
+        {},
+    ),
+    "- long-message tie-break (the SVM)": (
+        lambda: patched(Matcher, "TIE_BREAK_WORDS", 10**9),
         {},
     ),
     "- retrieval (learned model alone)": (lambda: patched(Matcher, "BLEND", 1.0), {}),
