@@ -31,7 +31,7 @@ STORED = {
     "feedback": {"looking_for"},
     "statistics": {"place"},
     "language": {"choose"},
-    "faq": {"suggested"},
+    "faq": {"suggested", "listening"},  # listening: after a crisis reply (fourteenth session)
 }
 
 
