@@ -83,7 +83,13 @@ def introduces_only(matcher: Matcher, text: str) -> bool:
     before = ""
     for written in text.split():
         folded = fold(written).split()
-        if before in _NAMING_WORDS and written[:1].isupper() and len(folded) == 1:
+        named = (
+            before in _NAMING_WORDS
+            and written[:1].isupper()
+            and len(folded) == 1
+            and not who.intersection(matcher.normalizer.tokens(folded[0]))  # "soy Venezolana"
+        )
+        if named:
             before = folded[0]
             continue  # "soy Carlos": a name (the lexicon may know "Carlos" from a phrasing)
         for word in folded:

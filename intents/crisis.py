@@ -41,12 +41,12 @@ VOY = r"(?:voy a|boy a|pienso en|penso en|pense en|he pensado en|pensando en|int
 ME = r"me (?:quiero|kiero|qiero|qero|kero|quisiera|kisiera|voy a|boy a)"
 _PHRASES = {
     "es": (
-        rf"(?:{QES}|{VOY}) (?:matarme|suicidarme|quitarme la vida|hacerme dano|ahorcarme|acabar con (?:mi (?:propia )?vida|todo)(?! de\b))",
+        rf"(?:{QES}|{VOY}) (?:matarme|suicidarme|quitarme la vida|hacerme dano|ahorcarme|acabar con (?:mi (?:propia )?vida|todo)(?! (?:el|la|los|las|este|esta|mi|mis|ese|esa) (?:tramite|papeles|papeleo|proceso|visa|residencia|espera)\b)|terminar con mi (?:propia )?vida|dejar de existir)",
         rf"{QES} (?:morirme|morir|desaparecer|estar muert[ao]){_NOT_FIG}(?! de\b)",
         rf"{ME} (?:matar|suicidar|quitar la vida|ahorcar|hacer dano)\b",
         rf"me (?:quiero|kiero|qiero|qero|kero|quisiera|kisiera) morir{_NOT_FIG}",
         r"suicidarme|cortarme las venas|me (?:estoy cortando|corto las venas)",
-        r"(?:no|ya no|nunca mas) (?:quiero|kiero|qiero|tengo ganas de|deseo) (?:vivir|seguir viviendo|estar viva?)"
+        r"(?:no|ya no|nunca mas) (?:quiero|kiero|qiero|tengo ganas de|deseo) (?:vivir|seguir viviendo|estar viv[oa]s?)"
         + _NOT_HOW,
         r"no (?:le )?(?:veo|encuentro|tiene) sentido (?:a )?(?:mi |la )?(?:vida|vivir)|no vale la pena vivir",
         r"(?:mejor|preferiria) (?:estar |estaria )?muert[ao]|(?:ojala|quisiera) (?:no despertar|no haber nacido|morirme)",
@@ -58,6 +58,7 @@ _PHRASES = {
         r"me suicider|mettre fin a mes jours|(?:en finir|finir) avec (?:la|ma) vie",
         r"(?<!\ba )(?<!\bont )envie (?:de|d) (?:mourir|me tuer|en finir|disparaitre)" + _NOT_FIG,
         r"(?:ne veux plus|veux plus|veux pas|ai plus envie de|plus envie de) vivre" + _NOT_HOW,
+        r"(?:ne veux plus|veux plus|veux pas) etre en vie",
         r"je me (?:fais du mal|scarifie|mutile)|idees noires|plus (?:de |aucune )?raison de vivre|ma vie n a plus (?:de )?sens",
     ),
     "en": (
@@ -105,12 +106,13 @@ def rest(text: str) -> str:
 # care and the line, then the answer to whatever else the message asks (a new-user trial of the
 # fourteenth session found these answered with a menu or the answer alone).
 _DISTRESS = (
-    r"(?:ya )?no (?:aguanto|soporto|puedo) mas(?! (?:de|con|que) (?:la|el|los|las|este|esta)\b)",
+    r"(?:ya )?no (?:aguanto|soporto) mas(?! (?:de|con|que) (?:la|el|los|las|este|esta)\b)",
+    r"no puedo mas$",
     r"estoy (?:muy |tan )?(?:desesperad[oa]|deprimid[oa]|hundid[oa])",
     r"me siento (?:muy |tan )?(?:sol[oa]|desesperad[oa]|deprimid[oa]|perdid[oa])\b",
     r"(?:seria|estaria) mejor no (?:estar|existir)",
     r"(?:je|j) n en peux plus|j en peux plus|je suis (?:a bout|desesperee?|deprimee?)",
-    r"i can ?t (?:take (?:it|this) any ?more|go on|cope)|i (?:m|am) (?:so |really )?"
+    r"i can ?t (?:take (?:it|this) any ?more|go on(?: like this| anymore| living)?$|cope)|i (?:m|am) (?:so |really )?"
     r"(?:desperate|hopeless|depressed)|i feel (?:so |really )?(?:hopeless|desperate)",
     r"(?:mwen|m|mw) pa (?:kapab|ka) (?:anko|sipote anko)|(?:mwen|m|mw) (?:dekouraje|deprime)",
 )

@@ -452,11 +452,20 @@ class Engine:
         it (a case, a relay, a bulletin, an officer's answer): that text is passed on whole."""
         if ctx.incoming.payload is not None or not ctx.text:
             return None
-        if ctx.user.flow in PASSED_ON_FLOWS or not crisis.in_crisis(ctx.text[: crisis.READ]):
+        flow = ctx.user.flow
+        if flow in PASSED_ON_FLOWS:
             return None
-        if ctx.user.flow is not None:
+        read = ctx.text[: crisis.READ]
+        if crisis.in_crisis(read):
+            if flow is not None:
+                ctx.end_flow()
+            return [faq.crisis_reply(ctx, ctx.text)]
+        if flow is not None and flow != faq.FLOW.name and crisis.distressed(read):
+            # "estoy desesperada, ya no aguanto más" at the 👎 step was stored as what the
+            # user looked for: the step ends, the message gets its word of care and answer.
             ctx.end_flow()
-        return [faq.crisis_reply(ctx, ctx.text)]
+            return await faq.question(ctx)
+        return None
 
     async def _continue_flow(self, ctx: Context) -> list[Reply] | None:
         """The step of the flow the user is in; an expired flow ends, said so, and the text

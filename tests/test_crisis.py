@@ -31,6 +31,9 @@ CRISIS = {
         "me qiero matar",
         "no vale la pena vivir",
         "estaría mejor muerto",
+        "no quiero estar vivo",  # the final review of the fourteenth session: missed
+        "quiero acabar con todo de una vez",
+        "quiero terminar con mi vida",
     ],
     "fr": [
         "je veux mourir",
@@ -39,6 +42,7 @@ CRISIS = {
         "jveux mourir",
         "j'ai envie d'en finir",
         "plus aucune raison de vivre",
+        "je ne veux plus être en vie",
     ],
     "en": [
         "I want to kill myself",
@@ -88,6 +92,7 @@ NOT_CRISIS = [
     "I hurt myself at work, does the insurance cover me without papers?",
     "me quiero morir de la vergüenza",
     "quiero morir en mi país, no aquí",
+    "quiero acabar con todo el trámite de una vez",
 ]
 
 
@@ -253,5 +258,35 @@ async def test_distress_gets_a_word_of_care_and_the_line_then_the_answer(app, sa
 def test_distress_is_not_read_into_everyday_exasperation():
     from intents.crisis import distressed
 
-    for said in ("no puedo más con este trámite", "no aguanto más de la espera de la visa"):
-        assert not distressed(said)
+    for said in (
+        "no puedo más con este trámite",
+        "no aguanto más de la espera de la visa",
+        "no puedo mas de 90 dias como turista?",  # the final review: read as distress
+        "ya no puedo mas pagar el arriendo",
+        "I can't go on vacation?",
+    ):
+        assert not distressed(said), said
+
+
+async def test_distress_at_a_flow_step_is_not_stored_and_gets_the_line(chat: Chat):
+    """ "estoy desesperada, ya no aguanto más" at the 👎 step was stored as what the user
+    looked for and answered "Gracias, lo anoté" (the final review of the fourteenth session)."""
+    from intents.flows.faq import DISTRESS_MESSAGE
+    from storage.models import AnswerFeedback
+
+    await chat.say("me atienden en el consultorio si no tengo papeles?")
+    await chat.press(f"fb:down:{CRISIS_TOPIC}")
+    out = await chat.say("estoy desesperada, ya no aguanto más")
+    assert out.startswith(texts("es")._(DISTRESS_MESSAGE)) and "anoté" not in out
+    assert "quedó registrada" not in out  # not logged, so not said to be
+    async with chat.app.sessions() as s:
+        rows = list((await s.execute(select(AnswerFeedback))).scalars())
+        logged = (await s.execute(select(func.count()).select_from(UnansweredQuestion))).scalar()
+    assert [row.looking_for for row in rows] == [None] and logged == 0
+
+
+async def test_pressing_a_button_during_the_support_keeps_it(chat: Chat):
+    await chat.say("ya no quiero vivir")
+    await chat.press(f"kb:{CRISIS_TOPIC}")
+    out = await chat.say("no se que hacer")
+    assert out.startswith(texts("es")._(SUPPORT_MESSAGE)), out

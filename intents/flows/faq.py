@@ -132,7 +132,7 @@ async def _question(ctx: Context, text: str, *, log: bool) -> list[Reply]:
     if match.kind is MatchKind.PARTIAL:
         # Keep the question: a suggestion pressed next is answered with it in mind (a comuna
         # it names, for the dynamic answers).
-        ctx.start_flow(Step.SUGGESTED, {"question": text[:500]})
+        ctx.start_flow(Step.SUGGESTED, {"question": text[:500]} if log else {})
         buttons = [topic_button(ctx, topic_id) for topic_id in match.suggestions]
         if any(topic_id.startswith("reg.") for topic_id in match.suggestions):
             # An unclear question about papers: the guided orientation is the best first try.
@@ -142,6 +142,8 @@ async def _question(ctx: Context, text: str, *, log: bool) -> list[Reply]:
             Reply(ctx.t._("No estoy seguro de haber entendido. ¿Te refieres a…?"), rows(buttons))
         ]
     pointer = out_of_scope_pointer(text)
+    if not log:  # distress: not kept, so not said to be
+        return [fallback(ctx, logged=False)]
     if pointer is not None:  # "visa para estados unidos?": who can tell, then the usual
         usual = fallback(ctx)
         return [replace(usual, text=f"{ctx.t._(pointer)}\n\n{usual.text}")]
@@ -197,7 +199,7 @@ FAMILY = frozenset(
     wife husband spouse partner son sons daughter daughters kid kids child children baby
     mother mom mum father dad parents brother brothers sister sisters family girlfriend
     boyfriend
-    madanm pitit timoun piti manman fre se fanmi
+    madanm pitit timoun piti manman fre fanmi
     """.split()
 )
 FOR_SOMEONE_WITHIN = 3  # the person comes within three words of the opener: "y para mi esposa"
@@ -363,7 +365,8 @@ def crisis_reply(ctx: Context, text: str) -> Reply:
         and match.topic not in SMALL_TALK | {CRISIS_TOPIC}
     ):
         buttons.insert(0, topic_button(ctx, match.topic))
-    ctx.start_flow(Step.LISTENING, {"at": ctx.now.isoformat()})
+    if ctx.incoming.private:  # in a group: the sender's private step is not overwritten
+        ctx.start_flow(Step.LISTENING, {"at": ctx.now.isoformat()})
     return Reply(ctx.t._(CRISIS_MESSAGE), rows(buttons))
 
 
@@ -436,7 +439,12 @@ def worth_logging(text: str) -> bool:
 # read so only once the matcher has judged it out of scope.
 _FOREIGN_VISA = re.compile(r"\b(?:visa|visas|visado|visados|vize|viza)\b")
 _ANOTHER_COUNTRY = re.compile(
-    r"\b(?:estados unidos|eeuu|ee uu|usa|united states|etats unis|ozetazini|etazini|canada|"
+    # a country the visa is for: "visa para estados unidos", "a visa for canada", "visa pou
+    # kanada" (not "mi mamá que vive en Argentina": she may be coming to Chile)
+    r"\b(?:para|pa|a|al|to|for|pour|aux|au|pou|de|del|d)\s+"
+    r"(?:(?:ir|viajar|travel|go|aller|ale|vwayaje)\s+(?:a|al|to|en|au|aux|nan)\s+)?"
+    r"(?:le |la |l |los |the )?"
+    r"(?:estados unidos|eeuu|ee uu|united states|etats unis|ozetazini|etazini|canada|"
     r"kanada|espana|spain|espagne|mexico|argentina|peru|brasil|brazil|bresil|europa|europe|"
     r"schengen|francia|france|lafrans|reino unido|united kingdom|uk|inglaterra|england|"
     r"australia|alemania|germany|allemagne|italia|italy|italie|japon|japan|china)\b"
@@ -446,12 +454,19 @@ _TAXES = re.compile(
     r"taxes|income tax|impots?|enpo|taks)\b"
 )
 _CREDIT = re.compile(
-    r"\b(?:prestamo\w*|credito\w*|loan\w*|credit card|credit cards|pret|prets|kredi|"
-    r"hipotec\w*|mortgage\w*|tarjeta de credito)\b"
+    r"\b(?:prestamo\w*|loan\w*|credit cards?|hipotec\w*|mortgage\w*|tarjetas? de credito|"
+    r"credito (?:de consumo|hipotecario|bancario|automotriz)|(?:pedir|sacar|solicitar) un credito)\b"
 )
+# A visa to come to Chile is in scope: "visa para mi mamá que vive en Argentina", "qué visa
+# necesita para venir" (the review of the fourteenth session).
+_TO_CHILE = re.compile(r"\b(?:chile|chili|venir|vengan|entrar|come|enter|vini|antre)\b")
 OUT_OF_SCOPE_POINTERS = (
     (
-        lambda folded: bool(_FOREIGN_VISA.search(folded) and _ANOTHER_COUNTRY.search(folded)),
+        lambda folded: bool(
+            _FOREIGN_VISA.search(folded)
+            and _ANOTHER_COUNTRY.search(folded)
+            and not _TO_CHILE.search(folded)
+        ),
         N_(
             "Las visas para viajar a otro país las decide ese país: consulta su embajada o "
             "consulado. Yo oriento sobre los trámites migratorios en Chile."
@@ -477,7 +492,16 @@ def out_of_scope_pointer(text: str) -> str | None:
     return next((message for applies, message in OUT_OF_SCOPE_POINTERS if applies(folded)), None)
 
 
-def fallback(ctx: Context) -> Reply:
+def fallback(ctx: Context, *, logged: bool = True) -> Reply:
+    if not logged:
+        return Reply(
+            ctx.t._(
+                "No tengo información confiable sobre eso. Puedo orientarte sobre regularización "
+                "migratoria, tus derechos en Chile (salud, escuela) y el Sello Migrante. Para "
+                "otras consultas: ChileAtiende (101) o https://serviciomigraciones.cl."
+            ),
+            main_menu(ctx).buttons,
+        )
     return Reply(
         ctx.t._(
             "No tengo información confiable sobre eso. Puedo orientarte sobre regularización "
@@ -491,8 +515,8 @@ def fallback(ctx: Context) -> Reply:
 
 def _asked(ctx: Context) -> str | None:
     """The question the suggestions were for, if they were just shown (the step ends)."""
-    if not ctx.in_flow(Step):
-        return None
+    if not ctx.in_flow(Step) or ctx.user.flow_step != Step.SUGGESTED:
+        return None  # the crisis support goes on under a pressed button
     asked = (ctx.user.flow_data or {}).get("question")
     ctx.end_flow()
     return asked
