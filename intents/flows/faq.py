@@ -276,13 +276,7 @@ def _follow_up(ctx: Context, text: str, match: Match) -> tuple[Match, str] | Non
     ):
         return None
     last = feedback.latest(ctx)
-    if last is None or not last.get("at") or not last.get("topic"):
-        return None
-    try:
-        at = datetime.fromisoformat(str(last["at"]))
-    except ValueError:
-        return None
-    if ctx.now - at > FOLLOW_UP_WITHIN:
+    if last is None or not last.get("topic") or not _within(ctx, last.get("at"), FOLLOW_UP_WITHIN):
         return None
     before = last.get("question")
     if not before:
@@ -387,11 +381,7 @@ async def after_crisis(ctx: Context) -> list[Reply]:
     half understood as buttons, never "no reliable information" and never logged (a new-user
     trial of the fourteenth session: support ended after the first reply)."""
     data = ctx.user.flow_data or {}
-    try:
-        at = datetime.fromisoformat(str(data.get("at")))
-    except ValueError:
-        at = None
-    if at is None or ctx.now - at > CRISIS_WITHIN or not ctx.text:
+    if not _within(ctx, data.get("at"), CRISIS_WITHIN) or not ctx.text:
         ctx.end_flow()
         return await question(ctx)
     match = ctx.match if ctx.match is not None else ctx.services.matcher.match(ctx.text)
@@ -411,13 +401,20 @@ PLACE_TOPIC = "sello.municipios_adheridos"  # a comuna named alone: is it in the
 def _just_answered(ctx: Context, topic_id: str) -> bool:
     """Whether the user's latest answer, within the follow-up window, was this topic's."""
     last = feedback.latest(ctx)
-    if last is None or last.get("topic") != topic_id:
-        return False
+    return (
+        last is not None
+        and last.get("topic") == topic_id
+        and _within(ctx, last.get("at"), FOLLOW_UP_WITHIN)
+    )
+
+
+def _within(ctx: Context, stamp: object, window: timedelta) -> bool:
+    """Whether `stamp`, an ISO time kept in a user's state, is at most `window` ago."""
     try:
-        at = datetime.fromisoformat(str(last.get("at")))
+        at = datetime.fromisoformat(str(stamp))
     except ValueError:
         return False
-    return ctx.now - at <= FOLLOW_UP_WITHIN
+    return ctx.now - at <= window
 
 
 def names_only_a_place(matcher: Matcher, text: str) -> bool:
